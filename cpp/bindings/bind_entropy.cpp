@@ -1,0 +1,59 @@
+#include "bindings.hpp"
+#include "unmask/common.hpp"
+#include "unmask/entropy.hpp"
+#include "unmask/plogp.hpp"
+
+namespace unmask_bindings {
+
+void bind_entropy(py::module_& m) {
+  m.def(
+      "subset_entropies",
+      [](const CArray& joint, int n, int q, py::array_t<double, py::array::c_style> out,
+         int threads) {
+        const std::uint64_t size = unmask::checked_pow(q, n);
+        require_size(joint, size, "joint");
+        if (n > 62) throw std::invalid_argument("n must be <= 62");
+        require_size(out, std::size_t(1) << n, "out");
+        const double* src = joint.data();
+        double* dst = out.mutable_data();
+        py::gil_scoped_release release;
+        unmask::subset_entropies(src, n, q, dst, threads);
+      },
+      py::arg("joint"), py::arg("n"), py::arg("q"), py::arg("out"), py::arg("threads"),
+      "Fill out (length 2^n) with H(X_A) in nats for every bitmask A.");
+  m.def("subset_entropies_workspace_bytes", &unmask::subset_entropies_workspace_bytes,
+        py::arg("n"), py::arg("q"), py::arg("threads"));
+  m.def(
+      "level_sums",
+      [](const CArray& values, int n) {
+        require_size(values, std::size_t(1) << n, "values");
+        py::array_t<double> sums(n + 1);
+        const double* src = values.data();
+        double* dst = sums.mutable_data();
+        {
+          py::gil_scoped_release release;
+          unmask::level_sums(src, n, dst);
+        }
+        return sums;
+      },
+      py::arg("values"), py::arg("n"), "Compensated sums of values[A] grouped by |A|.");
+  m.def(
+      "plogp_sum",
+      [](const CArray& x) {
+        const double* src = x.data();
+        const std::size_t len = x.size();
+        py::gil_scoped_release release;
+        return unmask::plogp_sum(src, len);
+      },
+      py::arg("x"), "sum x log x with 0 log 0 = 0.");
+  m.def(
+      "log_array",
+      [](const CArray& x) {
+        py::array_t<double> out(x.size());
+        unmask::log_array(x.data(), out.mutable_data(), x.size());
+        return out;
+      },
+      py::arg("x"), "Natural log with the core's vector kernel.");
+}
+
+}  // namespace unmask_bindings

@@ -1,0 +1,23 @@
+// Exact subset entropies of a dense joint law (theory section 8).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace unmask {
+
+/// Bytes of working memory subset_entropies needs beyond the joint and the output.
+std::size_t subset_entropies_workspace_bytes(int n, int q, int threads);
+
+/// Fill out[A] = H(X_A) in nats for every bitmask A in [0, 2^n), out[0] = 0.
+///
+/// joint: C-order array of q^n probabilities (variable 0 slowest). Walks the subset lattice
+/// depth-first, each marginal from its parent with one axis summed out, so the memory is the
+/// tables along the current paths (about q/(q-1) q^(n-1) per thread), never (q+1)^n.
+/// Results do not depend on the thread count (each entropy is computed the same way).
+void subset_entropies(const double* joint, int n, int q, double* out, int threads);
+
+/// sums[k] = sum of values[A] over |A| = k (compensated), k = 0..n; values has 2^n entries.
+void level_sums(const double* values, int n, double* sums);
+
+}  // namespace unmask

@@ -1,0 +1,193 @@
+#include "unmask/entropy.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <exception>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <vector>
+
+#include "unmask/common.hpp"
+#include "unmask/plogp.hpp"
+
+namespace unmask {
+namespace {
+
+constexpr std::size_t kChunk = 512;
+
+// Sum out the middle axis of a table of shape (outer, q, inner); write the result (outer, inner)
+// to `out` when it is not null, and return sum out*log(out). Works chunk by chunk so that the
+// logarithms run on data in L1 and the chunk sums give a blocked (accurate) total.
+double sum_axis_plogp(const double* in, std::size_t outer, int q, std::size_t inner, double* out) {
+  double local[kChunk];
+  CompensatedSum total;
+  if (inner >= 64) {
+    for (std::size_t o = 0; o < outer; ++o) {
+      const double* base = in + o * q * inner;
+      for (std::size_t c = 0; c < inner; c += kChunk) {
+        const std::size_t len = std::min(kChunk, inner - c);
+        double* dst = out ? out + o * inner + c : local;
+        const double* src = base + c;
+        if (q == 2) {
+          const double* src1 = src + inner;
+          for (std::size_t i = 0; i < len; ++i) dst[i] = src[i] + src1[i];
+        } else {
+          for (std::size_t i = 0; i < len; ++i) dst[i] = src[i];
+          for (int x = 1; x < q; ++x) {
+            const double* sx = src + x * inner;
+            for (std::size_t i = 0; i < len; ++i) dst[i] += sx[i];
+          }
+        }
+        total.add(plogp_sum(dst, len));
+      }
+    }
+  } else {
+    const std::size_t count = outer * inner;
+    for (std::size_t t0 = 0; t0 < count; t0 += kChunk) {
+      const std::size_t len = std::min(kChunk, count - t0);
+      double* dst = out ? out + t0 : local;
+      for (std::size_t t = 0; t < len; ++t) {
+        const std::size_t o = (t0 + t) / inner;
+        const std::size_t i = (t0 + t) - o * inner;
+        const double* src = in + o * q * inner + i;
+        double s = src[0];
+        for (int x = 1; x < q; ++x) s += src[x * inner];
+        dst[t] = s;
+      }
+      total.add(plogp_sum(dst, len));
+    }
+  }
+  return total.value();
+}
+
+double table_plogp(const double* table, std::size_t len) {
+  CompensatedSum total;
+  for (std::size_t c = 0; c < len; c += kChunk) total.add(plogp_sum(table + c, std::min(kChunk, len - c)));
+  return total.value();
+}
+
+struct Walker {
+  int n;
+  int q;
+  std::vector<std::uint64_t> qpow;    // q^k, k = 0..n
+  std::vector<double> work;           // approximate cost of the subtree below (size k, m)
+  double* out;
+  double task_work;                   // subtrees at least this costly become tasks
+  bool parallel;
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+
+  // Scratch needed to walk, serially, below a table of q^size entries.
+  std::size_t scratch_len(int size) const {
+    std::size_t s = 0;
+    for (int k = size - 1; k >= 1; --k) s += qpow[k];
+    return s;
+  }
+
+  double subtree_work(int size, int m) const {
+    return std::pow(double(q), size - m) * std::pow(double(q + 1), m);
+  }
+
+  void record(std::exception_ptr e) {
+    bool expected = false;
+    if (failed.compare_exchange_strong(expected, true)) error = e;
+  }
+
+  // `table` is the marginal of S (|S| = size, variables ascending, C order). Every variable
+  // below m is in S; the children of S in the walk are S \ {j} for j < m, and the child j
+  // keeps j as its own bound, so each subset is reached exactly once.
+  void visit(const double* table, std::uint64_t S, int size, int m, double* scratch) {
+    const std::size_t child_len = qpow[size - 1];
+    bool spawned = false;
+    for (int j = m - 1; j >= 0; --j) {
+      if (failed.load(std::memory_order_relaxed)) break;
+      const std::uint64_t child = S & ~(std::uint64_t(1) << j);
+      const std::size_t outer = qpow[j];
+      const std::size_t inner = qpow[size - 1 - j];
+      if (j == 0) {  // a leaf: its table is never needed, only its entropy
+        out[child] = -sum_axis_plogp(table, outer, q, inner, nullptr);
+        continue;
+      }
+      if (parallel && subtree_work(size - 1, j) >= task_work) {
+        spawned = true;
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp task firstprivate(child, outer, inner, j, size, table)
+#endif
+        {
+          try {
+            const std::size_t len = child_len + scratch_len(size - 1);
+            std::unique_ptr<double[]> buf(new double[len]);
+            out[child] = -sum_axis_plogp(table, outer, q, inner, buf.get());
+            visit(buf.get(), child, size - 1, j, buf.get() + child_len);
+          } catch (...) {
+            record(std::current_exception());
+          }
+        }
+      } else {
+        out[child] = -sum_axis_plogp(table, outer, q, inner, scratch);
+        visit(scratch, child, size - 1, j, scratch + child_len);
+      }
+    }
+    if (spawned) {
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp taskwait
+#endif
+    }
+  }
+};
+
+}  // namespace
+
+std::size_t subset_entropies_workspace_bytes(int n, int q, int threads) {
+  if (n < 1 || q < 2) throw std::invalid_argument("need n >= 1 and q >= 2");
+  const int t = std::max(1, resolve_threads(threads));
+  // The root's serial scratch plus, per thread, one task's table and its scratch.
+  double per_path = 0.0;
+  for (int k = n - 1; k >= 1; --k) per_path += std::pow(double(q), k);
+  const double bytes = 8.0 * per_path * (1.0 + (t > 1 ? t : 0));
+  return static_cast<std::size_t>(std::min(bytes, 1.8e19));
+}
+
+void subset_entropies(const double* joint, int n, int q, double* out, int threads) {
+  if (n < 1 || n > 62) throw std::invalid_argument("subset_entropies needs 1 <= n <= 62");
+  if (q < 2) throw std::invalid_argument("subset_entropies needs q >= 2");
+  Walker w;
+  w.n = n;
+  w.q = q;
+  w.qpow.resize(n + 1);
+  for (int k = 0; k <= n; ++k) w.qpow[k] = checked_pow(q, k);
+  w.out = out;
+  const int t = resolve_threads(threads);
+  w.parallel = t > 1 && n >= 8;
+  // About 64 tasks' worth of work per thread keeps both cores busy to the end.
+  w.task_work = std::max(w.subtree_work(n, n) / (64.0 * t), 4096.0);
+
+  const std::uint64_t full = (n == 64) ? ~std::uint64_t(0) : ((std::uint64_t(1) << n) - 1);
+  out[0] = 0.0;
+  out[full] = -table_plogp(joint, w.qpow[n]);
+  if (n == 1) return;
+
+  std::unique_ptr<double[]> scratch(new double[w.scratch_len(n)]);
+  if (w.parallel) {
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp parallel num_threads(t)
+#pragma omp single
+#endif
+    w.visit(joint, full, n, n, scratch.get());
+  } else {
+    w.visit(joint, full, n, n, scratch.get());
+  }
+  if (w.failed.load()) std::rethrow_exception(w.error);
+}
+
+void level_sums(const double* values, int n, double* sums) {
+  if (n < 0 || n > 62) throw std::invalid_argument("level_sums needs 0 <= n <= 62");
+  std::vector<CompensatedSum> acc(n + 1);
+  const std::uint64_t size = std::uint64_t(1) << n;
+  for (std::uint64_t a = 0; a < size; ++a) acc[__builtin_popcountll(a)].add(values[a]);
+  for (int k = 0; k <= n; ++k) sums[k] = acc[k].value();
+}
+
+}  // namespace unmask

@@ -1,0 +1,151 @@
+#include "unmask/plogp.hpp"
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define UNMASK_X86_DISPATCH 1
+#include <immintrin.h>
+#endif
+
+namespace unmask {
+namespace {
+
+double plogp_sum_scalar(const double* x, std::size_t len) {
+  double acc[4] = {0.0, 0.0, 0.0, 0.0};
+  std::size_t i = 0;
+  for (; i + 4 <= len; i += 4)
+    for (int l = 0; l < 4; ++l) {
+      const double v = x[i + l];
+      if (v >= DBL_MIN) acc[l] += v * std::log(v);
+    }
+  for (; i < len; ++i)
+    if (x[i] >= DBL_MIN) acc[0] += x[i] * std::log(x[i]);
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+#ifdef UNMASK_X86_DISPATCH
+// log(x) for normal positive x: x = 2^e m with m in [sqrt(1/2), sqrt(2)),
+// log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.1716, by its odd series in s (terms to s^21,
+// truncation below 2e-17 relative); e log 2 added in two parts.
+__attribute__((target("avx2,fma"))) inline __m256d log_avx2(__m256d x) {
+  const __m256i mant_mask = _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL);
+  const __m256i one_bits = _mm256_set1_epi64x(0x3FF0000000000000LL);
+  const __m256i magic_bits = _mm256_set1_epi64x(0x4330000000000000LL);  // 2^52
+  const __m256d magic = _mm256_set1_pd(4503599627370496.0);
+  const __m256d bias = _mm256_set1_pd(1023.0);
+  const __m256d sqrt2 = _mm256_set1_pd(1.4142135623730951);
+  const __m256d one = _mm256_set1_pd(1.0);
+  const __m256d half = _mm256_set1_pd(0.5);
+  const __m256d ln2_hi = _mm256_set1_pd(6.93147180369123816490e-01);
+  const __m256d ln2_lo = _mm256_set1_pd(1.90821492927058770002e-10);
+
+  const __m256i xi = _mm256_castpd_si256(x);
+  const __m256i e_bits = _mm256_srli_epi64(xi, 52);
+  __m256d e = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(e_bits, magic_bits)), magic);
+  e = _mm256_sub_pd(e, bias);
+  __m256d m = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(xi, mant_mask), one_bits));
+  const __m256d big = _mm256_cmp_pd(m, sqrt2, _CMP_GT_OQ);
+  m = _mm256_blendv_pd(m, _mm256_mul_pd(m, half), big);
+  e = _mm256_add_pd(e, _mm256_and_pd(big, one));
+
+  const __m256d s = _mm256_div_pd(_mm256_sub_pd(m, one), _mm256_add_pd(m, one));
+  const __m256d z = _mm256_mul_pd(s, s);
+  __m256d p = _mm256_set1_pd(1.0 / 21.0);
+  p = _mm256_fmadd_pd(p, z, _mm256_set1_pd(1.0 / 19.0));
+  p = _mm256_fmadd_pd(p, z, _mm256_set1_pd(1.0 / 17.0));
+  p = _mm256_fmadd_pd(p, z, _mm256_set1_pd(1.0 / 15.0));
+  p = _mm256_fmadd_pd(p, z, _mm256_set1_pd(1.0 / 13.0));
+  p = _mm256_fmadd_pd(p, z, _mm256_set1_pd(1.0 / 11.0));
+  p = _mm256_fmadd_pd(p, z, _mm256_set1_pd(1.0 / 9.0));
+  p = _mm256_fmadd_pd(p, z, _mm256_set1_pd(1.0 / 7.0));
+  p = _mm256_fmadd_pd(p, z, _mm256_set1_pd(1.0 / 5.0));
+  p = _mm256_fmadd_pd(p, z, _mm256_set1_pd(1.0 / 3.0));
+  const __m256d two_s = _mm256_add_pd(s, s);
+  // log m = 2s + 2s z p
+  const __m256d log_m = _mm256_fmadd_pd(_mm256_mul_pd(two_s, z), p, two_s);
+  return _mm256_fmadd_pd(e, ln2_hi, _mm256_fmadd_pd(e, ln2_lo, log_m));
+}
+
+__attribute__((target("avx2,fma"))) double plogp_sum_avx2(const double* x, std::size_t len) {
+  const __m256d tiny = _mm256_set1_pd(DBL_MIN);
+  const __m256d one = _mm256_set1_pd(1.0);
+  __m256d acc0 = _mm256_setzero_pd();
+  __m256d acc1 = _mm256_setzero_pd();
+  std::size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    const __m256d v0 = _mm256_loadu_pd(x + i);
+    const __m256d v1 = _mm256_loadu_pd(x + i + 4);
+    const __m256d safe0 = _mm256_blendv_pd(one, v0, _mm256_cmp_pd(v0, tiny, _CMP_GE_OQ));
+    const __m256d safe1 = _mm256_blendv_pd(one, v1, _mm256_cmp_pd(v1, tiny, _CMP_GE_OQ));
+    acc0 = _mm256_fmadd_pd(safe0, log_avx2(safe0), acc0);
+    acc1 = _mm256_fmadd_pd(safe1, log_avx2(safe1), acc1);
+  }
+  for (; i + 4 <= len; i += 4) {
+    const __m256d v0 = _mm256_loadu_pd(x + i);
+    const __m256d safe0 = _mm256_blendv_pd(one, v0, _mm256_cmp_pd(v0, tiny, _CMP_GE_OQ));
+    acc0 = _mm256_fmadd_pd(safe0, log_avx2(safe0), acc0);
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, _mm256_add_pd(acc0, acc1));
+  double tail = 0.0;
+  if (i < len) {
+    alignas(32) double buf[4] = {1.0, 1.0, 1.0, 1.0};
+    for (std::size_t l = 0; i + l < len; ++l)
+      if (x[i + l] >= DBL_MIN) buf[l] = x[i + l];
+    const __m256d v = _mm256_load_pd(buf);
+    alignas(32) double t[4];
+    _mm256_store_pd(t, _mm256_mul_pd(v, log_avx2(v)));
+    tail = (t[0] + t[1]) + (t[2] + t[3]);
+  }
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + tail;
+}
+
+__attribute__((target("avx2,fma"))) void log_array_avx2(const double* x, double* out,
+                                                        std::size_t len) {
+  std::size_t i = 0;
+  for (; i + 4 <= len; i += 4) _mm256_storeu_pd(out + i, log_avx2(_mm256_loadu_pd(x + i)));
+  for (; i < len; ++i) {
+    alignas(32) double buf[4] = {x[i], 1.0, 1.0, 1.0};
+    alignas(32) double t[4];
+    _mm256_store_pd(t, log_avx2(_mm256_load_pd(buf)));
+    out[i] = t[0];
+  }
+}
+
+bool cpu_has_avx2_fma() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+}
+#endif
+
+}  // namespace
+
+double plogp_sum(const double* x, std::size_t len) {
+#ifdef UNMASK_X86_DISPATCH
+  if (cpu_has_avx2_fma()) return plogp_sum_avx2(x, len);
+#endif
+  return plogp_sum_scalar(x, len);
+}
+
+void log_array(const double* x, double* out, std::size_t len) {
+#ifdef UNMASK_X86_DISPATCH
+  bool all_normal = true;
+  for (std::size_t i = 0; i < len; ++i) all_normal &= (x[i] >= DBL_MIN && x[i] <= DBL_MAX);
+  if (cpu_has_avx2_fma() && all_normal) {
+    log_array_avx2(x, out, len);
+    return;
+  }
+#endif
+  for (std::size_t i = 0; i < len; ++i) out[i] = std::log(x[i]);
+}
+
+const char* plogp_kernel() {
+#ifdef UNMASK_X86_DISPATCH
+  if (cpu_has_avx2_fma()) return "avx2-fma";
+#endif
+  return "scalar";
+}
+
+}  // namespace unmask

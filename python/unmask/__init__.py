@@ -1,0 +1,28 @@
+"""unmask: exact theory of parallel sampling in masked diffusion models.
+
+Exact enumeration of small laws (subset entropies, information profiles, the law of the
+factorized sampler and its KL), every published bound side by side with the exact values, and
+optimal unmasking schedules from a profile at real sequence lengths.
+"""
+
+from __future__ import annotations
+
+from unmask import joints
+from unmask._core_loader import core as _core
+from unmask.entropy import entropy, profile, subset_entropies
+from unmask.joint import Joint
+from unmask.profile import Profile
+from unmask.schedule import Schedule
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "Joint",
+    "Profile",
+    "Schedule",
+    "__version__",
+    "entropy",
+    "joints",
+    "profile",
+    "subset_entropies",
+]

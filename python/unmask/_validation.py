@@ -1,0 +1,107 @@
+"""Input checks shared by the public API (private)."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: Tolerance on the total mass of a probability array.
+NORMALIZATION_TOL = 1e-9
+
+
+def as_probability_array(
+    values: Any, *, name: str = "probabilities", normalize: bool = False
+) -> NDArray[np.float64]:
+    """Return ``values`` as a float64 array of probabilities, or raise ValueError.
+
+    Checks, in order: numeric, finite, non-negative, positive total, and a total of 1 within
+    :data:`NORMALIZATION_TOL` unless ``normalize`` is true (then it is divided by its total).
+    A C-contiguous float64 input is returned without a copy when no normalization is needed.
+    """
+    arr = np.asarray(values)
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} contains negative values (min {arr.min():.3g})")
+    total = math.fsum(arr.ravel().tolist()) if arr.size <= 4096 else float(arr.sum())
+    if total <= 0:
+        raise ValueError(f"{name} sums to {total}, so it cannot be normalized")
+    if normalize:
+        if total != 1.0:
+            arr = arr / total
+    elif abs(total - 1.0) > NORMALIZATION_TOL:
+        raise ValueError(
+            f"{name} sums to {total!r}, not 1 (tolerance {NORMALIZATION_TOL}); "
+            "pass normalize=True to rescale"
+        )
+    return arr
+
+
+def resolve_threads(threads: int | None) -> int:
+    """Return a positive thread count; ``None`` means all cores available to this process."""
+    if threads is None:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - non-Linux
+            return max(1, os.cpu_count() or 1)
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads must be an int or None, got {type(threads).__name__}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    return int(threads)
+
+
+def log_base_factor(base: float | None) -> float:
+    """Return the divisor turning nats into the requested unit (1.0 for nats)."""
+    if base is None:
+        return 1.0
+    base = float(base)
+    if not math.isfinite(base) or base <= 0 or base == 1.0:
+        raise ValueError(f"base must be a positive number other than 1, got {base}")
+    return math.log(base)
+
+
+def available_memory_bytes() -> int:
+    """Best estimate of the memory this process may still allocate, in bytes."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - non-Linux
+        pass
+    try:  # pragma: no cover - non-Linux fallback
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 8 * 1024**3
+
+
+def check_memory(need_bytes: float, what: str) -> None:
+    """Raise MemoryError naming ``what`` when ``need_bytes`` exceeds the available memory."""
+    limit = available_memory_bytes()
+    if need_bytes > limit:
+        raise MemoryError(
+            f"{what} needs about {format_bytes(need_bytes)} but only {format_bytes(limit)} "
+            "is available"
+        )
+
+
+def format_bytes(n: float) -> str:
+    """Human-readable byte count."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover

@@ -1,0 +1,147 @@
+"""The dense joint law on [q]^n."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unmask._validation import as_probability_array, check_memory
+
+__all__ = ["Joint", "check_dense_size"]
+
+
+def check_dense_size(n: int, q: int, *, what: str = "a joint law") -> int:
+    """Validate ``n`` and ``q`` and check that q**n float64 entries fit in memory.
+
+    Returns the number of entries.  Raises ValueError for bad parameters and MemoryError,
+    before anything is allocated, when the dense table cannot be held.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 2:
+        raise ValueError(f"q must be an integer >= 2, got {q!r}")
+    size = int(q) ** int(n)
+    check_memory(8.0 * size, f"{what} on [{q}]^{n} ({size} entries)")
+    return size
+
+
+class Joint:
+    """A probability law on [q]^n stored densely.
+
+    Parameters
+    ----------
+    probs : array_like
+        Array of shape ``(q,) * n`` with ``q >= 2`` and ``n >= 1``: entry ``probs[x0, ..., x_{n-1}]``
+        is the probability of that sequence. It must be finite, non-negative and sum to 1 within
+        1e-9 (unless ``normalize`` is true).
+    normalize : bool, optional
+        Divide by the total mass instead of rejecting an unnormalized array.
+
+    Attributes
+    ----------
+    n : int
+        Number of variables.
+    q : int
+        Alphabet size.
+    probs : numpy.ndarray
+        Read-only float64 view of shape ``(q,) * n``. A C-contiguous float64 input is not copied.
+
+    Notes
+    -----
+    The flat index of ``x`` is ``sum_j x_j q**(n-1-j)`` (C order): variable 0 is the slowest axis.
+    Subsets of variables are bitmasks with bit ``j`` standing for variable ``j``.
+    """
+
+    __slots__ = ("_probs",)
+
+    def __init__(self, probs: Any, *, normalize: bool = False) -> None:
+        if isinstance(probs, Joint):
+            probs = probs.probs
+        arr = np.asarray(probs)
+        if arr.ndim < 1:
+            raise ValueError("a joint law needs at least one variable (got a 0-d array)")
+        q = arr.shape[0]
+        if q < 2:
+            raise ValueError(f"the alphabet size q must be >= 2, got shape {arr.shape}")
+        if any(s != q for s in arr.shape):
+            raise ValueError(
+                f"a joint law on [q]^n must have shape (q,)*n with one q for all axes; "
+                f"got shape {arr.shape}"
+            )
+        arr = as_probability_array(arr, name="joint probabilities", normalize=normalize)
+        view = arr.view()
+        view.flags.writeable = False
+        self._probs = view
+
+    @property
+    def probs(self) -> NDArray[np.float64]:
+        """Read-only array of shape ``(q,) * n``."""
+        return self._probs
+
+    @property
+    def n(self) -> int:
+        """Number of variables."""
+        return int(self._probs.ndim)
+
+    @property
+    def q(self) -> int:
+        """Alphabet size."""
+        return int(self._probs.shape[0])
+
+    @property
+    def flat(self) -> NDArray[np.float64]:
+        """Read-only flat view of length ``q**n`` (C order)."""
+        return self._probs.reshape(-1)
+
+    @property
+    def support_size(self) -> int:
+        """Number of sequences with positive probability."""
+        return int(np.count_nonzero(self._probs))
+
+    def marginal(self, variables: Any) -> NDArray[np.float64]:
+        """Marginal law of the given variables (an iterable of indices or a bitmask int).
+
+        The result has one axis per variable, in increasing variable order.
+        """
+        keep = _as_variable_list(variables, self.n)
+        drop = tuple(j for j in range(self.n) if j not in keep)
+        return np.asarray(self._probs.sum(axis=drop)) if drop else self._probs.copy()
+
+    def permute(self, order: Any) -> Joint:
+        """Law of ``(X_{order[0]}, ..., X_{order[n-1]})``."""
+        perm = np.asarray(order)
+        if perm.shape != (self.n,) or sorted(perm.tolist()) != list(range(self.n)):
+            raise ValueError(f"order must be a permutation of 0..{self.n - 1}, got {order!r}")
+        return Joint(np.ascontiguousarray(np.transpose(self._probs, perm)))
+
+    def sample(self, size: int, seed: Any = None) -> NDArray[np.int64]:
+        """Draw ``size`` i.i.d. sequences, an int array of shape ``(size, n)``."""
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(self.flat.size, size=size, p=self.flat)
+        return np.stack(np.unravel_index(idx, self._probs.shape), axis=1).astype(np.int64)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Joint):
+            return NotImplemented
+        return self._probs.shape == other._probs.shape and bool(
+            np.array_equal(self._probs, other._probs)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Joint(n={self.n}, q={self.q}, support={self.support_size}/{self.flat.size})"
+
+
+def _as_variable_list(variables: Any, n: int) -> list[int]:
+    if isinstance(variables, (int, np.integer)) and not isinstance(variables, bool):
+        mask = int(variables)
+        if mask < 0 or mask >= (1 << n):
+            raise ValueError(f"subset bitmask {mask} out of range for n={n}")
+        return [j for j in range(n) if mask >> j & 1]
+    out = sorted({int(j) for j in variables})
+    if out and (out[0] < 0 or out[-1] >= n):
+        raise ValueError(f"variable indices must lie in 0..{n - 1}, got {out}")
+    return out

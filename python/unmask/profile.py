@@ -1,0 +1,293 @@
+"""The entropy/information profile h(i), f(i) of a law (theory section 4)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Profile"]
+
+
+def _unit_name(base: float | None) -> str:
+    if base is None or base == math.e:
+        return "nats"
+    if base == 2:
+        return "bits"
+    if base == 10:
+        return "hartleys"
+    return f"log{base:g}"
+
+
+class Profile:
+    """Entropy profile ``h(i)`` (length n) and information profile ``f(i)`` (length n-1).
+
+    ``h(i) = E[H(X_j | X_A)]`` with ``A`` a uniform i-subset and ``j`` uniform outside it;
+    ``f(i) = h(i) - h(i+1)``. Everything downstream (expected KL, bounds, optimal schedules)
+    is a function of ``h``.
+
+    Parameters
+    ----------
+    h : array_like
+        The curve ``h(0), ..., h(n-1)``, finite and non-negative.
+    base : float, optional
+        Logarithm base the values are expressed in (None: nats).
+    stderr : array_like, optional
+        Standard error of each ``h(i)`` when the curve is an estimate.
+    lower, upper : array_like, optional
+        A confidence band around ``h`` (defaults to ``h -/+ 1.96 stderr`` when ``stderr`` is given).
+    source : str, optional
+        Free text saying where the curve came from (shown in the repr).
+
+    Notes
+    -----
+    An exact profile is non-increasing (Han's inequality); an estimated one may not be.
+    :attr:`is_monotone` tells, and :meth:`monotone` returns the projection onto the
+    non-increasing cone (pool adjacent violators, weighted by ``1/stderr**2`` when known).
+    """
+
+    __slots__ = ("_base", "_h", "_lower", "_source", "_stderr", "_upper")
+
+    def __init__(
+        self,
+        h: Any,
+        *,
+        base: float | None = None,
+        stderr: Any = None,
+        lower: Any = None,
+        upper: Any = None,
+        source: str = "",
+    ) -> None:
+        arr = np.array(h, dtype=np.float64, copy=True)
+        if arr.ndim != 1 or arr.size < 1:
+            raise ValueError(f"h must be a 1-d array of length n >= 1, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("h contains NaN or infinite values")
+        if np.any(arr < -1e-12):
+            raise ValueError(f"h must be non-negative (conditional entropies); min is {arr.min()}")
+        arr = np.maximum(arr, 0.0)
+        arr.flags.writeable = False
+        self._h = arr
+        self._base = base
+        self._source = str(source)
+        self._stderr = self._optional_curve(stderr, "stderr", nonneg=True)
+        if self._stderr is not None and lower is None and upper is None:
+            lower = arr - 1.96 * self._stderr
+            upper = arr + 1.96 * self._stderr
+        self._lower = self._optional_curve(lower, "lower")
+        self._upper = self._optional_curve(upper, "upper")
+
+    def _optional_curve(self, values: Any, name: str, nonneg: bool = False) -> Any:
+        if values is None:
+            return None
+        arr = np.array(values, dtype=np.float64, copy=True)
+        if arr.shape != self._h.shape:
+            raise ValueError(f"{name} must have the shape of h {self._h.shape}, got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if nonneg and np.any(arr < 0):
+            raise ValueError(f"{name} must be non-negative")
+        arr.flags.writeable = False
+        return arr
+
+    # -- constructors -------------------------------------------------------------------------
+    @classmethod
+    def from_h(cls, h: Any, **kwargs: Any) -> Profile:
+        """Build a profile from a given ``h`` curve (same as the constructor)."""
+        return cls(h, **kwargs)
+
+    @classmethod
+    def from_f(cls, f: Any, h_last: float = 0.0, **kwargs: Any) -> Profile:
+        """Build a profile from ``f`` (length n-1) and the last value ``h(n-1)``.
+
+        ``h(i) = h_last + sum_{l >= i} f(l)``.
+        """
+        farr = np.asarray(f, dtype=np.float64)
+        if farr.ndim != 1:
+            raise ValueError(f"f must be 1-d, got shape {farr.shape}")
+        if not np.all(np.isfinite(farr)):
+            raise ValueError("f contains NaN or infinite values")
+        tail = np.concatenate([np.cumsum(farr[::-1])[::-1], [0.0]])
+        return cls(tail + float(h_last), **kwargs)
+
+    @classmethod
+    def from_subset_entropies(cls, entropies: Any, **kwargs: Any) -> Profile:
+        """Build the exact profile from all 2^n subset entropies (bitmask-indexed)."""
+        ent = np.asarray(entropies, dtype=np.float64)
+        size = ent.size
+        n = size.bit_length() - 1
+        if ent.ndim != 1 or size < 2 or (1 << n) != size:
+            raise ValueError(f"expected 2^n subset entropies, got shape {ent.shape}")
+        pop = np.zeros(size, dtype=np.int64)
+        for j in range(n):
+            pop += (np.arange(size) >> j) & 1
+        sums = np.bincount(pop, weights=ent, minlength=n + 1)
+        counts = np.array([math.comb(n, k) for k in range(n + 1)], dtype=np.float64)
+        avg = sums / counts  # H_k
+        return cls(np.diff(avg), **kwargs)
+
+    # -- data ---------------------------------------------------------------------------------
+    @property
+    def h(self) -> NDArray[np.float64]:
+        """``h(i)``, i = 0..n-1 (read-only)."""
+        return self._h
+
+    @property
+    def f(self) -> NDArray[np.float64]:
+        """``f(i) = h(i) - h(i+1)``, i = 0..n-2."""
+        return self._h[:-1] - self._h[1:]
+
+    @property
+    def n(self) -> int:
+        """Sequence length."""
+        return int(self._h.size)
+
+    @property
+    def base(self) -> float | None:
+        """Logarithm base of the values (None: nats)."""
+        return self._base
+
+    @property
+    def unit(self) -> str:
+        """Name of the unit ("nats", "bits", ...)."""
+        return _unit_name(self._base)
+
+    @property
+    def stderr(self) -> NDArray[np.float64] | None:
+        """Standard errors of ``h`` (None for an exact profile)."""
+        return self._stderr  # type: ignore[no-any-return]
+
+    @property
+    def lower(self) -> NDArray[np.float64] | None:
+        """Lower edge of the confidence band of ``h`` (None when exact)."""
+        return self._lower  # type: ignore[no-any-return]
+
+    @property
+    def upper(self) -> NDArray[np.float64] | None:
+        """Upper edge of the confidence band of ``h`` (None when exact)."""
+        return self._upper  # type: ignore[no-any-return]
+
+    @property
+    def source(self) -> str:
+        """Where the curve came from."""
+        return self._source
+
+    @property
+    def cumulative(self) -> NDArray[np.float64]:
+        """``C[i] = h(0) + ... + h(i-1)``, length n+1 (so ``C[n] = H(X)``)."""
+        c = np.zeros(self.n + 1)
+        c[1:] = np.cumsum(self._h)
+        return c
+
+    @property
+    def entropy(self) -> float:
+        """Joint entropy ``H(X) = sum_i h(i)``."""
+        return math.fsum(self._h.tolist())
+
+    @property
+    def tc(self) -> float:
+        """Total correlation ``sum_j H(X_j) - H(X) = n h(0) - H(X)``."""
+        return max(0.0, self.n * float(self._h[0]) - self.entropy)
+
+    @property
+    def dtc(self) -> float:
+        """Dual total correlation ``H(X) - sum_j H(X_j | X_-j) = H(X) - n h(n-1)``."""
+        return max(0.0, self.entropy - self.n * float(self._h[-1]))
+
+    @property
+    def mi_sum(self) -> float:
+        """``sum_j I(X_j ; X_-j) = n (h(0) - h(n-1))``."""
+        return max(0.0, self.n * (float(self._h[0]) - float(self._h[-1])))
+
+    @property
+    def information_curve(self) -> NDArray[np.float64]:
+        """Chen-Cong-Li information curve ``Z_j = h(0) - h(j-1)``, j = 1..n."""
+        return float(self._h[0]) - self._h
+
+    @property
+    def is_monotone(self) -> bool:
+        """Whether ``h`` is non-increasing (always true for an exact profile, up to 1e-12)."""
+        scale = max(1.0, float(np.max(np.abs(self._h))))
+        return bool(np.all(np.diff(self._h) <= 1e-12 * scale))
+
+    # -- transformations ----------------------------------------------------------------------
+    def monotone(self) -> Profile:
+        """Projection of ``h`` onto non-increasing curves (weighted pool adjacent violators)."""
+        if self.is_monotone:
+            return self
+        weights = None if self._stderr is None else 1.0 / np.maximum(self._stderr, 1e-12) ** 2
+        proj = pava_nonincreasing(self._h, weights)
+        return Profile(
+            proj,
+            base=self._base,
+            stderr=self._stderr,
+            lower=self._lower,
+            upper=self._upper,
+            source=(self._source + " (monotone projection)").strip(),
+        )
+
+    def in_base(self, base: float | None) -> Profile:
+        """The same profile expressed in another logarithm base."""
+        from_nats = 1.0 if self._base is None else math.log(self._base)
+        to_nats = 1.0 if base is None else math.log(base)
+        factor = from_nats / to_nats
+
+        def scaled(a: Any) -> Any:
+            return None if a is None else a * factor
+
+        return Profile(
+            self._h * factor,
+            base=base,
+            stderr=scaled(self._stderr),
+            lower=scaled(self._lower),
+            upper=scaled(self._upper),
+            source=self._source,
+        )
+
+    def summary(self) -> dict[str, float]:
+        """The scalar summaries as a dict (entropy, tc, dtc, mi_sum, h0, h_last)."""
+        return {
+            "n": float(self.n),
+            "entropy": self.entropy,
+            "tc": self.tc,
+            "dtc": self.dtc,
+            "mi_sum": self.mi_sum,
+            "h0": float(self._h[0]),
+            "h_last": float(self._h[-1]),
+        }
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __repr__(self) -> str:
+        src = f", source={self._source!r}" if self._source else ""
+        band = ", with band" if self._lower is not None else ""
+        return (
+            f"Profile(n={self.n}, H={self.entropy:.6g} {self.unit}, TC={self.tc:.6g}, "
+            f"DTC={self.dtc:.6g}{band}{src})"
+        )
+
+
+def pava_nonincreasing(y: Any, weights: Any = None) -> NDArray[np.float64]:
+    """Weighted least-squares projection of ``y`` onto non-increasing sequences (PAVA)."""
+    vals = np.asarray(y, dtype=np.float64)
+    w = np.ones_like(vals) if weights is None else np.asarray(weights, dtype=np.float64)
+    # Work on the reversed sequence, which must be non-decreasing.
+    means: list[float] = []
+    wts: list[float] = []
+    lens: list[int] = []
+    for v, wt in zip(vals[::-1].tolist(), w[::-1].tolist(), strict=True):
+        means.append(v)
+        wts.append(wt)
+        lens.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            m2, w2, l2 = means.pop(), wts.pop(), lens.pop()
+            m1, w1, l1 = means.pop(), wts.pop(), lens.pop()
+            wt_sum = w1 + w2
+            means.append((m1 * w1 + m2 * w2) / wt_sum)
+            wts.append(wt_sum)
+            lens.append(l1 + l2)
+    out = np.repeat(np.array(means), np.array(lens))
+    return np.ascontiguousarray(out[::-1])

@@ -1,0 +1,196 @@
+"""The one schedule type of the library: a composition of n (theory section 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Schedule"]
+
+
+class Schedule:
+    """How many tokens are unmasked at each step: a composition ``(s_1, ..., s_K)`` of ``n``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Positive integers; their sum is the sequence length ``n``.
+    n : int, optional
+        Expected total; a mismatch raises ValueError (useful to catch schedules for the wrong
+        length).
+
+    Attributes
+    ----------
+    sizes : tuple of int
+        Tokens unmasked at each step (the *per-step counts* encoding).
+    steps : int
+        Number of steps ``K``.
+    n : int
+        Sequence length.
+    boundaries : numpy.ndarray
+        ``[i_1, ..., i_{K+1}] = [0, s_1, s_1+s_2, ..., n]``, length ``K+1``: the number of
+        tokens already unmasked before each step, then ``n``.
+
+    Examples
+    --------
+    >>> s = Schedule([2, 1, 1])
+    >>> s.n, s.steps, s.boundaries.tolist()
+    (4, 3, [0, 2, 3, 4])
+    >>> Schedule.from_cumulative([2, 3, 4]).sizes
+    (2, 1, 1)
+    """
+
+    __slots__ = ("_sizes",)
+
+    def __init__(self, sizes: Any, *, n: int | None = None) -> None:
+        if isinstance(sizes, Schedule):
+            sizes = sizes.sizes
+        arr = np.asarray(sizes)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"a schedule is a non-empty 1-d list of sizes, got shape {arr.shape}")
+        if arr.dtype == np.bool_:
+            raise ValueError("schedule sizes must be integers, got booleans")
+        if np.issubdtype(arr.dtype, np.floating):
+            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                raise ValueError(f"schedule sizes must be integers, got {arr.tolist()}")
+        elif not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(f"schedule sizes must be integers, got dtype {arr.dtype}")
+        values = tuple(int(v) for v in arr.tolist())
+        if min(values) < 1:
+            raise ValueError(f"every step must unmask at least one token; got sizes {values}")
+        if n is not None and sum(values) != n:
+            raise ValueError(f"schedule sizes sum to {sum(values)}, not to n = {n}")
+        self._sizes = values
+
+    # -- constructors -------------------------------------------------------------------------
+    @classmethod
+    def from_counts(cls, counts: Any, *, n: int | None = None, drop_zeros: bool = False) -> Schedule:
+        """From per-step counts (LLaDA's ``num_transfer_tokens`` row).
+
+        ``drop_zeros`` removes steps that unmask nothing (as dllm does) instead of rejecting them.
+        """
+        arr = np.asarray(counts)
+        if drop_zeros:
+            arr = arr[arr != 0]
+        return cls(arr, n=n)
+
+    @classmethod
+    def from_cumulative(cls, cumulative: Any, *, n: int | None = None) -> Schedule:
+        """From cumulative unmasked counts ``[i_2, ..., i_{K+1} = n]`` (a leading 0 is accepted)."""
+        arr = np.asarray(cumulative)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError("cumulative counts must be a non-empty 1-d list")
+        if not np.issubdtype(arr.dtype, np.integer):
+            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                raise ValueError(f"cumulative counts must be integers, got {arr.tolist()}")
+        full = np.concatenate([[0], arr.astype(np.int64)]) if int(arr[0]) != 0 else arr
+        diffs = np.diff(np.asarray(full, dtype=np.int64))
+        if np.any(diffs <= 0):
+            raise ValueError(f"cumulative counts must be strictly increasing, got {arr.tolist()}")
+        return cls(diffs, n=n)
+
+    @classmethod
+    def from_mask_ratios(cls, ratios: Any, n: int) -> Schedule:
+        """From remaining-mask ratios ``1 - i_{k+1}/n`` after each step (last one 0).
+
+        Ratios are rounded to the nearest count; steps that round to nothing are dropped.
+        """
+        arr = np.asarray(ratios, dtype=np.float64)
+        if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+            raise ValueError("mask ratios must be a non-empty 1-d list of finite numbers")
+        if np.any((arr < 0) | (arr > 1)):
+            raise ValueError("mask ratios must lie in [0, 1]")
+        if np.any(np.diff(arr) > 0):
+            raise ValueError("remaining-mask ratios must be non-increasing")
+        if arr[-1] != 0:
+            raise ValueError("the last remaining-mask ratio must be 0 (everything unmasked)")
+        unmasked = np.rint((1.0 - arr) * n).astype(np.int64)
+        cum = np.unique(unmasked[unmasked > 0])
+        return cls.from_cumulative(cum, n=n)
+
+    @classmethod
+    def constant(cls, n: int, steps: int) -> Schedule:
+        """Even split of ``n`` into ``steps`` sizes, remainder to the first steps (as LLaDA)."""
+        if n < 1 or steps < 1 or steps > n:
+            raise ValueError(f"need 1 <= steps <= n, got n={n}, steps={steps}")
+        base, rem = divmod(int(n), int(steps))
+        return cls([base + 1] * rem + [base] * (steps - rem))
+
+    # -- encodings ----------------------------------------------------------------------------
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Per-step counts ``(s_1, ..., s_K)``."""
+        return self._sizes
+
+    @property
+    def steps(self) -> int:
+        """Number of steps ``K``."""
+        return len(self._sizes)
+
+    @property
+    def n(self) -> int:
+        """Sequence length (sum of the sizes)."""
+        return sum(self._sizes)
+
+    @property
+    def max_size(self) -> int:
+        """Largest step size ``s_max``."""
+        return max(self._sizes)
+
+    @property
+    def boundaries(self) -> NDArray[np.int64]:
+        """``[0, i_2, ..., i_{K+1} = n]``: unmasked counts before each step, then n."""
+        out = np.zeros(self.steps + 1, dtype=np.int64)
+        out[1:] = np.cumsum(self._sizes)
+        return out
+
+    def counts(self) -> NDArray[np.int64]:
+        """Per-step counts as an int64 array (convention: tokens unmasked *at* step k)."""
+        return np.asarray(self._sizes, dtype=np.int64)
+
+    def cumulative(self) -> NDArray[np.int64]:
+        """Cumulative unmasked counts *after* each step: ``[i_2, ..., i_{K+1} = n]``."""
+        return self.boundaries[1:]
+
+    def mask_ratios(self) -> NDArray[np.float64]:
+        """Remaining-mask ratios *after* each step: ``1 - i_{k+1}/n`` (last entry 0)."""
+        return 1.0 - self.boundaries[1:] / self.n
+
+    def blocks(self) -> Iterator[tuple[int, int]]:
+        """Iterate over ``(i_k, s_k)``: tokens unmasked before the step, and the step size."""
+        start = 0
+        for s in self._sizes:
+            yield start, s
+            start += s
+
+    # -- protocol -----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._sizes)
+
+    def __getitem__(self, k: int) -> int:
+        return self._sizes[k]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Schedule):
+            return self._sizes == other._sizes
+        if isinstance(other, (list, tuple)):
+            return self._sizes == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._sizes)
+
+    def __repr__(self) -> str:
+        if self.steps <= 12:
+            body = ", ".join(map(str, self._sizes))
+        else:
+            head = ", ".join(map(str, self._sizes[:6]))
+            tail = ", ".join(map(str, self._sizes[-3:]))
+            body = f"{head}, ..., {tail}"
+        return f"Schedule([{body}], n={self.n}, steps={self.steps})"
