@@ -9,19 +9,23 @@ from __future__ import annotations
 
 from unmask import joints
 from unmask._core_loader import core as _core
+from unmask.cost import expected_kl
 from unmask.entropy import entropy, profile, subset_entropies
 from unmask.joint import Joint
 from unmask.profile import Profile
-from unmask.schedule import Schedule
+from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __version__: str = _core.__version__
 
 __all__ = [
+    "BernoulliSizes",
+    "CompositionLaw",
     "Joint",
     "Profile",
     "Schedule",
     "__version__",
     "entropy",
+    "expected_kl",
     "joints",
     "profile",
     "subset_entropies",

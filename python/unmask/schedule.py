@@ -194,3 +194,138 @@ class Schedule:
             tail = ", ".join(map(str, self._sizes[-3:]))
             body = f"{head}, ..., {tail}"
         return f"Schedule([{body}], n={self.n}, steps={self.steps})"
+
+
+class CompositionLaw:
+    """A law over schedules: ``schedules[r]`` is used with probability ``weights[r]``.
+
+    Parameters
+    ----------
+    schedules : sequence of Schedule (or of size lists)
+        Compositions of the same ``n``.
+    weights : array_like, optional
+        Probabilities (default uniform); must sum to 1.
+    """
+
+    __slots__ = ("_schedules", "_weights")
+
+    def __init__(self, schedules: Any, weights: Any = None) -> None:
+        scheds = [s if isinstance(s, Schedule) else Schedule(s) for s in schedules]
+        if not scheds:
+            raise ValueError("a law over schedules needs at least one schedule")
+        ns = {s.n for s in scheds}
+        if len(ns) != 1:
+            raise ValueError(f"all schedules must have the same n, got {sorted(ns)}")
+        if weights is None:
+            w = np.full(len(scheds), 1.0 / len(scheds))
+        else:
+            from unmask._validation import as_probability_array
+
+            w = as_probability_array(weights, name="schedule weights")
+            if w.shape != (len(scheds),):
+                raise ValueError(f"need one weight per schedule ({len(scheds)}), got {w.shape}")
+        self._schedules = tuple(scheds)
+        self._weights = w
+
+    @property
+    def n(self) -> int:
+        """Sequence length."""
+        return self._schedules[0].n
+
+    @property
+    def schedules(self) -> tuple[Schedule, ...]:
+        """The possible schedules."""
+        return self._schedules
+
+    @property
+    def weights(self) -> NDArray[np.float64]:
+        """Their probabilities."""
+        return self._weights
+
+    def __iter__(self) -> Iterator[tuple[float, Schedule]]:
+        return iter(zip(self._weights.tolist(), self._schedules, strict=True))
+
+    def __repr__(self) -> str:
+        return f"CompositionLaw({len(self._schedules)} schedules, n={self.n})"
+
+
+class BernoulliSizes:
+    """The time-grid sampler of MDLM/MD4: random step sizes from a masking curve.
+
+    At step ``k`` every still-masked token is revealed independently with probability
+    ``beta_k = (alpha_k - alpha_{k-1}) / (1 - alpha_{k-1})`` (theory section 2), where
+    ``alpha`` is the fraction *unmasked* on the time grid; the last step reveals everything
+    (``beta_K = 1``). Steps that reveal nothing are allowed.
+
+    Parameters
+    ----------
+    alpha : array_like
+        ``alpha_0 = 0 <= alpha_1 <= ... <= alpha_K = 1`` on the sampling grid (length K+1).
+    n : int
+        Sequence length.
+    """
+
+    __slots__ = ("_alpha", "_n")
+
+    def __init__(self, alpha: Any, n: int) -> None:
+        a = np.asarray(alpha, dtype=np.float64)
+        if a.ndim != 1 or a.size < 2:
+            raise ValueError(f"alpha must be a 1-d grid of length K+1 >= 2, got shape {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError("alpha contains NaN or infinite values")
+        if abs(a[0]) > 1e-12 or abs(a[-1] - 1.0) > 1e-12:
+            raise ValueError(f"alpha must start at 0 and end at 1, got {a[0]} and {a[-1]}")
+        if np.any(np.diff(a) < -1e-12):
+            raise ValueError("alpha (the unmasked fraction) must be non-decreasing")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        a = np.clip(a, 0.0, 1.0)
+        a[0], a[-1] = 0.0, 1.0
+        self._alpha = a
+        self._n = int(n)
+
+    @property
+    def n(self) -> int:
+        """Sequence length."""
+        return self._n
+
+    @property
+    def steps(self) -> int:
+        """Number of grid steps ``K`` (some may reveal nothing)."""
+        return int(self._alpha.size - 1)
+
+    @property
+    def alpha(self) -> NDArray[np.float64]:
+        """The unmasked fraction on the grid, length K+1."""
+        return self._alpha
+
+    @property
+    def betas(self) -> NDArray[np.float64]:
+        """Per-step reveal probabilities of a still-masked token (last one 1)."""
+        a = self._alpha
+        denom = 1.0 - a[:-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b = np.where(denom > 0, (a[1:] - a[:-1]) / np.where(denom > 0, denom, 1.0), 1.0)
+        b = np.clip(b, 0.0, 1.0)
+        b[-1] = 1.0
+        return b
+
+    def step_probabilities(self, k: int, masked: int) -> NDArray[np.float64]:
+        """Binomial law of the number revealed at step ``k`` (0-based) given ``masked`` masked."""
+        from math import comb
+
+        beta = float(self.betas[k])
+        s = np.arange(masked + 1)
+        if beta >= 1.0:
+            out = np.zeros(masked + 1)
+            out[-1] = 1.0
+            return out
+        if beta <= 0.0:
+            out = np.zeros(masked + 1)
+            out[0] = 1.0
+            return out
+        logc = np.array([np.log(comb(masked, int(v))) for v in s])
+        return np.asarray(np.exp(logc + s * np.log(beta) + (masked - s) * np.log1p(-beta)))
+
+    def __repr__(self) -> str:
+        return f"BernoulliSizes(n={self._n}, steps={self.steps})"
