@@ -1,0 +1,34 @@
+// Exact law of the random-order factorized sampler: level DP of theory section 8.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace unmask {
+
+/// rank[A] = position of bitmask A among the subsets of its size, in increasing mask order.
+/// Every table of the sampler stores level l as C(n, l) blocks of q^l values in that order;
+/// inside a block, the values x_A are in C order over A's variables (smallest index slowest).
+std::vector<std::uint32_t> subset_ranks(int n);
+
+/// Number of subsets of size l (C(n, l)) as a 64-bit integer.
+std::uint64_t binomial(int n, int l);
+
+/// Subset marginals of a dense joint, level by level (top-down, each subset from its parent
+/// with one axis summed out). out[l] is filled for every l with wanted[l] true (it must hold
+/// C(n, l) q^l values); other levels are only kept while needed to compute lower ones.
+void level_marginals(const double* joint, int n, int q, const std::vector<bool>& wanted,
+                     const std::vector<double*>& out, int threads);
+
+/// One step of the level DP, accumulated into dst:
+///   dst(B, x_B) += weight * sum_{A subset B, |B \ A| = s} src(A, x_A) prod_{j in B\A} c_j(x_j | x_A)
+/// for |A| = i, |B| = i + s. The conditionals come either from the level-(i+1) marginals
+/// `marg_next` (c_j(x | x_A) proportional to m(x_A, x_j = x)^(1/temperature), normalised over x;
+/// uniform where the total is 0) when `table` is null, or from `table`, laid out as
+/// [rank(A)][x_A][position of j among the variables outside A][x].
+/// Each dst entry is written by one thread in a fixed order, so results do not depend on threads.
+void law_step(const double* src, double* dst, int n, int q, int i, int s, double weight,
+              const double* marg_next, double temperature, const double* table, int threads);
+
+}  // namespace unmask
