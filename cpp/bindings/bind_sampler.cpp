@@ -1,5 +1,7 @@
 #include <vector>
 
+#include <pybind11/stl.h>
+
 #include "bindings.hpp"
 #include "unmask/common.hpp"
 #include "unmask/sampler.hpp"
