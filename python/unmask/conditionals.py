@@ -37,7 +37,8 @@ def level_masks(n: int, level: int) -> NDArray[np.int64]:
     pop = np.zeros(1 << n, dtype=np.int64)
     for j in range(n):
         pop += (masks >> j) & 1
-    return masks[pop == level]
+    out: NDArray[np.int64] = masks[pop == level]
+    return out
 
 
 def context_rows(n: int, q: int, mask: int) -> NDArray[np.int64]:
@@ -102,13 +103,13 @@ class Conditionals:
     # -- constructors -------------------------------------------------------------------------
     @classmethod
     def exact(cls, joint: Any) -> Conditionals:
-        """The exact conditionals ``p(x_j | x_A)`` of ``joint``."""
+        """Build the exact conditionals ``p(x_j | x_A)`` of ``joint``."""
         j = joint if isinstance(joint, Joint) else Joint(joint)
         return cls(kind="exact", n=j.n, q=j.q, joint=j)
 
     @classmethod
     def from_joint(cls, p_hat: Any) -> Conditionals:
-        """The exact conditionals of a second law ``p_hat`` (a model that learned ``p_hat``)."""
+        """Build the exact conditionals of a second law ``p_hat`` (a model that learned it)."""
         j = p_hat if isinstance(p_hat, Joint) else Joint(p_hat)
         return cls(kind="p_hat", n=j.n, q=j.q, joint=j)
 

@@ -63,7 +63,7 @@ def _as_order(order: Any, n: int) -> tuple[int, ...] | None:
 
 
 def _states(n: int, q: int, level: int) -> int:
-    return math.comb(n, level) * q**level
+    return int(math.comb(n, level) * q**level)
 
 
 # -- exact law -----------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def sampler_law(
     conditionals: Any = None,
     threads: int | None = None,
 ) -> Joint:
-    """Exact output law of the factorized (parallel) sampler.
+    r"""Exact output law of the factorized (parallel) sampler.
 
     Parameters
     ----------
@@ -109,8 +109,8 @@ def sampler_law(
     Notes
     -----
     Random order uses the level DP of theory section 8 on states ``(A, x_A)``:
-    ``W_{k+1}(B, x_B) = sum_{A subset B, |B\\A| = s_k} W_k(A, x_A) / C(n - i_k, s_k)
-    prod_{j in B\\A} q_j(x_j | x_A)``, in C++ (OpenMP, GIL released). The states of level ``i``
+    ``W_{k+1}(B, x_B) = sum_{A subset B, |B\A| = s_k} W_k(A, x_A) / C(n - i_k, s_k)
+    prod_{j in B\A} q_j(x_j | x_A)``, in C++ (OpenMP, GIL released). The states of level ``i``
     number ``C(n, i) q^i``. Bernoulli sizes reveal a uniform ``s``-subset with probability
     ``Binomial(s; n - i, beta_k)``. Fixed orders are evaluated densely in numpy. Use
     :func:`unmask.kl` on the result for ``KL(p || qbar)``, which is at most the order-averaged
@@ -421,7 +421,9 @@ def decompose(
     return Decomposition(np.array(fac), np.array(learn), sigma, sched)
 
 
-def learning_errors(joint: Any, conditionals: Any, base: float | None = None) -> NDArray[np.float64]:
+def learning_errors(
+    joint: Any, conditionals: Any, base: float | None = None
+) -> NDArray[np.float64]:
     """Average learning error ``eps(i)`` of random-order sampling at context size ``i``.
 
     Parameters
@@ -460,7 +462,7 @@ def learning_errors(joint: Any, conditionals: Any, base: float | None = None) ->
     factor = log_base_factor(base)
     out = np.zeros(n)
     for i in range(n):
-        terms = []
+        terms: list[float] = []
         for prefix in _subsets_of_size(n, i):
             terms.extend(
                 _learning_term(p, cond, prefix, j) for j in range(n) if j not in prefix
