@@ -276,3 +276,14 @@ def test_memory_estimate_names_the_random_order_law(monkeypatch):
     monkeypatch.setattr(validation, "available_memory_bytes", lambda: 20_000)
     with pytest.raises(MemoryError, match=r"random-order law of schedule \(4, 4\)"):
         unmask.sampler_law(p, [4, 4], conditionals=cond)
+
+
+@pytest.mark.parametrize("sizes", [[1, 2], [2, 1], [3], [1, 1, 1]])
+def test_subnormal_context_probabilities(sizes):
+    p = np.zeros((2, 2, 2))
+    p[0, 0, 0] = 0.5
+    p[1, 1, 1] = 0.5 - 3e-310
+    p[1, 0, 1] = 3e-310  # context probabilities below DBL_MIN: divided, not inverted
+    law = unmask.sampler_law(p, sizes)
+    want = oracle.random_order_law(3, 2, sizes, oracle.exact_cond(p))
+    np.testing.assert_allclose(law.probs, want, rtol=1e-12, atol=1e-300)

@@ -45,13 +45,15 @@ void bind_sampler(py::module_& m) {
   m.def(
       "law_step",
       [](const CArray& src, OutArray dst, int n, int q, int i, int s, double weight,
-         py::object marg_next, double temperature, py::object table, int threads) {
+         py::object marg_cur, py::object marg_next, double temperature, py::object table,
+         int threads) {
         if (n < 1 || n > 30) throw std::invalid_argument("n must be in 1..30");
         if (i < 0 || s < 1 || i + s > n) throw std::invalid_argument("need 0 <= i < i+s <= n");
         require_size(src, unmask::binomial(n, i) * unmask::checked_pow(q, i), "src");
         require_size(dst, unmask::binomial(n, i + s) * unmask::checked_pow(q, i + s), "dst");
-        CArray marg, tab;
+        CArray marg, cur, tab;
         const double* mp = nullptr;
+        const double* cp = nullptr;
         const double* tp = nullptr;
         if (!table.is_none()) {
           tab = table.cast<CArray>();
@@ -63,14 +65,19 @@ void bind_sampler(py::module_& m) {
           require_size(marg, unmask::binomial(n, i + 1) * unmask::checked_pow(q, i + 1),
                        "marg_next");
           mp = marg.data();
+          if (!marg_cur.is_none()) {
+            cur = marg_cur.cast<CArray>();
+            require_size(cur, unmask::binomial(n, i) * unmask::checked_pow(q, i), "marg_cur");
+            cp = cur.data();
+          }
         }
         const double* sp = src.data();
         double* dp = dst.mutable_data();
         py::gil_scoped_release release;
-        unmask::law_step(sp, dp, n, q, i, s, weight, mp, temperature, tp, threads);
+        unmask::law_step(sp, dp, n, q, i, s, weight, cp, mp, temperature, tp, threads);
       },
       py::arg("src"), py::arg("dst"), py::arg("n"), py::arg("q"), py::arg("i"), py::arg("s"),
-      py::arg("weight"), py::arg("marg_next"), py::arg("temperature"), py::arg("table"),
+      py::arg("weight"), py::arg("marg_cur"), py::arg("marg_next"), py::arg("temperature"), py::arg("table"),
       py::arg("threads"), "Accumulate one step of the random-order level DP into dst.");
 }
 

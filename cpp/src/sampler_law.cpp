@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -95,11 +96,64 @@ void level_marginals(const double* joint, int n, int q, const std::vector<bool>&
   }
 }
 
-void law_step(const double* src, double* dst, int n, int q, int i, int s, double weight,
-              const double* marg_next, double temperature, const double* table, int threads) {
-  if (i < 0 || s < 1 || i + s > n) throw std::invalid_argument("law_step needs 0 <= i < i+s <= n");
-  if (!table && !marg_next) throw std::invalid_argument("law_step needs marginals or a table");
+void conditional_table(const double* marg_next, int n, int q, int i, double temperature,
+                       double* table, int threads) {
+  if (i < 0 || i >= n) throw std::invalid_argument("conditional_table needs 0 <= i < n");
   if (!(temperature > 0.0)) throw std::invalid_argument("temperature must be > 0");
+  const int nt = resolve_threads(threads);
+  std::vector<std::uint64_t> qpow(n + 2, 1);
+  for (int k = 1; k <= n + 1; ++k) qpow[k] = qpow[k - 1] * std::uint64_t(q);
+  const auto rank = subset_ranks(n);
+  const auto masks = masks_of_size(n, i);
+  const std::uint64_t block = qpow[i], next_block = qpow[i + 1];
+  const int outside = n - i;
+  const bool tempered = temperature != 1.0;
+  const double inv_t = 1.0 / temperature;
+  const long long count = static_cast<long long>(masks.size());
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 8) num_threads(nt)
+#endif
+  for (long long r = 0; r < count; ++r) {
+    const std::uint64_t amask = masks[r];
+    double* out = table + std::uint64_t(r) * block * outside * q;
+    int pos = 0;
+    for (int j = 0; j < n; ++j) {
+      if (amask >> j & 1) continue;
+      const std::uint64_t m = qpow[count_above(amask, j)];
+      const double* base = marg_next + std::uint64_t(rank[amask | (std::uint64_t(1) << j)]) * next_block;
+      for (std::uint64_t xa = 0; xa < block; ++xa) {
+        const std::uint64_t hi = xa / m, lo = xa - hi * m;
+        double* c = out + (xa * outside + pos) * q;
+        double total = 0.0;
+        for (int x = 0; x < q; ++x) {
+          double v = base[(hi * q + x) * m + lo];
+          if (tempered && v > 0.0) v = std::pow(v, inv_t);
+          c[x] = v;
+          total += v;
+        }
+        if (total > 0.0) {
+          const double inv = 1.0 / total;
+          for (int x = 0; x < q; ++x) c[x] *= inv;
+        } else {
+          for (int x = 0; x < q; ++x) c[x] = 1.0 / q;  // context of probability 0
+        }
+      }
+      ++pos;
+    }
+  }
+  (void)nt;
+}
+
+namespace {
+
+// Exact conditionals read straight from the marginals: for a pair (B, D), A = B \ D,
+//   dst(B, x_B) += weight * W(A, x_A) / p(x_A) * prod_{j in D} m_{A+j}(x_A, x_j).
+// The digits of x_A split into s+1 runs at the places where D's variables sit in B; every index
+// (into W, into the blocks of A+j, into dst) is affine in the digits of the runs, so the last run
+// is a contiguous loop and no per-entry division or lookup table is needed. The blocks of A+j are
+// B minus one variable: at most |B| of them per B, reused by every D.
+void law_step_marginals(const double* src, double* dst, int n, int q, int i, int s, double weight,
+                        const double* marg_cur, const double* marg_next, int threads) {
   const int nt = resolve_threads(threads);
   const int b = i + s;
   std::vector<std::uint64_t> qpow(n + 2, 1);
@@ -108,19 +162,193 @@ void law_step(const double* src, double* dst, int n, int q, int i, int s, double
   const auto dst_masks = masks_of_size(n, b);
   const std::uint64_t src_block = qpow[i], dst_block = qpow[b], next_block = qpow[i + 1];
   const std::uint64_t inner = qpow[s];
-  const bool tempered = temperature != 1.0;
-  const double inv_t = 1.0 / temperature;
+  const double uniform = std::pow(1.0 / q, s);
+  // Pairs (V, 1/p(x_A)): V = W on contexts of positive probability, -W on contexts of
+  // probability 0 (they use the uniform conditional), 0 where W = 0. For p(x_A) below DBL_MIN
+  // the reciprocal would overflow: the pair holds 0 and the conditionals are divided instead.
+  const std::uint64_t nsrc = binomial(n, i) * src_block;
+  std::vector<double> ratio(2 * nsrc);
+  {
+    const long long len = static_cast<long long>(nsrc);
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (long long t = 0; t < len; ++t) {
+      const double w = src[t], pa = marg_cur[t];
+      ratio[2 * t] = w == 0.0 ? 0.0 : (pa > 0.0 ? w : -w);
+      ratio[2 * t + 1] = pa >= DBL_MIN ? 1.0 / pa : 0.0;
+    }
+  }
+  const long long count = static_cast<long long>(dst_masks.size());
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+  {
+    std::vector<double> buf(inner), tmp(inner);
+    std::vector<int> dvars(s), comb(s);
+    std::vector<std::uint64_t> run_len(s + 1), digit(s + 1);
+    std::vector<std::uint64_t> str_a(s + 1), str_b(s + 1), stride_bx(s), stride_jx(s);
+    std::vector<std::vector<std::uint64_t>> str_j(s, std::vector<std::uint64_t>(s + 1));
+    std::vector<const double*> mblock(s);
+    std::vector<std::uint64_t> off_d(inner);
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp for schedule(dynamic, 2)
+#endif
+    for (long long r = 0; r < count; ++r) {
+      const std::uint64_t bmask = dst_masks[r];
+      double* out = dst + std::uint64_t(r) * dst_block;
+      int bvars[64];
+      int nb = 0;
+      for (int v = 0; v < n; ++v)
+        if (bmask >> v & 1) bvars[nb++] = v;
+      for (int t = 0; t < s; ++t) comb[t] = t;
+      while (true) {
+        std::uint64_t dmask = 0;
+        for (int t = 0; t < s; ++t) {
+          dvars[t] = bvars[comb[t]];
+          dmask |= std::uint64_t(1) << dvars[t];
+        }
+        const std::uint64_t amask = bmask ^ dmask;
+        // Runs of A's variables: run 0 before dvars[0], run t between dvars[t-1] and dvars[t],
+        // run s after dvars[s-1]. Run lengths in digits, and strides of one unit of each run.
+        for (int t = 0; t <= s; ++t) {
+          const int lo_var = t == 0 ? -1 : dvars[t - 1];
+          const int hi_var = t == s ? n : dvars[t];
+          std::uint64_t in_run = 0;
+          for (int v = lo_var + 1; v < hi_var; ++v) in_run += amask >> v & 1;
+          run_len[t] = qpow[in_run];
+          // A variables strictly after this run (weights are powers of q of what follows).
+          std::uint64_t a_after = 0, b_after = 0;
+          for (int v = hi_var; v < n; ++v) {
+            a_after += amask >> v & 1;
+            b_after += bmask >> v & 1;
+          }
+          str_a[t] = qpow[a_after];
+          str_b[t] = qpow[b_after];
+          for (int u = 0; u < s; ++u) {
+            // Block A + dvars[u]: D's variable u sits among A's; count it if after the run.
+            str_j[u][t] = qpow[a_after + (dvars[u] >= hi_var ? 1 : 0)];
+          }
+        }
+        for (int u = 0; u < s; ++u) {
+          stride_bx[u] = qpow[count_above(bmask, dvars[u])];
+          stride_jx[u] = qpow[count_above(amask, dvars[u])];
+          mblock[u] = marg_next + std::uint64_t(rank[amask | (std::uint64_t(1) << dvars[u])]) *
+                                      next_block;
+        }
+        // Offsets in x_B of every x_D.
+        off_d[0] = 0;
+        std::uint64_t filled = 1;
+        for (int u = s - 1; u >= 0; --u) {
+          for (int x = 1; x < q; ++x)
+            for (std::uint64_t e = 0; e < filled; ++e)
+              off_d[x * filled + e] = off_d[e] + std::uint64_t(x) * stride_bx[u];
+          filled *= q;
+        }
+        const double* v_src = ratio.data() + 2 * std::uint64_t(rank[amask]) * src_block;
+        const double* p_src = marg_cur + std::uint64_t(rank[amask]) * src_block;
+        const std::uint64_t last = run_len[s];
+        std::uint64_t outer = 1;
+        for (int t = 0; t < s; ++t) outer *= run_len[t];
+        for (int t = 0; t < s; ++t) digit[t] = 0;
+        for (std::uint64_t o = 0; o < outer; ++o) {
+          std::uint64_t ia = 0, ib = 0;
+          std::uint64_t ij[64];
+          for (int u = 0; u < s; ++u) ij[u] = 0;
+          for (int t = 0; t < s; ++t) {
+            ia += digit[t] * str_a[t];
+            ib += digit[t] * str_b[t];
+            for (int u = 0; u < s; ++u) ij[u] += digit[t] * str_j[u][t];
+          }
+          for (std::uint64_t lo = 0; lo < last; ++lo) {
+            const double v = v_src[2 * (ia + lo)];
+            if (v == 0.0) continue;
+            double* dst_b = out + ib + lo;
+            if (v < 0.0) {
+              const double add = -v * weight * uniform;
+              for (std::uint64_t xd = 0; xd < inner; ++xd) dst_b[off_d[xd]] += add;
+              continue;
+            }
+            const double inv = v_src[2 * (ia + lo) + 1];
+            const double ww = v * weight;
+            if (s == 2 && inv > 0.0) {
+              const double* m0 = mblock[0] + ij[0] + lo;
+              const double* m1 = mblock[1] + ij[1] + lo;
+              const double wi = ww * inv * inv;
+              for (int x0 = 0; x0 < q; ++x0) {
+                const double a = wi * m0[x0 * stride_jx[0]];
+                double* d0 = dst_b + x0 * stride_bx[0];
+                for (int x1 = 0; x1 < q; ++x1) d0[x1 * stride_bx[1]] += a * m1[x1 * stride_jx[1]];
+              }
+            } else {
+              // c_j(x | x_A) = m_{A+j}(x_A, x) / p(x_A), one factor at a time.
+              const double pa = p_src[ia + lo];
+              buf[0] = ww;
+              std::uint64_t len = 1;
+              for (int u = 0; u < s; ++u) {
+                const double* m = mblock[u] + ij[u] + lo;
+                for (std::uint64_t e = 0; e < len; ++e)
+                  for (int x = 0; x < q; ++x) {
+                    const double c = inv > 0.0 ? m[x * stride_jx[u]] * inv : m[x * stride_jx[u]] / pa;
+                    tmp[e * q + x] = buf[e] * c;
+                  }
+                len *= q;
+                buf.swap(tmp);
+              }
+              for (std::uint64_t xd = 0; xd < inner; ++xd) dst_b[off_d[xd]] += buf[xd];
+            }
+          }
+          for (int t = s - 1; t >= 0; --t) {  // odometer over runs 0..s-1 (run s-1 fastest)
+            if (++digit[t] < run_len[t]) break;
+            digit[t] = 0;
+          }
+        }
+        int t = s - 1;
+        while (t >= 0 && comb[t] == nb - s + t) --t;
+        if (t < 0) break;
+        ++comb[t];
+        for (int u = t + 1; u < s; ++u) comb[u] = comb[u - 1] + 1;
+      }
+    }
+  }
+  (void)nt;
+}
+
+}  // namespace
+
+void law_step(const double* src, double* dst, int n, int q, int i, int s, double weight,
+              const double* marg_cur, const double* marg_next, double temperature,
+              const double* table, int threads) {
+  if (i < 0 || s < 1 || i + s > n) throw std::invalid_argument("law_step needs 0 <= i < i+s <= n");
+  if (!table && !marg_next) throw std::invalid_argument("law_step needs marginals or a table");
+  if (!table && marg_cur && temperature == 1.0 && s <= 60) {
+    law_step_marginals(src, dst, n, q, i, s, weight, marg_cur, marg_next, threads);
+    return;
+  }
+  std::vector<double> own;
+  if (!table) {
+    own.resize(binomial(n, i) * checked_pow(q, i) * std::uint64_t(n - i) * q);
+    conditional_table(marg_next, n, q, i, temperature, own.data(), threads);
+    table = own.data();
+  }
+  const int nt = resolve_threads(threads);
+  const int b = i + s;
+  std::vector<std::uint64_t> qpow(n + 2, 1);
+  for (int k = 1; k <= n + 1; ++k) qpow[k] = qpow[k - 1] * std::uint64_t(q);
+  const auto rank = subset_ranks(n);
+  const auto dst_masks = masks_of_size(n, b);
+  const std::uint64_t src_block = qpow[i], dst_block = qpow[b];
+  const std::uint64_t inner = qpow[s];
+  const int outside = n - i;
   const long long count = static_cast<long long>(dst_masks.size());
 
 #ifdef UNMASK_HAVE_OPENMP
 #pragma omp parallel num_threads(nt)
 #endif
   {
-    std::vector<double> cvec(std::size_t(s) * q);
-    std::vector<std::uint64_t> spread_d(inner);
-    std::vector<int> dvars(s);
-    std::vector<std::uint64_t> above_next(s), jpos(s), rank_aj(s);
-    std::vector<std::uint64_t> spread_a_idx(src_block);
+    std::vector<double> buf(inner), tmp(inner);
+    std::vector<std::uint64_t> spread_d(inner), spread_a(src_block), jpos(s);
+    std::vector<int> dvars(s), comb(s);
 #ifdef UNMASK_HAVE_OPENMP
 #pragma omp for schedule(dynamic, 4)
 #endif
@@ -131,8 +359,7 @@ void law_step(const double* src, double* dst, int n, int q, int i, int s, double
       int nb = 0;
       for (int v = 0; v < n; ++v)
         if (bmask >> v & 1) bvars[nb++] = v;
-      // Iterate over the s-subsets D of B by a combination odometer over B's variable list.
-      std::vector<int> comb(s);
+      // Every s-subset D of B (combination odometer over B's variables), in a fixed order.
       for (int t = 0; t < s; ++t) comb[t] = t;
       while (true) {
         std::uint64_t dmask = 0;
@@ -141,15 +368,15 @@ void law_step(const double* src, double* dst, int n, int q, int i, int s, double
           dmask |= std::uint64_t(1) << dvars[t];
         }
         const std::uint64_t amask = bmask ^ dmask;
-        // Digits of x_A placed at their positions in x_B.
-        spread_a_idx[0] = 0;
+        // Position in x_B of every x_A (digits of A's variables at their places in B).
+        spread_a[0] = 0;
         std::uint64_t filled = 1;
         for (int v = n - 1; v >= 0; --v) {
           if (!(amask >> v & 1)) continue;
           const std::uint64_t w = qpow[count_above(bmask, v)];
           for (int x = 1; x < q; ++x)
             for (std::uint64_t t = 0; t < filled; ++t)
-              spread_a_idx[x * filled + t] = spread_a_idx[t] + std::uint64_t(x) * w;
+              spread_a[x * filled + t] = spread_a[t] + std::uint64_t(x) * w;
           filled *= q;
         }
         spread_d[0] = 0;
@@ -161,59 +388,41 @@ void law_step(const double* src, double* dst, int n, int q, int i, int s, double
               spread_d[x * filled + u] = spread_d[u] + std::uint64_t(x) * w;
           filled *= q;
         }
-        for (int t = 0; t < s; ++t) {
-          const int j = dvars[t];
-          above_next[t] = qpow[count_above(amask, j)];
-          rank_aj[t] = rank[amask | (std::uint64_t(1) << j)];
-          jpos[t] = std::uint64_t(j - __builtin_popcountll(amask & ((std::uint64_t(1) << j) - 1)));
-        }
+        for (int t = 0; t < s; ++t)
+          jpos[t] = std::uint64_t(dvars[t] -
+                                  __builtin_popcountll(amask & ((std::uint64_t(1) << dvars[t]) - 1)));
         const double* w_src = src + std::uint64_t(rank[amask]) * src_block;
-        const int outside = n - i;
+        const double* t_src = table + std::uint64_t(rank[amask]) * src_block * outside * q;
         for (std::uint64_t xa = 0; xa < src_block; ++xa) {
           const double w = w_src[xa];
           if (w == 0.0) continue;
-          for (int t = 0; t < s; ++t) {
-            double* c = cvec.data() + std::size_t(t) * q;
-            if (table) {
-              const double* row =
-                  table + ((std::uint64_t(rank[amask]) * src_block + xa) * outside + jpos[t]) * q;
-              for (int x = 0; x < q; ++x) c[x] = row[x];
-            } else {
-              const std::uint64_t m = above_next[t];
-              const std::uint64_t hi = xa / m, lo = xa - hi * m;
-              const double* base = marg_next + rank_aj[t] * next_block;
-              double total = 0.0;
-              for (int x = 0; x < q; ++x) {
-                double v = base[(hi * q + x) * m + lo];
-                if (tempered && v > 0.0) v = std::pow(v, inv_t);
-                c[x] = v;
-                total += v;
-              }
-              if (total > 0.0) {
-                for (int x = 0; x < q; ++x) c[x] /= total;
-              } else {
-                for (int x = 0; x < q; ++x) c[x] = 1.0 / q;  // context of probability 0
-              }
-            }
-          }
+          const double* row = t_src + xa * outside * q;
+          double* o = out + spread_a[xa];
           const double ww = weight * w;
-          double* o = out + spread_a_idx[xa];
           if (s == 1) {
-            for (int x = 0; x < q; ++x) o[spread_d[x]] += ww * cvec[x];
-          } else {
-            for (std::uint64_t xd = 0; xd < inner; ++xd) {
-              double prod = ww;
-              std::uint64_t rest = xd;
-              for (int t = s - 1; t >= 0; --t) {
-                const std::uint64_t digit = rest % q;
-                rest /= q;
-                prod *= cvec[std::size_t(t) * q + digit];
-              }
-              o[spread_d[xd]] += prod;
+            const double* c = row + jpos[0] * q;
+            for (int x = 0; x < q; ++x) o[spread_d[x]] += ww * c[x];
+          } else if (s == 2) {
+            const double* c0 = row + jpos[0] * q;
+            const double* c1 = row + jpos[1] * q;
+            for (int x0 = 0; x0 < q; ++x0) {
+              const double a = ww * c0[x0];
+              for (int x1 = 0; x1 < q; ++x1) o[spread_d[x0 * q + x1]] += a * c1[x1];
             }
+          } else {
+            // Outer product of the s conditionals, built one factor at a time.
+            buf[0] = ww;
+            std::uint64_t len = 1;
+            for (int t = 0; t < s; ++t) {
+              const double* c = row + jpos[t] * q;
+              for (std::uint64_t e = 0; e < len; ++e)
+                for (int x = 0; x < q; ++x) tmp[e * q + x] = buf[e] * c[x];
+              len *= q;
+              buf.swap(tmp);
+            }
+            for (std::uint64_t xd = 0; xd < inner; ++xd) o[spread_d[xd]] += buf[xd];
           }
         }
-        // Advance the combination.
         int t = s - 1;
         while (t >= 0 && comb[t] == nb - s + t) --t;
         if (t < 0) break;

@@ -30,6 +30,7 @@ def law_step(
     i: int,
     s: int,
     weight: float,
+    marg_cur: NDArray[np.float64] | None,
     marg_next: NDArray[np.float64] | None,
     temperature: float,
     table: NDArray[np.float64] | None,

@@ -151,7 +151,10 @@ def _level_inputs(
 ) -> tuple[dict[int, NDArray[np.float64]], float]:
     """Marginals needed for contexts at the given levels (empty for callables), temperature."""
     if cond.uses_marginals:
-        return cond.marginals([i + 1 for i in levels], threads), cond.temperature
+        wanted = [i + 1 for i in levels]
+        if cond.temperature == 1.0:
+            wanted += list(levels)
+        return cond.marginals(wanted, threads), cond.temperature
     return {}, 1.0
 
 
@@ -159,7 +162,12 @@ def _estimate(cond: Conditionals, levels: Sequence[int], state_bytes: float, wha
     n, q = cond.n, cond.q
     need = state_bytes
     if cond.uses_marginals:
-        need += 8.0 * sum(_states(n, q, i + 1) for i in set(levels))
+        wanted = {i + 1 for i in levels} | (set(levels) if cond.temperature == 1.0 else set())
+        need += 8.0 * sum(_states(n, q, lv) for lv in wanted)
+        if cond.temperature != 1.0:
+            need += max(8.0 * _states(n, q, i) * (n - i) * q for i in set(levels))
+        else:
+            need += max(8.0 * _states(n, q, i) for i in set(levels))
     else:
         need += max(8.0 * _states(n, q, i) * (n - i) * q * 1.5 for i in set(levels))
     check_memory(need, what)
@@ -179,12 +187,13 @@ def _step(
 ) -> None:
     n, q = cond.n, cond.q
     if cond.uses_marginals:
-        core.law_step(src, dst, n, q, i, s, weight, marg[i + 1], temperature, None, threads)
+        cur = marg[i] if temperature == 1.0 else None
+        core.law_step(src, dst, n, q, i, s, weight, cur, marg[i + 1], temperature, None, threads)
     else:
         if i not in tables:
             tables.clear()
             tables[i] = np.ascontiguousarray(cond.table(i).reshape(-1))
-        core.law_step(src, dst, n, q, i, s, weight, None, 1.0, tables[i], threads)
+        core.law_step(src, dst, n, q, i, s, weight, None, None, 1.0, tables[i], threads)
 
 
 def _random_order_fixed(sched: Schedule, cond: Conditionals, threads: int) -> Joint:
