@@ -36,6 +36,9 @@ std::vector<std::uint64_t> masks_of_size(int n, int l) {
   return out;
 }
 
+// Below this many elementary updates a kernel runs on one thread (starting a team costs more).
+constexpr double kParallelWork = 1 << 18;
+
 // Number of variables of `set` with index greater than j.
 inline int count_above(std::uint64_t set, int j) {
   return __builtin_popcountll(set >> (j + 1));
@@ -66,8 +69,9 @@ void level_marginals(const double* joint, int n, int q, const std::vector<bool>&
       lower = lower_store.data();
     }
     const long long count = static_cast<long long>(masks.size());
+    const bool big = double(count) * double(block) * q > kParallelWork;
 #ifdef UNMASK_HAVE_OPENMP
-#pragma omp parallel for schedule(dynamic, 16) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 16) num_threads(nt) if (big)
 #endif
     for (long long r = 0; r < count; ++r) {
       const std::uint64_t a = masks[r];
@@ -85,6 +89,7 @@ void level_marginals(const double* joint, int n, int q, const std::vector<bool>&
         }
     }
     (void)nt;
+    (void)big;
     if (!wanted[l]) {
       upper_store.swap(lower_store);
       upper = upper_store.data();
@@ -111,7 +116,8 @@ void conditional_table(const double* marg_next, int n, int q, int i, double temp
   const double inv_t = 1.0 / temperature;
   const long long count = static_cast<long long>(masks.size());
 #ifdef UNMASK_HAVE_OPENMP
-#pragma omp parallel for schedule(dynamic, 8) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 8) num_threads(nt) \
+    if (double(count) * double(block) * outside * q > kParallelWork)
 #endif
   for (long long r = 0; r < count; ++r) {
     const std::uint64_t amask = masks[r];
@@ -171,7 +177,7 @@ void law_step_marginals(const double* src, double* dst, int n, int q, int i, int
   {
     const long long len = static_cast<long long>(nsrc);
 #ifdef UNMASK_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if (double(len) > kParallelWork)
 #endif
     for (long long t = 0; t < len; ++t) {
       const double w = src[t], pa = marg_cur[t];
@@ -180,8 +186,10 @@ void law_step_marginals(const double* src, double* dst, int n, int q, int i, int
     }
   }
   const long long count = static_cast<long long>(dst_masks.size());
+  const bool big = double(count) * double(binomial(b, s)) * double(dst_block) > kParallelWork;
+  (void)big;
 #ifdef UNMASK_HAVE_OPENMP
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (big)
 #endif
   {
     std::vector<double> buf(inner), tmp(inner);
@@ -247,34 +255,57 @@ void law_step_marginals(const double* src, double* dst, int n, int q, int i, int
         }
         const double* v_src = ratio.data() + 2 * std::uint64_t(rank[amask]) * src_block;
         const double* p_src = marg_cur + std::uint64_t(rank[amask]) * src_block;
-        const std::uint64_t last = run_len[s];
+        // The longest run is the inner loop (its digits are contiguous in A, B and every A+j);
+        // the other runs are enumerated by an odometer.
+        int tl = 0;
+        for (int t = 1; t <= s; ++t)
+          if (run_len[t] > run_len[tl]) tl = t;
+        const std::uint64_t last = run_len[tl], sa = str_a[tl], sb = str_b[tl];
+        std::uint64_t sj[64];
+        for (int u = 0; u < s; ++u) sj[u] = str_j[u][tl];
         std::uint64_t outer = 1;
-        for (int t = 0; t < s; ++t) outer *= run_len[t];
-        for (int t = 0; t < s; ++t) digit[t] = 0;
+        for (int t = 0; t <= s; ++t)
+          if (t != tl) outer *= run_len[t];
+        for (int t = 0; t <= s; ++t) digit[t] = 0;
         for (std::uint64_t o = 0; o < outer; ++o) {
-          std::uint64_t ia = 0, ib = 0;
-          std::uint64_t ij[64];
-          for (int u = 0; u < s; ++u) ij[u] = 0;
-          for (int t = 0; t < s; ++t) {
-            ia += digit[t] * str_a[t];
-            ib += digit[t] * str_b[t];
-            for (int u = 0; u < s; ++u) ij[u] += digit[t] * str_j[u][t];
+          std::uint64_t ia0 = 0, ib0 = 0;
+          std::uint64_t ij0[64];
+          for (int u = 0; u < s; ++u) ij0[u] = 0;
+          for (int t = 0; t <= s; ++t) {
+            if (t == tl) continue;
+            ia0 += digit[t] * str_a[t];
+            ib0 += digit[t] * str_b[t];
+            for (int u = 0; u < s; ++u) ij0[u] += digit[t] * str_j[u][t];
           }
           for (std::uint64_t lo = 0; lo < last; ++lo) {
-            const double v = v_src[2 * (ia + lo)];
+            const std::uint64_t ia = ia0 + lo * sa;
+            std::uint64_t ij[64];
+            for (int u = 0; u < s; ++u) ij[u] = ij0[u] + lo * sj[u];
+            const double v = v_src[2 * ia];
             if (v == 0.0) continue;
-            double* dst_b = out + ib + lo;
+            double* dst_b = out + ib0 + lo * sb;
             if (v < 0.0) {
               const double add = -v * weight * uniform;
               for (std::uint64_t xd = 0; xd < inner; ++xd) dst_b[off_d[xd]] += add;
               continue;
             }
-            const double inv = v_src[2 * (ia + lo) + 1];
+            const double inv = v_src[2 * ia + 1];
             const double ww = v * weight;
             if (s == 2 && inv > 0.0) {
-              const double* m0 = mblock[0] + ij[0] + lo;
-              const double* m1 = mblock[1] + ij[1] + lo;
+              const double* m0 = mblock[0] + ij[0];
+              const double* m1 = mblock[1] + ij[1];
               const double wi = ww * inv * inv;
+              if (q == 2) {  // the common binary case, unrolled
+                const std::uint64_t b0 = stride_bx[0], b1 = stride_bx[1];
+                const std::uint64_t j0 = stride_jx[0], j1 = stride_jx[1];
+                const double a0 = wi * m0[0], a1 = wi * m0[j0];
+                const double c0 = m1[0], c1 = m1[j1];
+                dst_b[0] += a0 * c0;
+                dst_b[b1] += a0 * c1;
+                dst_b[b0] += a1 * c0;
+                dst_b[b0 + b1] += a1 * c1;
+                continue;
+              }
               for (int x0 = 0; x0 < q; ++x0) {
                 const double a = wi * m0[x0 * stride_jx[0]];
                 double* d0 = dst_b + x0 * stride_bx[0];
@@ -282,11 +313,11 @@ void law_step_marginals(const double* src, double* dst, int n, int q, int i, int
               }
             } else {
               // c_j(x | x_A) = m_{A+j}(x_A, x) / p(x_A), one factor at a time.
-              const double pa = p_src[ia + lo];
+              const double pa = p_src[ia];
               buf[0] = ww;
               std::uint64_t len = 1;
               for (int u = 0; u < s; ++u) {
-                const double* m = mblock[u] + ij[u] + lo;
+                const double* m = mblock[u] + ij[u];
                 for (std::uint64_t e = 0; e < len; ++e)
                   for (int x = 0; x < q; ++x) {
                     const double c = inv > 0.0 ? m[x * stride_jx[u]] * inv : m[x * stride_jx[u]] / pa;
@@ -298,7 +329,8 @@ void law_step_marginals(const double* src, double* dst, int n, int q, int i, int
               for (std::uint64_t xd = 0; xd < inner; ++xd) dst_b[off_d[xd]] += buf[xd];
             }
           }
-          for (int t = s - 1; t >= 0; --t) {  // odometer over runs 0..s-1 (run s-1 fastest)
+          for (int t = s; t >= 0; --t) {  // odometer over the runs other than tl
+            if (t == tl) continue;
             if (++digit[t] < run_len[t]) break;
             digit[t] = 0;
           }
@@ -341,9 +373,11 @@ void law_step(const double* src, double* dst, int n, int q, int i, int s, double
   const std::uint64_t inner = qpow[s];
   const int outside = n - i;
   const long long count = static_cast<long long>(dst_masks.size());
+  const bool big = double(count) * double(binomial(b, s)) * double(dst_block) > kParallelWork;
+  (void)big;
 
 #ifdef UNMASK_HAVE_OPENMP
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (big)
 #endif
   {
     std::vector<double> buf(inner), tmp(inner);
