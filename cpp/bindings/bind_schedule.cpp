@@ -2,6 +2,8 @@
 #include <cstdint>
 #include <optional>
 
+#include <pybind11/stl.h>
+
 #include "bindings.hpp"
 #include "unmask/schedule_dp.hpp"
 

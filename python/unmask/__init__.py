@@ -14,19 +14,33 @@ from unmask.entropy import entropy, profile, subset_entropies
 from unmask.joint import Joint
 from unmask.profile import Profile
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
+from unmask.solver import (
+    CostMatrix,
+    OptimalFrontier,
+    SolverInfo,
+    fixed_order_costs,
+    optimal_frontier,
+    optimal_schedule,
+)
 
 __version__: str = _core.__version__
 
 __all__ = [
     "BernoulliSizes",
     "CompositionLaw",
+    "CostMatrix",
     "Joint",
+    "OptimalFrontier",
     "Profile",
     "Schedule",
+    "SolverInfo",
     "__version__",
     "entropy",
     "expected_kl",
+    "fixed_order_costs",
     "joints",
+    "optimal_frontier",
+    "optimal_schedule",
     "profile",
     "subset_entropies",
 ]
