@@ -71,7 +71,7 @@ def expected_kl(joint_or_profile: Any, schedule: Any, base: float | None = None)
     --------
     >>> import unmask
     >>> round(unmask.expected_kl(unmask.joints.all_equal(4, 2), [2, 2]), 12)  # (s_1 - 1) log 2
-    0.693147180560
+    0.69314718056
     """
     prof = as_profile(joint_or_profile, base=base)
     if isinstance(schedule, CompositionLaw):
