@@ -31,7 +31,12 @@ def test_all_equal_closed_form(n: int, q: int) -> None:
 def test_parity_closed_form(n: int) -> None:
     law = joints.parity(n)
     for sizes in itertools.islice(
-        (c for k in range(1, n + 1) for c in itertools.product(range(1, n + 1), repeat=k) if sum(c) == n),
+        (
+            c
+            for k in range(1, n + 1)
+            for c in itertools.product(range(1, n + 1), repeat=k)
+            if sum(c) == n
+        ),
         60,
     ):
         want = LOG2 if sizes[-1] >= 2 else 0.0
@@ -94,7 +99,9 @@ def test_bernoulli_sizes_against_enumeration(p: unmask.Profile, cuts: list[float
 def test_composition_law_is_the_weighted_average() -> None:
     law = joints.random(5, 2, concentration=0.3, seed=2)
     mix = unmask.CompositionLaw([[2, 3], [1, 1, 3], [5]], [0.5, 0.3, 0.2])
-    want = sum(w * unmask.expected_kl(law, s) for w, s in zip([0.5, 0.3, 0.2], [[2, 3], [1, 1, 3], [5]]))
+    want = sum(
+        w * unmask.expected_kl(law, s) for w, s in zip([0.5, 0.3, 0.2], [[2, 3], [1, 1, 3], [5]])
+    )
     assert math.isclose(unmask.expected_kl(law, mix), want, rel_tol=1e-13)
 
 

@@ -11,7 +11,6 @@ import pytest
 import unmask
 
 
-
 def _has_examples(name: str) -> bool:
     module = importlib.import_module(name)
     return any(t.examples for t in doctest.DocTestFinder().find(module))

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from oracle_entropy import profile_h, subset_entropies as oracle_subset_entropies
+from oracle_entropy import profile_h
+from oracle_entropy import subset_entropies as oracle_subset_entropies
 
 import unmask
 from unmask import joints
@@ -216,6 +217,8 @@ def test_bad_arguments(kwargs: dict, exc: type, match: str) -> None:
 
 def test_plain_arrays_and_dit_objects_are_accepted() -> None:
     P = joints.parity(3).probs
-    np.testing.assert_array_equal(unmask.subset_entropies(P), unmask.subset_entropies(joints.parity(3)))
+    np.testing.assert_array_equal(
+        unmask.subset_entropies(P), unmask.subset_entropies(joints.parity(3))
+    )
     with pytest.raises(ValueError, match="sums to"):
         unmask.subset_entropies(P * 2)

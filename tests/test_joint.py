@@ -117,7 +117,10 @@ def test_mixture_independent_random_from_samples() -> None:
     comps = np.array([[[0.9, 0.1], [0.8, 0.2]], [[0.1, 0.9], [0.3, 0.7]]])
     law = joints.mixture_of_products([0.25, 0.75], comps)
     for x in itertools.product(range(2), repeat=2):
-        want = 0.25 * comps[0, 0, x[0]] * comps[0, 1, x[1]] + 0.75 * comps[1, 0, x[0]] * comps[1, 1, x[1]]
+        want = (
+            0.25 * comps[0, 0, x[0]] * comps[0, 1, x[1]]
+            + 0.75 * comps[1, 0, x[0]] * comps[1, 1, x[1]]
+        )
         assert math.isclose(law.probs[x], want, rel_tol=1e-13)
     with pytest.raises(ValueError, match=r"shape \(C, n, q\)"):
         joints.mixture_of_products([1.0], comps)

@@ -73,11 +73,12 @@ def probability_tables(
         w[rng.random(size) < zero_fraction] = 0.0
     if w.sum() == 0:
         w[rng.integers(size)] = 1.0
-    return (w / w.sum()).reshape((q,) * n)
+    out: np.ndarray = (w / w.sum()).reshape((q,) * n)
+    return out
 
 
 @st.composite
-def random_joints(draw: Any, **kwargs: Any) -> Joint:
+def random_joints(draw: Any, /, **kwargs: Any) -> Joint:
     """Random laws (see :func:`probability_tables` for the keyword arguments)."""
     return Joint(draw(probability_tables(**kwargs)), normalize=True)
 
@@ -121,7 +122,11 @@ def compositions(draw: Any, n: int, min_steps: int = 1, max_steps: int | None = 
     """Uniformly structured compositions of a given ``n`` as :class:`Schedule`."""
     hi = n if max_steps is None else min(n, max_steps)
     k = draw(st.integers(min(min_steps, hi), hi))
-    cuts = sorted(draw(st.sets(st.integers(1, n - 1), min_size=k - 1, max_size=k - 1))) if k > 1 else []
+    cuts = (
+        sorted(draw(st.sets(st.integers(1, n - 1), min_size=k - 1, max_size=k - 1)))
+        if k > 1
+        else []
+    )
     bounds = [0, *cuts, n]
     return Schedule([bounds[i + 1] - bounds[i] for i in range(k)])
 
@@ -130,11 +135,14 @@ def compositions(draw: Any, n: int, min_steps: int = 1, max_steps: int | None = 
 def schedules(draw: Any, min_n: int = 1, max_n: int = 12) -> Schedule:
     """Schedules for a random ``n`` in ``[min_n, max_n]``."""
     n = draw(st.integers(min_n, max_n))
-    return draw(compositions(n))
+    sched: Schedule = draw(compositions(n))
+    return sched
 
 
 @st.composite
-def profiles(draw: Any, min_n: int = 1, max_n: int = 50, log_q: float = float(np.log(2))) -> Profile:
+def profiles(
+    draw: Any, min_n: int = 1, max_n: int = 50, log_q: float = float(np.log(2))
+) -> Profile:
     """Valid (non-increasing, non-negative) profiles built from a random non-negative ``f``."""
     n = draw(st.integers(min_n, max_n))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
