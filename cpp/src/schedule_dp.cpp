@@ -30,8 +30,17 @@ BlockCost::BlockCost(const double* h, int n)
 }
 
 double BlockCost::operator()(int a, int b) const {
-  const double diff = (sum_hi_[b] - sum_hi_[a]) + (sum_lo_[b] - sum_lo_[a]);
-  return std::fma(static_cast<double>(b - a), h_[a], -diff);
+  // g is a small difference of two large numbers ((b-a) h(a) and C[b] - C[a] are both about
+  // (b-a) h(a)). Both are formed exactly as unevaluated sums (FMA product, TwoSum difference),
+  // so the one cancelling subtraction below is exact (Sterbenz) and g keeps full accuracy even
+  // when h carries a large offset.
+  const double len = static_cast<double>(b - a);
+  const double prod = len * h_[a];
+  const double prod_err = std::fma(len, h_[a], -prod);
+  const double diff = sum_hi_[b] - sum_hi_[a];
+  const double back = diff - sum_hi_[b];
+  const double diff_err = (sum_hi_[b] - (diff - back)) + (-sum_hi_[a] - back);
+  return (prod - diff) + ((prod_err - diff_err) - (sum_lo_[b] - sum_lo_[a]));
 }
 
 double path_cost(const BlockCost& g, const std::int64_t* bounds, int steps) {
