@@ -18,7 +18,7 @@ from unmask import CostMatrix, Profile, Schedule, _core
 from unmask.testing import profiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from oracle_dp import (  # noqa: E402
+from oracle_dp import (
     brute_force_optimum,
     compositions,
     plain_dp,
@@ -298,7 +298,7 @@ def test_memory_is_checked_before_the_parent_table(monkeypatch: pytest.MonkeyPat
     h = h_from_f(np.ones(999))
     with pytest.raises(MemoryError, match="parent table for K=64, n=1000"):
         unmask.optimal_schedule(h, 64, method="layers")
-    with pytest.raises(MemoryError, match="frontier for K=1..64, n=1000"):
+    with pytest.raises(MemoryError, match=r"frontier for K=1\.\.64, n=1000"):
         unmask.optimal_frontier(h, 64, schedules=True)
 
 
@@ -309,7 +309,7 @@ def test_frontier_object() -> None:
     assert "OptimalFrontier(n=4, K=1..3, method='layers'" in repr(fr)
     with pytest.raises(ValueError, match="schedules were not kept"):
         fr.schedule(2)
-    with pytest.raises(ValueError, match=r"steps must be in 1..3"):
+    with pytest.raises(ValueError, match=r"steps must be in 1\.\.3"):
         fr.cost(4)
 
 
@@ -390,5 +390,5 @@ def test_cost_matrix_errors() -> None:
         unmask.optimal_schedule(cm, 4)
     with pytest.raises(ValueError, match="schedule is for n = 2"):
         cm.schedule_cost([1, 1])
-    with pytest.raises(ValueError, match="permutation of 0..2"):
+    with pytest.raises(ValueError, match=r"permutation of 0\.\.2"):
         unmask.fixed_order_costs(unmask.joints.all_equal(3, 2), [0, 0, 1])

@@ -517,6 +517,7 @@ def optimal_schedule(
         else:
             mat = None if prob.matrix is None else np.ascontiguousarray(prob.matrix.matrix)
             _, table = core.schedule_plain(prob.h, mat, n, k, True, nthreads)
+        assert table is not None
         bounds = core.schedule_reconstruct(table, n, k)
         cost = _bounds_cost(prob, bounds)
     sched = _schedule_from_bounds(bounds)
@@ -606,6 +607,7 @@ def optimal_frontier(
         costs, table = core.schedule_plain(prob.h, mat, n, k, bool(schedules), nthreads)
     scheds = None
     if schedules:
+        assert table is not None
         scheds = tuple(
             _schedule_from_bounds(core.schedule_reconstruct(table, n, kk)) for kk in range(1, k + 1)
         )
