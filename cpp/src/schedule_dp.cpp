@@ -192,32 +192,60 @@ LagrangianReport lagrangian_schedule(const BlockCost& g, int steps, std::int64_t
 
 namespace {
 
-void divide_and_conquer(const BlockCost& g, const double* prev, double* cur, std::int32_t* arg,
-                        int blo, int bhi, int olo, int ohi) {
-  if (blo > bhi) return;
-  const int mid = blo + (bhi - blo) / 2;
+struct Subproblem {
+  int blo, bhi, olo, ohi;
+};
+
+// Best start a in [olo, min(ohi, b-1)] for column b (first minimum: deterministic).
+inline void best_start(const BlockCost& g, const double* prev, double* cur, std::int32_t* arg,
+                       int b, int olo, int ohi) {
   double best = kInf;
   int best_a = olo;
-  const int top = std::min(ohi, mid - 1);
+  const int top = std::min(ohi, b - 1);
   for (int a = olo; a <= top; ++a) {
-    const double v = prev[a] + g(a, mid);
+    const double v = prev[a] + g(a, b);
     if (v < best) {
       best = v;
       best_a = a;
     }
   }
-  cur[mid] = best;
-  arg[mid] = best_a;
-  if (bhi - blo > 4096) {
-#pragma omp task default(shared) firstprivate(blo, mid, olo, best_a)
-    divide_and_conquer(g, prev, cur, arg, blo, mid - 1, olo, best_a);
-#pragma omp task default(shared) firstprivate(bhi, mid, ohi, best_a)
-    divide_and_conquer(g, prev, cur, arg, mid + 1, bhi, best_a, ohi);
-#pragma omp taskwait
-  } else {
-    divide_and_conquer(g, prev, cur, arg, blo, mid - 1, olo, best_a);
-    divide_and_conquer(g, prev, cur, arg, mid + 1, bhi, best_a, ohi);
+  cur[b] = best;
+  arg[b] = best_a;
+}
+
+void divide_and_conquer(const BlockCost& g, const double* prev, double* cur, std::int32_t* arg,
+                        Subproblem sp) {
+  if (sp.blo > sp.bhi) return;
+  const int mid = sp.blo + (sp.bhi - sp.blo) / 2;
+  best_start(g, prev, cur, arg, mid, sp.olo, sp.ohi);
+  divide_and_conquer(g, prev, cur, arg, {sp.blo, mid - 1, sp.olo, arg[mid]});
+  divide_and_conquer(g, prev, cur, arg, {mid + 1, sp.bhi, arg[mid], sp.ohi});
+}
+
+// One layer. With several threads the top levels of the recursion run serially until there
+// are a few independent column ranges per thread, which then run in parallel. Every column's
+// argmin is the same as in the serial recursion, so results do not depend on the thread count.
+void solve_layer(const BlockCost& g, const double* prev, double* cur, std::int32_t* arg,
+                 Subproblem root, int nthreads) {
+  if (nthreads <= 1 || root.bhi - root.blo < 32768) {
+    divide_and_conquer(g, prev, cur, arg, root);
+    return;
   }
+  std::vector<Subproblem> level{root};
+  while (level.size() < static_cast<std::size_t>(8 * nthreads)) {
+    std::vector<Subproblem> next;
+    for (const Subproblem& sp : level) {
+      if (sp.blo > sp.bhi) continue;
+      const int mid = sp.blo + (sp.bhi - sp.blo) / 2;
+      best_start(g, prev, cur, arg, mid, sp.olo, sp.ohi);
+      next.push_back({sp.blo, mid - 1, sp.olo, arg[mid]});
+      next.push_back({mid + 1, sp.bhi, arg[mid], sp.ohi});
+    }
+    level.swap(next);
+  }
+  const long count = static_cast<long>(level.size());
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 1)
+  for (long i = 0; i < count; ++i) divide_and_conquer(g, prev, cur, arg, level[i]);
 }
 
 }  // namespace
@@ -237,11 +265,7 @@ void layer_frontier(const BlockCost& g, int max_steps, double* costs, std::int32
                                 : scratch.data();
     std::fill(cur.begin(), cur.begin() + k, kInf);
     if (argmins) std::fill(arg, arg + k, 0);
-#pragma omp parallel num_threads(nthreads)
-    {
-#pragma omp single
-      divide_and_conquer(g, prev.data(), cur.data(), arg, k, n, k - 1, n - 1);
-    }
+    solve_layer(g, prev.data(), cur.data(), arg, {k, n, k - 1, n - 1}, nthreads);
     costs[k - 1] = cur[n];
     prev.swap(cur);
   }
