@@ -188,14 +188,15 @@ def test_frontier_non_increasing_and_convex(prof: Profile) -> None:
 
 
 def test_results_do_not_depend_on_threads() -> None:
-    h = h_from_f(np.random.default_rng(5).exponential(size=20_000 - 1))
-    one = unmask.optimal_frontier(h, 8, schedules=True, threads=1)
-    two = unmask.optimal_frontier(h, 8, schedules=True, threads=2)
+    # n large enough for the layer DP to split its columns across threads.
+    h = h_from_f(np.random.default_rng(5).exponential(size=40_000 - 1))
+    one = unmask.optimal_frontier(h, 5, schedules=True, threads=1)
+    two = unmask.optimal_frontier(h, 5, schedules=True, threads=2)
     np.testing.assert_array_equal(one.costs, two.costs)
     assert one.schedules == two.schedules
-    small = h[:300]
-    p1 = unmask.optimal_frontier(small, 20, method="plain", threads=1)
-    p2 = unmask.optimal_frontier(small, 20, method="plain", threads=2)
+    small = h[:2500]
+    p1 = unmask.optimal_frontier(small, 3, method="plain", threads=1)
+    p2 = unmask.optimal_frontier(small, 3, method="plain", threads=2)
     np.testing.assert_array_equal(p1.costs, p2.costs)
 
 

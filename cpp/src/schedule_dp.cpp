@@ -285,7 +285,7 @@ void plain_frontier(const BlockCost* g, const double* matrix, int n, int max_ste
   for (int k = 1; k <= max_steps; ++k) {
     std::int32_t* arg = argmins ? argmins + static_cast<std::size_t>(k - 1) * width
                                 : scratch.data();
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 64)
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 64) if (n > 2048)
     for (int b = 0; b <= n; ++b) {
       double best = kInf;
       int best_a = 0;
