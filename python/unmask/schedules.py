@@ -131,8 +131,9 @@ def _curve_cosine(u: FloatArray) -> FloatArray:
 def _curve_loglinear(u: FloatArray, eps: float = 1e-3) -> FloatArray:
     if not 0.0 <= eps < 1.0:
         raise ValueError(f"loglinear eps must lie in [0, 1), got {eps}")
-    raw = 1.0 - (1.0 - eps) * (1.0 - u)  # MDLM: unmasked fraction exp(-sigma(t)), t = 1 - u
-    return (raw - eps) / (1.0 - eps)
+    # MDLM: unmasked fraction exp(-sigma(t)) = 1 - (1 - eps) t with t = 1 - u; normalised to
+    # [0, 1] it is exactly u (returned as such so that counts match "linear" even at ties)
+    return np.array(u, dtype=np.float64, copy=True)
 
 
 def _curve_power(u: FloatArray, exponent: float = 2.0) -> FloatArray:
@@ -241,8 +242,6 @@ def _check_alpha_values(values: Any, length: int | None = None) -> FloatArray:
         raise ValueError(f"alpha (unmasked fraction) must go from 0 to 1, got {a[0]} to {a[-1]}")
     if np.any(np.diff(a) < -tol):
         raise ValueError("alpha (unmasked fraction) must be non-decreasing")
-    if np.any(a < -tol) or np.any(a > 1.0 + tol):
-        raise ValueError("alpha (unmasked fraction) must lie in [0, 1]")
     a = np.clip(a, 0.0, 1.0)
     a[0], a[-1] = 0.0, 1.0
     return np.maximum.accumulate(a)
