@@ -36,7 +36,7 @@ def _w(sizes: list[int] | tuple[int, ...]) -> np.ndarray:
     """w(l) = i_k + s_k - 1 - l for l inside block k (theory section 6), l = 0..n-1."""
     out, i = [], 0
     for s in sizes:
-        out.extend(i + s - 1 - l for l in range(i, i + s))
+        out.extend(i + s - 1 - pos for pos in range(i, i + s))
         i += s
     return np.array(out, dtype=np.float64)
 
@@ -79,9 +79,9 @@ def test_rigorous_bounds_hold_for_a_law_over_schedules(
 def test_eps_equal_brute_force_max_of_weights(n: int, data: st.DataObject) -> None:
     sizes = data.draw(composition_of(n))
     w = _w(sizes)[: n - 1]  # f is indexed l = 0..n-2
-    l = np.arange(n - 1)
-    assert B.tc_eps(sizes) == pytest.approx(float(np.max(w / (n - 1 - l))), abs=1e-15)
-    assert B.dtc_eps(sizes) == pytest.approx(float(np.max(w / (l + 1))), abs=1e-15)
+    ell = np.arange(n - 1)
+    assert B.tc_eps(sizes) == pytest.approx(float(np.max(w / (n - 1 - ell))), abs=1e-15)
+    assert B.dtc_eps(sizes) == pytest.approx(float(np.max(w / (ell + 1))), abs=1e-15)
 
 
 @given(st.integers(2, 10), st.integers(2, 4), st.data())

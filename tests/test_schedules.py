@@ -18,7 +18,7 @@ from unmask import schedules as S
 from unmask.bounds import dtc_eps, tc_eps
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from oracle_dp import brute_force_optimum, compositions, plain_dp  # noqa: E402
+from oracle_dp import brute_force_optimum, compositions, plain_dp
 
 CURVE_NAMES = ["linear", "cosine", "loglinear", "power", "polynomial", "geometric"]
 
@@ -52,7 +52,7 @@ def monotone_h(draw: st.DrawFn, min_n: int = 2, max_n: int = 30) -> np.ndarray:
     return unmask.Profile.from_f(np.array(f, dtype=np.float64), h_last=h_last).h.copy()
 
 
-# -- constant ---------------------------------------------------------------------------------------
+# -- constant -------------------------------------------------------------------------------------
 @given(n_and_k())
 def test_constant_is_llada_split(nk: tuple[int, int]) -> None:
     n, k = nk
@@ -64,7 +64,7 @@ def test_constant_is_llada_split(nk: tuple[int, int]) -> None:
     assert list(s.sizes) == expected.tolist()
 
 
-# -- masking curves -----------------------------------------------------------------------------------
+# -- masking curves -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", CURVE_NAMES)
 @given(nk=n_and_k(max_n=2000))
 def test_curve_families_have_exactly_k_steps(name: str, nk: tuple[int, int]) -> None:
@@ -120,7 +120,7 @@ def test_bernoulli_betas_follow_the_curve() -> None:
     assert law.n == 50
 
 
-# -- geometric TC / DTC -------------------------------------------------------------------------------
+# -- geometric TC / DTC ---------------------------------------------------------------------------
 @given(st.integers(1, 400), st.floats(0.0, 1.5))
 def test_dtc_schedule_eps_mode(n: int, eps: float) -> None:
     s = S.geometric_unmasked(n, eps=eps)
@@ -177,7 +177,7 @@ def test_geometric_steps_mode_exact_k_large(nk: tuple[int, int]) -> None:
         _check_composition(family(n, k), n, k)
 
 
-# -- square-root rule -------------------------------------------------------------------------------
+# -- square-root rule -----------------------------------------------------------------------------
 @given(monotone_h(max_n=60), st.data())
 def test_sqrt_rule_has_exactly_k_steps(h: np.ndarray, data: st.DataObject) -> None:
     k = data.draw(st.integers(1, h.size))
@@ -221,7 +221,7 @@ def test_sqrt_rule_close_to_dp_optimum(
     assert pred_range[0] * opt <= pred <= pred_range[1] * opt
 
 
-# -- randomized ---------------------------------------------------------------------------------------
+# -- randomized -----------------------------------------------------------------------------------
 @given(n_and_k(max_n=500), st.integers(1, 8))
 def test_randomized_law_members(nk: tuple[int, int], phases: int) -> None:
     n, k = nk
@@ -246,7 +246,7 @@ def test_randomized_steps_small_at_both_ends() -> None:
         assert s.sizes[0] < max(s.sizes) and s.sizes[-1] < max(s.sizes)
 
 
-# -- DP optimum is below every family ---------------------------------------------------------------
+# -- DP optimum is below every family -------------------------------------------------------------
 @given(monotone_h(), st.data())
 def test_dp_optimum_below_every_family(h: np.ndarray, data: st.DataObject) -> None:
     n = h.size
@@ -266,7 +266,7 @@ def test_dp_optimum_below_every_family(h: np.ndarray, data: st.DataObject) -> No
         assert opt <= unmask.expected_kl(h, sched) + tol
 
 
-# -- optimal delegates to the solver ----------------------------------------------------------------
+# -- optimal delegates to the solver --------------------------------------------------------------
 def test_optimal_delegates_to_solver(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
 
@@ -286,7 +286,7 @@ def test_optimal_delegates_to_solver(monkeypatch: pytest.MonkeyPatch) -> None:
     assert S.get("optimal", h, 3) == s
 
 
-# -- registry ---------------------------------------------------------------------------------------
+# -- registry -------------------------------------------------------------------------------------
 def test_registry_dispatch() -> None:
     h = unmask.Profile.from_f(1.0 / np.arange(1, 40) ** 2)
     assert S.get("constant", 40, 5) == S.constant(40, 5)
@@ -301,7 +301,7 @@ def test_registry_dispatch() -> None:
     assert set(S.FAMILIES) >= set(CURVE_NAMES) | {"constant", "dtc", "tc", "sqrt", "optimal"}
 
 
-# -- errors -----------------------------------------------------------------------------------------
+# -- errors ---------------------------------------------------------------------------------------
 def test_errors() -> None:
     with pytest.raises(ValueError, match="steps = 6 > n = 5"):
         S.constant(5, 6)

@@ -51,9 +51,7 @@ def _as_schedule(schedule: Any) -> Schedule:
     return schedule if isinstance(schedule, Schedule) else Schedule(schedule)
 
 
-def _averaged(
-    prof: Profile, schedule: Any, fn: Callable[[Profile, Schedule], float]
-) -> float:
+def _averaged(prof: Profile, schedule: Any, fn: Callable[[Profile, Schedule], float]) -> float:
     if isinstance(schedule, CompositionLaw):
         _check_n(prof, schedule.n)
         return math.fsum(w * fn(prof, s) for w, s in schedule)
@@ -71,7 +69,7 @@ def _monotone_f_sum(prof: Profile) -> float:
     return max(0.0, float(prof.h[0]) - float(prof.h[-1]))
 
 
-# -- dimension-free ---------------------------------------------------------------------------------
+# -- dimension-free -------------------------------------------------------------------------------
 def dimension_free(profile: Any, schedule: Any) -> float:
     """Lavenant-Zanella dimension-free bound ``(s_max - 1) (h(0) - h(n-1))``.
 
@@ -148,9 +146,9 @@ def dimension_free_alphabet(profile: Any, schedule: Any, q: int) -> float:
     return _averaged(prof, schedule, lambda p, s: (s.max_size - 1) * log_q)
 
 
-# -- exact ------------------------------------------------------------------------------------------
+# -- exact ----------------------------------------------------------------------------------------
 def exact(profile: Any, schedule: Any) -> float:
-    """The exact expected KL (Chen-Cong-Li identity, theory section 5).
+    """Compute the exact expected KL (Chen-Cong-Li identity, theory section 5).
 
     Parameters
     ----------
@@ -178,7 +176,7 @@ def exact(profile: Any, schedule: Any) -> float:
     return expected_kl(as_profile(profile), schedule)
 
 
-# -- TC / DTC ---------------------------------------------------------------------------------------
+# -- TC / DTC -------------------------------------------------------------------------------------
 def tc_eps(schedule: Any) -> float:
     """Smallest ``eps`` with ``w(l) <= eps (n - 1 - l)`` for all ``l``: ``max_k (s_k-1)/(n-1-i_k)``.
 
@@ -299,7 +297,7 @@ def dtc_bound(profile: Any, schedule: Any) -> float:
     return _averaged(prof, schedule, lambda p, s: dtc_eps(s) * p.dtc)
 
 
-# -- references and predictions --------------------------------------------------------------------
+# -- references and predictions -------------------------------------------------------------------
 def mutual_information(profile: Any, schedule: Any) -> float:
     """Li-Cai order of magnitude ``(s_max / n) log(s_max) sum_j I(X_j ; X_-j)``.
 
@@ -436,7 +434,7 @@ def sqrt_rule_prediction(profile: Any, schedule: Any) -> float:
     return max(0.0, root * root / (2.0 * k) - 0.5 * math.fsum(f.tolist()))
 
 
-# -- the table --------------------------------------------------------------------------------------
+# -- the table ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BoundRow:
     """One row of :class:`BoundsTable`.
@@ -538,8 +536,10 @@ class BoundsTable:
             for r in self._rows
         ]
         widths = [max(len(x[c]) for x in [head, *body]) for c in range(len(head))]
-        lines = ["  ".join(x[c].ljust(widths[c]) for c in range(len(head))).rstrip()
-                 for x in [head, *body]]
+        lines = [
+            "  ".join(x[c].ljust(widths[c]) for c in range(len(head))).rstrip()
+            for x in [head, *body]
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
@@ -588,19 +588,43 @@ def all_bounds(profile_or_joint: Any, schedule: Any) -> BoundsTable:
         holds = None if kind == "prediction" else _holds(value, ex)
         rows.append(BoundRow(name, value, kind, holds, source))
 
-    add("dimension-free", dimension_free(prof, schedule), "rigorous",
-        "Lavenant-Zanella: (s_max-1)(h(0)-h(n-1))")
+    add(
+        "dimension-free",
+        dimension_free(prof, schedule),
+        "rigorous",
+        "Lavenant-Zanella: (s_max-1)(h(0)-h(n-1))",
+    )
     if q is not None:
-        add("dimension-free log q", dimension_free_alphabet(prof, schedule, int(q)), "rigorous",
-            "Lavenant-Zanella: (s_max-1) log q")
+        add(
+            "dimension-free log q",
+            dimension_free_alphabet(prof, schedule, int(q)),
+            "rigorous",
+            "Lavenant-Zanella: (s_max-1) log q",
+        )
     add("TC", tc_bound(prof, schedule), "rigorous", "Chen-Cong-Li: eps_TC * TC")
     add("DTC", dtc_bound(prof, schedule), "rigorous", "Chen-Cong-Li: eps_DTC * DTC")
-    add("Li-Cai MI", mutual_information(prof, schedule), "reference",
-        "Li-Cai order of magnitude, constants unverified")
-    add("Zhao-Cai TC/K", randomized_tc(prof, schedule), "reference",
-        "Zhao-Cai O~(TC/K) rate, shown as TC log(n)/K")
-    add("Zhao-Cai DTC/K", randomized_dtc(prof, schedule), "reference",
-        "Zhao-Cai O~(DTC/K) rate, shown as DTC log(n)/K")
-    add("sqrt-rule optimum", sqrt_rule_prediction(prof, schedule), "prediction",
-        "continuum optimum for K steps (section 6)")
+    add(
+        "Li-Cai MI",
+        mutual_information(prof, schedule),
+        "reference",
+        "Li-Cai order of magnitude, constants unverified",
+    )
+    add(
+        "Zhao-Cai TC/K",
+        randomized_tc(prof, schedule),
+        "reference",
+        "Zhao-Cai O~(TC/K) rate, shown as TC log(n)/K",
+    )
+    add(
+        "Zhao-Cai DTC/K",
+        randomized_dtc(prof, schedule),
+        "reference",
+        "Zhao-Cai O~(DTC/K) rate, shown as DTC log(n)/K",
+    )
+    add(
+        "sqrt-rule optimum",
+        sqrt_rule_prediction(prof, schedule),
+        "prediction",
+        "continuum optimum for K steps (section 6)",
+    )
     return BoundsTable(rows, unit=prof.unit)

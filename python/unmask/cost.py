@@ -34,7 +34,8 @@ def as_profile(obj: Any, base: float | None = None) -> Profile:
 
 def block_cost(prof: Profile, a: int, b: int) -> float:
     """``g(a, b) = sum_{l=a}^{b-1} (h(a) - h(l))``: expected KL of unmasking b-a tokens at once
-    after ``a`` are unmasked (random order, exact conditionals)."""
+    after ``a`` are unmasked (random order, exact conditionals).
+    """
     h = prof.h
     if not 0 <= a < b <= prof.n:
         raise ValueError(f"need 0 <= a < b <= n = {prof.n}, got a={a}, b={b}")

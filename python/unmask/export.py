@@ -176,7 +176,7 @@ def alpha_knots(schedule: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]
 
 
 def alpha_function(schedule: Any) -> Callable[[Any], NDArray[np.float64]]:
-    """The piecewise-linear masking curve ``alpha(t)`` through :func:`alpha_knots`.
+    """Return the piecewise-linear masking curve ``alpha(t)`` through :func:`alpha_knots`.
 
     Parameters
     ----------

@@ -73,7 +73,7 @@ def _repair_cumulative(cum: NDArray[np.int64], n: int) -> NDArray[np.int64]:
     A forward pass lifts each count to at least one more than the previous one, a backward pass
     caps it at one less than the next; entries already strictly increasing are unchanged.
     """
-    c = np.asarray(cum, dtype=np.int64).copy()
+    c: NDArray[np.int64] = np.array(cum, dtype=np.int64, copy=True)
     k = c.size - 1
     c[0], c[-1] = 0, n
     for j in range(1, k + 1):
@@ -84,7 +84,7 @@ def _repair_cumulative(cum: NDArray[np.int64], n: int) -> NDArray[np.int64]:
     return c
 
 
-# -- constant ---------------------------------------------------------------------------------------
+# -- constant -------------------------------------------------------------------------------------
 def constant(n: int, steps: int) -> Schedule:
     """Even split of ``n`` tokens into ``steps`` steps, remainder to the first steps (LLaDA).
 
@@ -119,7 +119,7 @@ def constant(n: int, steps: int) -> Schedule:
     return Schedule.constant(n, steps)
 
 
-# -- masking curves ---------------------------------------------------------------------------------
+# -- masking curves -------------------------------------------------------------------------------
 def _curve_linear(u: FloatArray) -> FloatArray:
     return u
 
@@ -142,9 +142,7 @@ def _curve_power(u: FloatArray, exponent: float = 2.0) -> FloatArray:
     return 1.0 - (1.0 - u) ** exponent
 
 
-def _curve_geometric(
-    u: FloatArray, sigma_min: float = 1e-4, sigma_max: float = 20.0
-) -> FloatArray:
+def _curve_geometric(u: FloatArray, sigma_min: float = 1e-4, sigma_max: float = 20.0) -> FloatArray:
     if not (0 < sigma_min < sigma_max and math.isfinite(sigma_max)):
         raise ValueError(f"need 0 < sigma_min < sigma_max, got {sigma_min}, {sigma_max}")
     t = 1.0 - u
@@ -371,7 +369,7 @@ def from_curve(
 def bernoulli(
     curve: str | Callable[[FloatArray], Any], n: int, steps: int, *, grid: Any = None, **params: Any
 ) -> BernoulliSizes:
-    """The MDLM / MD4 random-size sampler for a masking curve (Binomial counts per step).
+    """Build the MDLM / MD4 random-size sampler of a masking curve (Binomial counts).
 
     Parameters
     ----------
@@ -394,7 +392,7 @@ def bernoulli(
     return BernoulliSizes(alpha_grid(curve, steps, grid=grid, **params), n)
 
 
-# -- geometric (TC / DTC) schedules -----------------------------------------------------------------
+# -- geometric (TC / DTC) schedules ---------------------------------------------------------------
 def _greedy(n: int, allowance: Callable[[int], int], cap: int) -> list[int] | None:
     """Largest allowed step from each start; None as soon as more than ``cap`` steps."""
     sizes: list[int] = []
@@ -422,8 +420,13 @@ def _split_to(sizes: list[int], steps: int) -> list[int]:
     return out
 
 
-def _geometric(n: int, steps: int | None, eps: float | None, reach: Callable[[int, float], int],
-               what: str) -> Schedule:
+def _at(reach: Callable[[int, float], int], eps: float) -> Callable[[int], int]:
+    return lambda i: reach(i, eps)
+
+
+def _geometric(
+    n: int, steps: int | None, eps: float | None, reach: Callable[[int, float], int], what: str
+) -> Schedule:
     if (steps is None) == (eps is None):
         raise ValueError(f"{what}: give exactly one of steps or eps")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -433,29 +436,29 @@ def _geometric(n: int, steps: int | None, eps: float | None, reach: Callable[[in
         if not (math.isfinite(eps) and eps >= 0):
             raise ValueError(f"eps must be a finite number >= 0, got {eps}")
         e = float(eps)
-        sizes = _greedy(n, lambda i: reach(i, e), n)
+        sizes = _greedy(n, _at(reach, e), n)
         assert sizes is not None
         return Schedule(sizes)
     assert steps is not None
     n, k = _check_n_steps(n, steps)
     if k == n:
         return Schedule([1] * n)
-    lo, hi = 0.0, 1.0  # eps = 1 always allows a single step (both conditions); eps = 0 gives n
-    if _greedy(n, lambda i: reach(i, hi), k) is None:  # pragma: no cover - eps=1 reaches n
-        hi = float(n)
-    for _ in range(64):
+    # eps = 0 gives n steps and eps = n one step for every condition; the greedy step count
+    # is non-increasing in eps, so bisect for the smallest eps needing at most k steps
+    lo, hi = 0.0, float(n)
+    for _ in range(80):
         mid = 0.5 * (lo + hi)
-        if _greedy(n, lambda i, m=mid: reach(i, m), k) is None:
+        if _greedy(n, _at(reach, mid), k) is None:
             lo = mid
         else:
             hi = mid
-    sizes = _greedy(n, lambda i: reach(i, hi), k)
+    sizes = _greedy(n, _at(reach, hi), k)
     assert sizes is not None
     return Schedule(_split_to(sizes, k))
 
 
 def geometric_unmasked(n: int, steps: int | None = None, *, eps: float | None = None) -> Schedule:
-    """The DTC schedule: steps small relative to what is already *unmasked* (sizes grow).
+    """Build the DTC schedule: steps small relative to what is *unmasked* (sizes grow).
 
     Parameters
     ----------
@@ -495,7 +498,7 @@ def geometric_unmasked(n: int, steps: int | None = None, *, eps: float | None = 
 
 
 def geometric_masked(n: int, steps: int | None = None, *, eps: float | None = None) -> Schedule:
-    """The TC schedule: steps small relative to what stays *masked* (sizes shrink).
+    """Build the TC schedule: steps small relative to what stays *masked* (sizes shrink).
 
     Parameters
     ----------
@@ -538,7 +541,7 @@ def geometric_masked(n: int, steps: int | None = None, *, eps: float | None = No
 
 
 def two_sided_geometric(n: int, steps: int | None = None, *, eps: float | None = None) -> Schedule:
-    """Steps small relative to *both* the unmasked and the masked counts.
+    """Build steps small relative to *both* the unmasked and the masked counts.
 
     Parameters
     ----------
@@ -579,9 +582,9 @@ def two_sided_geometric(n: int, steps: int | None = None, *, eps: float | None =
     )
 
 
-# -- square-root rule -------------------------------------------------------------------------------
+# -- square-root rule -----------------------------------------------------------------------------
 def sqrt_rule(profile: Any, steps: int) -> Schedule:
-    """The continuum-optimal schedule: sizes proportional to ``f^(-1/2)``.
+    """Build the continuum-optimal schedule: sizes proportional to ``f^(-1/2)``.
 
     Parameters
     ----------
@@ -637,7 +640,7 @@ def sqrt_rule(profile: Any, steps: int) -> Schedule:
     return Schedule.from_cumulative(_repair_cumulative(cum, n)[1:], n=n)
 
 
-# -- randomized -------------------------------------------------------------------------------------
+# -- randomized -----------------------------------------------------------------------------------
 def _phase_schedule(n: int, steps: int, phase: float) -> Schedule:
     if steps == 1:
         return Schedule([n])
@@ -737,9 +740,9 @@ def randomized_draw(n: int, steps: int, seed: Any = None) -> Schedule:
     return _phase_schedule(n, k, theta)
 
 
-# -- optimal ----------------------------------------------------------------------------------------
+# -- optimal --------------------------------------------------------------------------------------
 def optimal(profile: Any, steps: int) -> Schedule:
-    """The exact minimiser of the section-5 expected KL with ``steps`` steps.
+    """Return the exact minimiser of the section-5 expected KL with ``steps`` steps.
 
     Parameters
     ----------
@@ -774,7 +777,7 @@ def optimal(profile: Any, steps: int) -> Schedule:
     return out if isinstance(out, Schedule) else Schedule(out)
 
 
-# -- registry ---------------------------------------------------------------------------------------
+# -- registry -------------------------------------------------------------------------------------
 def _n_of(profile_or_n: Any) -> int:
     if isinstance(profile_or_n, (int, np.integer)) and not isinstance(profile_or_n, bool):
         return int(profile_or_n)
