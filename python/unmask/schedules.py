@@ -583,7 +583,7 @@ def two_sided_geometric(n: int, steps: int | None = None, *, eps: float | None =
 
 
 # -- square-root rule -----------------------------------------------------------------------------
-def sqrt_rule(profile: Any, steps: int) -> Schedule:
+def sqrt_rule(profile: Any, steps: int, *, unit_floor: bool = True) -> Schedule:
     """Build the continuum-optimal schedule: sizes proportional to ``f^(-1/2)``.
 
     Parameters
@@ -593,6 +593,10 @@ def sqrt_rule(profile: Any, steps: int) -> Schedule:
         are clipped to 0 here.
     steps : int
         Number of steps ``K``, ``1 <= K <= n``.
+    unit_floor : bool, default True
+        Respect that a step has at least one token: where the rule asks for steps smaller than
+        one token, spend exactly one step per token and share the remaining steps by the rule
+        (water-filling). ``False`` gives the plain rule of theory section 6.
 
     Returns
     -------
@@ -606,12 +610,15 @@ def sqrt_rule(profile: Any, steps: int) -> Schedule:
 
     Notes
     -----
-    Theory section 6 (continuum prediction): with ``S(x)`` the piecewise-linear interpolation of
-    ``S(i) = sum_{l < i} sqrt(f(l))`` on ``i = 0..n-1`` (and ``S(n) = S(n-1)``), boundary ``k``
-    is the first ``x`` with ``S(x) = (k/K) S(n)``, rounded to the nearest integer (halves up);
-    then the repair of :func:`from_alpha_values` makes every step at least one token. When
-    ``f = 0`` everywhere (no dependence) the constant schedule is returned. For ``n >> K`` its
-    cost approaches the predicted optimum ``(sum sqrt f)^2 / (2K) - (1/2) sum f``.
+    Theory section 6 (continuum prediction): step density ``rho(l) = sqrt(f(l)) / c`` per token
+    (``c`` such that the densities sum to ``K``); with ``unit_floor`` the density is
+    ``min(1, sqrt(f(l)) / c)``, ``c`` found by bisection. With ``N(x)`` the piecewise-linear
+    cumulative density (``N(0) = 0``; token ``n - 1`` has no ``f`` and gets density 0),
+    boundary ``k`` is the first ``x`` with ``N(x) = (k / K) N(n)``, rounded to the nearest
+    integer (halves up); then the one-token repair of :func:`from_alpha_values` makes every step
+    at least one token. When ``f = 0`` everywhere (no dependence) the constant schedule is
+    returned. For ``n >> K`` with ``f`` smooth on the scale of a step its cost approaches the
+    predicted optimum ``(sum sqrt f)^2 / (2K) - (1/2) sum f``.
 
     Examples
     --------
@@ -622,19 +629,32 @@ def sqrt_rule(profile: Any, steps: int) -> Schedule:
     """
     prof = _profile_arg(profile)
     n, k = _check_n_steps(prof.n, steps)
-    f = np.clip(prof.f, 0.0, None)
-    root = np.sqrt(f)
+    root = np.sqrt(np.clip(prof.f, 0.0, None))
     total = math.fsum(root.tolist())
     if n == 1 or total <= 0.0:
         return Schedule.constant(n, k)
-    S = np.concatenate([[0.0], np.cumsum(root), [0.0]])  # S(0..n-1), then S(n)
-    S[-1] = S[-2]
-    S = S / S[-1]
+    density = root / total * k
+    if unit_floor and float(density.max()) > 1.0:
+        positive = int(np.count_nonzero(root > 0))
+        if positive <= k:
+            density = (root > 0).astype(np.float64)
+        else:  # sum(min(1, root / c)) = k, decreasing in c on (0, max root]
+            lo, hi = 0.0, float(root.max())
+            for _ in range(100):
+                mid = 0.5 * (lo + hi)
+                if float(np.minimum(1.0, root / mid).sum()) > k:
+                    lo = mid
+                else:
+                    hi = mid
+            density = np.minimum(1.0, root / hi)
+    N = np.concatenate([[0.0], np.cumsum(density), [0.0]])  # N(0..n-1), then N(n)
+    N[-1] = N[-2]
+    N = N / N[-1]
     x = np.arange(n + 1, dtype=np.float64)
     targets = np.arange(k + 1) / k
-    # first crossing: interpolate on the strictly increasing part of S
-    keep = np.concatenate([[True], np.diff(S) > 0])
-    pos = np.interp(targets, S[keep], x[keep])
+    # first crossing: interpolate on the strictly increasing part of N
+    keep = np.concatenate([[True], np.diff(N) > 0])
+    pos = np.interp(targets, N[keep], x[keep])
     cum = np.floor(pos + 0.5).astype(np.int64)
     cum = np.maximum.accumulate(np.clip(cum, 0, n))
     return Schedule.from_cumulative(_repair_cumulative(cum, n)[1:], n=n)
