@@ -661,14 +661,20 @@ def sqrt_rule(profile: Any, steps: int, *, unit_floor: bool = True) -> Schedule:
 
 
 # -- randomized -----------------------------------------------------------------------------------
-def _phase_schedule(n: int, steps: int, phase: float) -> Schedule:
-    if steps == 1:
-        return Schedule([n])
-    # continuous two-sided geometric density rho(x) ~ 1 / min(x + 1, n - x) on [0, n]
+def _two_sided_cdf(n: int) -> tuple[FloatArray, FloatArray]:
+    """Grid and normalised CDF of the density ``1 / min(x + 1, n - x + 1)`` on ``[0, n]``."""
     x = np.linspace(0.0, float(n), 4 * n + 1)
     rho = 1.0 / np.minimum(x + 1.0, n - x + 1.0)
-    Phi = np.concatenate([[0.0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(x))])
-    Phi = Phi / Phi[-1]
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(x))])
+    return x, cdf / cdf[-1]
+
+
+def _phase_schedule(
+    n: int, steps: int, phase: float, cdf: tuple[FloatArray, FloatArray] | None = None
+) -> Schedule:
+    if steps == 1:
+        return Schedule([n])
+    x, Phi = _two_sided_cdf(n) if cdf is None else cdf
     u = (np.arange(1, steps) - 1 + phase) / (steps - 1)
     cuts = np.interp(u, Phi, x)
     cum = np.concatenate([[0], np.floor(cuts + 0.5).astype(np.int64), [n]])
@@ -722,8 +728,9 @@ def randomized(n: int, steps: int, *, phases: int = 16) -> CompositionLaw:
     if isinstance(phases, bool) or not isinstance(phases, (int, np.integer)) or phases < 1:
         raise ValueError(f"phases must be a positive integer, got {phases!r}")
     counts: dict[Schedule, int] = {}
+    cdf = _two_sided_cdf(n)
     for r in range(int(phases)):
-        s = _phase_schedule(n, k, (r + 0.5) / phases)
+        s = _phase_schedule(n, k, (r + 0.5) / phases, cdf)
         counts[s] = counts.get(s, 0) + 1
     scheds = list(counts)
     weights = np.array([counts[s] for s in scheds], dtype=np.float64) / phases
