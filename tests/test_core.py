@@ -58,3 +58,19 @@ def test_level_sums_and_argument_checks() -> None:
         _core.subset_entropies(np.full(4, 0.25), 3, 2, out, 1)
     with pytest.raises(ValueError, match="out has 8 entries, expected 4"):
         _core.subset_entropies(np.full(4, 0.25), 2, 2, out, 1)
+
+
+def test_ctrl_c_interrupts_a_long_walk() -> None:
+    import _thread
+    import threading
+
+    import unmask
+
+    joint = unmask.joints.random(22, 2, seed=0)  # a walk of several seconds
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            unmask.subset_entropies(joint)
+    finally:
+        timer.cancel()

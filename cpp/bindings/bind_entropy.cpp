@@ -16,8 +16,8 @@ void bind_entropy(py::module_& m) {
         require_size(out, std::size_t(1) << n, "out");
         const double* src = joint.data();
         double* dst = out.mutable_data();
-        py::gil_scoped_release release;
-        unmask::subset_entropies(src, n, q, dst, threads);
+        run_interruptible(
+            [&](unmask::Interrupt& stop) { unmask::subset_entropies(src, n, q, dst, threads, &stop); });
       },
       py::arg("joint"), py::arg("n"), py::arg("q"), py::arg("out"), py::arg("threads"),
       "Fill out (length 2^n) with H(X_A) in nats for every bitmask A.");
