@@ -124,3 +124,13 @@ def test_export_errors() -> None:
         E.from_dict({"n": 4, "counts_per_step_unmasked": [3, 2]})
     with pytest.raises(ValueError, match="at least one token"):
         E.counts_per_step([2, 0, 1])
+
+
+@pytest.mark.parametrize("module", ["unmask.schedules", "unmask.bounds", "unmask.export"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 10
+    assert result.failed == 0
