@@ -30,11 +30,11 @@ void bind_schedule(py::module_& m) {
         Bounds bounds(static_cast<py::ssize_t>(steps) + 1);
         std::int64_t* out = bounds.mutable_data();
         unmask::LagrangianReport report;
-        {
-          py::gil_scoped_release release;
-          const unmask::BlockCost g(h.data(), n);
-          report = unmask::lagrangian_schedule(g, steps, out);
-        }
+        const double* hp = h.data();
+        run_interruptible([&](unmask::Interrupt& stop) {
+          const unmask::BlockCost g(hp, n);
+          report = unmask::lagrangian_schedule(g, steps, out, &stop);
+        });
         return py::make_tuple(bounds, report.cost, report.iterations, report.spliced,
                               report.penalty);
       },
@@ -70,11 +70,11 @@ void bind_schedule(py::module_& m) {
           arg = argmins->mutable_data();
         }
         double* out = costs.mutable_data();
-        {
-          py::gil_scoped_release release;
-          const unmask::BlockCost g(h.data(), n);
-          unmask::layer_frontier(g, max_steps, out, arg, threads);
-        }
+        const double* hp = h.data();
+        run_interruptible([&](unmask::Interrupt& stop) {
+          const unmask::BlockCost g(hp, n);
+          unmask::layer_frontier(g, max_steps, out, arg, threads, &stop);
+        });
         return py::make_tuple(costs, argmins ? py::object(*argmins) : py::object(py::none()));
       },
       py::arg("h"), py::arg("max_steps"), py::arg("keep_argmins"), py::arg("threads"),
@@ -100,15 +100,14 @@ void bind_schedule(py::module_& m) {
         double* out = costs.mutable_data();
         const double* hp = h ? h->data() : nullptr;
         const double* mp = matrix ? matrix->data() : nullptr;
-        {
-          py::gil_scoped_release release;
+        run_interruptible([&](unmask::Interrupt& stop) {
           if (hp) {
             const unmask::BlockCost g(hp, n);
-            unmask::plain_frontier(&g, nullptr, n, max_steps, out, arg, threads);
+            unmask::plain_frontier(&g, nullptr, n, max_steps, out, arg, threads, &stop);
           } else {
-            unmask::plain_frontier(nullptr, mp, n, max_steps, out, arg, threads);
+            unmask::plain_frontier(nullptr, mp, n, max_steps, out, arg, threads, &stop);
           }
-        }
+        });
         return py::make_tuple(costs, argmins ? py::object(*argmins) : py::object(py::none()));
       },
       py::arg("h"), py::arg("matrix"), py::arg("n"), py::arg("max_steps"),

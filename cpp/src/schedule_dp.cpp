@@ -51,7 +51,7 @@ double path_cost(const BlockCost& g, const std::int64_t* bounds, int steps) {
 }
 
 int penalised_path(const BlockCost& g, double penalty, bool prefer_more,
-                   std::vector<std::int64_t>& bounds) {
+                   std::vector<std::int64_t>& bounds, Interrupt* stop) {
   const int n = g.n();
   std::vector<double> value(n + 1, kInf);
   std::vector<int> count(n + 1, 0), parent(n + 1, 0);
@@ -75,6 +75,7 @@ int penalised_path(const BlockCost& g, double penalty, bool prefer_more,
   };
   queue.push_back({0, 1});
   for (int b = 1; b <= n; ++b) {
+    if (stop && stop->check()) throw Interrupted();
     while (queue.size() - head > 1 && queue[head + 1].from <= b) ++head;
     const int a = queue[head].a;
     value[b] = eval(a, b);
@@ -146,7 +147,8 @@ std::vector<std::int64_t> splice(const std::vector<std::int64_t>& low,
 
 }  // namespace
 
-LagrangianReport lagrangian_schedule(const BlockCost& g, int steps, std::int64_t* bounds) {
+LagrangianReport lagrangian_schedule(const BlockCost& g, int steps, std::int64_t* bounds,
+                                     Interrupt* stop) {
   const int n = g.n();
   if (steps < 1 || steps > n)
     throw std::invalid_argument("need 1 <= steps <= n, got steps = " + std::to_string(steps) +
@@ -174,7 +176,7 @@ LagrangianReport lagrangian_schedule(const BlockCost& g, int steps, std::int64_t
     const double penalty = (cost_low - cost_high) / static_cast<double>(q - p);
     report.penalty = penalty;
     ++report.iterations;
-    const int c = penalised_path(g, penalty, false, path);
+    const int c = penalised_path(g, penalty, false, path, stop);
     if (c == steps) return finish(path);
     if (c <= p || c >= q) break;
     const double cost = path_cost(g, path.data(), c);
@@ -214,21 +216,21 @@ inline void best_start(const BlockCost& g, const double* prev, double* cur, std:
 }
 
 void divide_and_conquer(const BlockCost& g, const double* prev, double* cur, std::int32_t* arg,
-                        Subproblem sp) {
-  if (sp.blo > sp.bhi) return;
+                        Subproblem sp, Interrupt* stop) {
+  if (sp.blo > sp.bhi || (stop && stop->check())) return;
   const int mid = sp.blo + (sp.bhi - sp.blo) / 2;
   best_start(g, prev, cur, arg, mid, sp.olo, sp.ohi);
-  divide_and_conquer(g, prev, cur, arg, {sp.blo, mid - 1, sp.olo, arg[mid]});
-  divide_and_conquer(g, prev, cur, arg, {mid + 1, sp.bhi, arg[mid], sp.ohi});
+  divide_and_conquer(g, prev, cur, arg, {sp.blo, mid - 1, sp.olo, arg[mid]}, stop);
+  divide_and_conquer(g, prev, cur, arg, {mid + 1, sp.bhi, arg[mid], sp.ohi}, stop);
 }
 
 // One layer. With several threads the top levels of the recursion run serially until there
 // are a few independent column ranges per thread, which then run in parallel. Every column's
 // argmin is the same as in the serial recursion, so results do not depend on the thread count.
 void solve_layer(const BlockCost& g, const double* prev, double* cur, std::int32_t* arg,
-                 Subproblem root, int nthreads) {
+                 Subproblem root, int nthreads, Interrupt* stop) {
   if (nthreads <= 1 || root.bhi - root.blo < 32768) {
-    divide_and_conquer(g, prev, cur, arg, root);
+    divide_and_conquer(g, prev, cur, arg, root, stop);
     return;
   }
   std::vector<Subproblem> level{root};
@@ -245,13 +247,13 @@ void solve_layer(const BlockCost& g, const double* prev, double* cur, std::int32
   }
   const long count = static_cast<long>(level.size());
 #pragma omp parallel for num_threads(nthreads) schedule(dynamic, 1)
-  for (long i = 0; i < count; ++i) divide_and_conquer(g, prev, cur, arg, level[i]);
+  for (long i = 0; i < count; ++i) divide_and_conquer(g, prev, cur, arg, level[i], stop);
 }
 
 }  // namespace
 
 void layer_frontier(const BlockCost& g, int max_steps, double* costs, std::int32_t* argmins,
-                    int threads) {
+                    int threads, Interrupt* stop) {
   const int n = g.n();
   if (max_steps < 1 || max_steps > n) throw std::invalid_argument("need 1 <= max_steps <= n");
   const int nthreads = resolve_threads(threads);
@@ -265,14 +267,15 @@ void layer_frontier(const BlockCost& g, int max_steps, double* costs, std::int32
                                 : scratch.data();
     std::fill(cur.begin(), cur.begin() + k, kInf);
     if (argmins) std::fill(arg, arg + k, 0);
-    solve_layer(g, prev.data(), cur.data(), arg, {k, n, k - 1, n - 1}, nthreads);
+    solve_layer(g, prev.data(), cur.data(), arg, {k, n, k - 1, n - 1}, nthreads, stop);
+    if (stop && stop->cancelled()) throw Interrupted();
     costs[k - 1] = cur[n];
     prev.swap(cur);
   }
 }
 
 void plain_frontier(const BlockCost* g, const double* matrix, int n, int max_steps,
-                    double* costs, std::int32_t* argmins, int threads) {
+                    double* costs, std::int32_t* argmins, int threads, Interrupt* stop) {
   if (max_steps < 1 || max_steps > n) throw std::invalid_argument("need 1 <= max_steps <= n");
   const int nthreads = resolve_threads(threads);
   const std::size_t width = static_cast<std::size_t>(n) + 1;
@@ -287,6 +290,7 @@ void plain_frontier(const BlockCost* g, const double* matrix, int n, int max_ste
                                 : scratch.data();
 #pragma omp parallel for num_threads(nthreads) schedule(dynamic, 64) if (n > 2048)
     for (int b = 0; b <= n; ++b) {
+      if (stop && stop->check()) continue;  // no exceptions inside the parallel loop
       double best = kInf;
       int best_a = 0;
       for (int a = k - 1; a < b; ++a) {
@@ -299,6 +303,7 @@ void plain_frontier(const BlockCost* g, const double* matrix, int n, int max_ste
       cur[b] = best;
       arg[b] = best_a;
     }
+    if (stop && stop->cancelled()) throw Interrupted();
     costs[k - 1] = cur[n];
     prev.swap(cur);
   }
