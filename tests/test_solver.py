@@ -393,3 +393,23 @@ def test_cost_matrix_errors() -> None:
         cm.schedule_cost([1, 1])
     with pytest.raises(ValueError, match=r"permutation of 0\.\.2"):
         unmask.fixed_order_costs(unmask.joints.all_equal(3, 2), [0, 0, 1])
+
+
+# -- against the schedule families (unmask.schedules) -----------------------------------------
+
+
+@given(prof=profiles(min_n=2, max_n=200), k_fraction=st.floats(0.0, 1.0))
+def test_optimum_beats_every_family(prof: Profile, k_fraction: float) -> None:
+    n = prof.n
+    k = 1 + min(n - 1, int(k_fraction * min(n, 32)))
+    fr = unmask.optimal_frontier(prof, n)
+    assert unmask.schedules.get("optimal", prof, k) == unmask.optimal_schedule(prof, k)
+    for name in unmask.schedules.FAMILIES:
+        try:
+            built = unmask.schedules.get(name, prof, k)
+        except ValueError:
+            continue  # a family that cannot produce k steps for this n
+        law = built if isinstance(built, unmask.CompositionLaw) else [(1.0, built)]
+        for _, sched in law:
+            cost = unmask.expected_kl(prof, sched)
+            assert fr.cost(sched.steps) <= cost + 1e-9 * max(1.0, cost), (name, sched)
