@@ -81,7 +81,7 @@ def test_lagrangian_equals_plain_dp(prof: Profile, data: st.DataObject) -> None:
     k = data.draw(st.integers(1, prof.n))
     want, _ = plain_dp(prof.h, k)
     sched, info = unmask.optimal_schedule(prof, k, return_info=True)
-    assert info.method == "lagrangian" and sched.steps == k
+    assert info.method == "lagrangian" and sched.steps == k and not info.fallback
     assert close(info.cost, want)
     assert close(unmask.expected_kl(prof, sched), want)
 
@@ -413,3 +413,35 @@ def test_optimum_beats_every_family(prof: Profile, k_fraction: float) -> None:
         for _, sched in law:
             cost = unmask.expected_kl(prof, sched)
             assert fr.cost(sched.steps) <= cost + 1e-9 * max(1.0, cost), (name, sched)
+
+
+@pytest.mark.parametrize("method", ["plain", "layers"])
+def test_ctrl_c_interrupts_a_long_frontier(method: str) -> None:
+    import _thread
+    import threading
+
+    # Several seconds of work either way (plain: O(K n^2); layers: O(K n log n)).
+    n, k = (20_000, 200) if method == "plain" else (200_000, 1000)
+    h = h_from_f(1.0 / np.arange(1, n))
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            unmask.optimal_frontier(h, k, method=method, threads=1)  # type: ignore[arg-type]
+    finally:
+        timer.cancel()
+
+
+def test_lagrangian_falls_back_to_layers_when_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import unmask.solver as solver
+
+    h = h_from_f(1.0 / np.arange(1, 500))
+    want = plain_frontier(h, 20)[-1]
+    monkeypatch.setattr(solver, "_LAGRANGIAN_MAX_ITERATIONS", 1)
+    sched, info = unmask.optimal_schedule(h, 20, return_info=True)
+    assert info.fallback and info.method == "layers" and sched.steps == 20
+    assert close(info.cost, want)
+    # The capped core still returns a valid 20-step (spliced, possibly suboptimal) schedule.
+    bounds, cost, iters, spliced, _, converged = _core.schedule_lagrangian(h, 20, 1)
+    assert iters == 1 and spliced and not converged and bounds.size == 21
+    assert cost >= want - 1e-12

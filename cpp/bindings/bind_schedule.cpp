@@ -25,7 +25,7 @@ int profile_length(const CArray& h) {
 void bind_schedule(py::module_& m) {
   m.def(
       "schedule_lagrangian",
-      [](const CArray& h, int steps) {
+      [](const CArray& h, int steps, int max_iterations) {
         const int n = profile_length(h);
         Bounds bounds(static_cast<py::ssize_t>(steps) + 1);
         std::int64_t* out = bounds.mutable_data();
@@ -33,14 +33,14 @@ void bind_schedule(py::module_& m) {
         const double* hp = h.data();
         run_interruptible([&](unmask::Interrupt& stop) {
           const unmask::BlockCost g(hp, n);
-          report = unmask::lagrangian_schedule(g, steps, out, &stop);
+          report = unmask::lagrangian_schedule(g, steps, out, &stop, max_iterations);
         });
         return py::make_tuple(bounds, report.cost, report.iterations, report.spliced,
-                              report.penalty);
+                              report.penalty, report.converged);
       },
-      py::arg("h"), py::arg("steps"),
+      py::arg("h"), py::arg("steps"), py::arg("max_iterations") = 200,
       "Exactly-K optimum by the Lagrangian relaxation: (bounds, cost, iterations, spliced, "
-      "penalty).");
+      "penalty, converged).");
   m.def(
       "schedule_penalised",
       [](const CArray& h, double penalty, bool prefer_more) {

@@ -148,7 +148,7 @@ std::vector<std::int64_t> splice(const std::vector<std::int64_t>& low,
 }  // namespace
 
 LagrangianReport lagrangian_schedule(const BlockCost& g, int steps, std::int64_t* bounds,
-                                     Interrupt* stop) {
+                                     Interrupt* stop, int max_iterations) {
   const int n = g.n();
   if (steps < 1 || steps > n)
     throw std::invalid_argument("need 1 <= steps <= n, got steps = " + std::to_string(steps) +
@@ -170,15 +170,21 @@ LagrangianReport lagrangian_schedule(const BlockCost& g, int steps, std::int64_t
   // Chord (Newton) iteration on the convex frontier: the penalty is minus the slope of the chord
   // between the current bracketing hull vertices. A penalised optimum strictly inside the bracket
   // is a new hull vertex; otherwise the chord is a facet and both ends are optimal for it.
-  constexpr int kMaxIterations = 200;
-  while (report.iterations < kMaxIterations) {
+  report.converged = false;
+  while (report.iterations < max_iterations) {
     const int p = static_cast<int>(low.size()) - 1, q = static_cast<int>(high.size()) - 1;
     const double penalty = (cost_low - cost_high) / static_cast<double>(q - p);
     report.penalty = penalty;
     ++report.iterations;
     const int c = penalised_path(g, penalty, false, path, stop);
-    if (c == steps) return finish(path);
-    if (c <= p || c >= q) break;
+    if (c == steps) {
+      report.converged = true;
+      return finish(path);
+    }
+    if (c <= p || c >= q) {
+      report.converged = true;
+      break;
+    }
     const double cost = path_cost(g, path.data(), c);
     if (c < steps) {
       low.swap(path);

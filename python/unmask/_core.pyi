@@ -20,8 +20,8 @@ def log_array(x: NDArray[np.float64], kernel: str = "") -> NDArray[np.float64]: 
 
 # -- schedules (cpp/bindings/bind_schedule.cpp) --
 def schedule_lagrangian(
-    h: NDArray[np.float64], steps: int
-) -> tuple[NDArray[np.int64], float, int, bool, float]: ...
+    h: NDArray[np.float64], steps: int, max_iterations: int = 200
+) -> tuple[NDArray[np.int64], float, int, bool, float, bool]: ...
 def schedule_penalised(
     h: NDArray[np.float64], penalty: float, prefer_more: bool
 ) -> NDArray[np.int64]: ...

@@ -36,6 +36,10 @@ Method = Literal["auto", "lagrangian", "layers", "plain"]
 NonMonotone = Literal["project", "plain", "raise"]
 
 _METHODS = ("auto", "lagrangian", "layers", "plain")
+
+#: Penalised DPs the Lagrangian method may run before falling back to the layer DP (typically
+#: 5-20 are needed: the chord iteration finds a new vertex of the convex frontier each time).
+_LAGRANGIAN_MAX_ITERATIONS = 200
 _NONMONOTONE = ("project", "plain", "raise")
 
 
@@ -141,6 +145,10 @@ class SolverInfo:
         Penalised DPs run by the Lagrangian method (0 otherwise).
     spliced : bool
         Whether the Lagrangian result was spliced from two penalised optima (exact recovery).
+    fallback : bool
+        Whether the Lagrangian iteration hit its cap before isolating the facet of the convex
+        frontier that contains K, so that the layer DP was run instead (``method`` is then
+        ``"layers"``).
     """
 
     cost: float
@@ -149,6 +157,7 @@ class SolverInfo:
     projected: bool
     iterations: int = 0
     spliced: bool = False
+    fallback: bool = False
 
 
 class OptimalFrontier:
@@ -503,12 +512,16 @@ def optimal_schedule(
     chosen = method
     if method == "auto":
         chosen = "lagrangian" if prob.monotone or prob.projected else "plain"
-    iterations, spliced = 0, False
+    iterations, spliced, fallback = 0, False, False
     if chosen == "lagrangian":
         assert prob.h is not None
         check_memory(64.0 * (n + 1), f"the Lagrangian solver for n={n}")
-        bounds, cost, iterations, spliced, _ = core.schedule_lagrangian(prob.h, k)
-    else:
+        bounds, cost, iterations, spliced, _, converged = core.schedule_lagrangian(
+            prob.h, k, _LAGRANGIAN_MAX_ITERATIONS
+        )
+        if not converged:  # never seen in tests or benchmarks; kept as a safety net
+            chosen, fallback = "layers", True
+    if chosen != "lagrangian":
         check_memory(_table_bytes(k, n), f"the {chosen} DP parent table for K={k}, n={n}")
         nthreads = resolve_threads(threads)
         if chosen == "layers":
@@ -530,6 +543,7 @@ def optimal_schedule(
         projected=prob.projected,
         iterations=int(iterations),
         spliced=bool(spliced),
+        fallback=fallback,
     )
     return sched, info
 

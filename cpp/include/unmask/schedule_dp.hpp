@@ -35,6 +35,8 @@ struct LagrangianReport {
   int iterations = 0;      // penalised DPs run
   bool spliced = false;    // the K-step path was spliced from two penalised optima
   double penalty = 0.0;    // last penalty lambda used
+  bool converged = true;   // false when max_iterations ran out before the bracket closed: the
+                           // spliced path is then valid but not guaranteed optimal
 };
 
 /// Sum of g over consecutive boundaries bounds[0..steps] (compensated).
@@ -44,7 +46,7 @@ double path_cost(const BlockCost& g, const std::int64_t* bounds, int steps);
 /// Writes steps+1 boundaries (0, ..., n) to `bounds`. Requires 1 <= steps <= n and h
 /// non-increasing (otherwise the result is a valid schedule but not necessarily optimal).
 LagrangianReport lagrangian_schedule(const BlockCost& g, int steps, std::int64_t* bounds,
-                                     Interrupt* stop = nullptr);
+                                     Interrupt* stop = nullptr, int max_iterations = 200);
 
 /// Penalised unconstrained optimum min over paths of sum (g + penalty); O(n log n).
 /// `prefer_more` breaks exact ties towards more steps. Returns the number of steps and fills
