@@ -14,6 +14,7 @@ namespace py = pybind11;
 using CArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 void bind_entropy(py::module_& m);
+void bind_markov(py::module_& m);
 
 /// Raise ValueError unless `a` has exactly `size` entries.
 inline void require_size(const py::array& a, std::size_t size, const char* name) {

@@ -7,11 +7,13 @@ optimal unmasking schedules from a profile at real sequence lengths.
 
 from __future__ import annotations
 
-from unmask import joints
+from unmask import datasets, joints
 from unmask._core_loader import core as _core
 from unmask.cost import expected_kl
 from unmask.entropy import entropy, profile, subset_entropies
+from unmask.estimate import estimate_profile, profile_from_loss_curve
 from unmask.joint import Joint
+from unmask.markov import markov_profile
 from unmask.profile import Profile
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
 
@@ -24,9 +26,13 @@ __all__ = [
     "Profile",
     "Schedule",
     "__version__",
+    "datasets",
     "entropy",
+    "estimate_profile",
     "expected_kl",
     "joints",
+    "markov_profile",
     "profile",
+    "profile_from_loss_curve",
     "subset_entropies",
 ]
