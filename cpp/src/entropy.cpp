@@ -160,7 +160,8 @@ void subset_entropies(const double* joint, int n, int q, double* out, int thread
   for (int k = 0; k <= n; ++k) w.qpow[k] = checked_pow(q, k);
   w.out = out;
   const int t = resolve_threads(threads);
-  w.parallel = t > 1 && n >= 8;
+  // Below about a million table entries in all, waking threads costs more than it saves.
+  w.parallel = t > 1 && w.subtree_work(n, n) >= 2.0e6;
   // About 64 tasks' worth of work per thread keeps both cores busy to the end.
   w.task_work = std::max(w.subtree_work(n, n) / (64.0 * t), 4096.0);
 
@@ -180,6 +181,7 @@ void subset_entropies(const double* joint, int n, int q, double* out, int thread
     w.visit(joint, full, n, n, scratch.get());
   }
   if (w.failed.load()) std::rethrow_exception(w.error);
+  out[0] = 0.0;  // the walk reaches the empty set as a marginal of total mass 1 +- ulps
 }
 
 void level_sums(const double* values, int n, double* sums) {
