@@ -22,6 +22,7 @@ OUT = Path(__file__).resolve().parents[1] / "python" / "unmask" / "datasets" / "
 
 
 def patches() -> np.ndarray:
+    """All binarised patches, an int array (number of patches, 16)."""
     from sklearn.datasets import load_digits
 
     images = load_digits().images  # (1797, 8, 8), values 0..16
@@ -30,11 +31,13 @@ def patches() -> np.ndarray:
     rows = []
     for top in range(0, side - PATCH + 1, STRIDE):
         for left in range(0, side - PATCH + 1, STRIDE):
-            rows.append(binary[:, top : top + PATCH, left : left + PATCH].reshape(-1, PATCH * PATCH))
+            window = binary[:, top : top + PATCH, left : left + PATCH]
+            rows.append(window.reshape(-1, PATCH * PATCH))
     return np.concatenate(rows, axis=0)
 
 
 def main() -> None:
+    """Write the pattern counts file."""
     x = patches()
     n = x.shape[1]
     weights = 1 << np.arange(n - 1, -1, -1)  # variable 0 is the most significant bit

@@ -205,7 +205,7 @@ def estimate_profile(
         upper=interp(upper_pts),
         source=(
             f"estimate_profile ({estimator}, {what}, {level_list.size} levels x {spl} samples, "
-            f"{int(round(confidence * 100))}% band)"
+            f"{confidence:.0%} band)"
         ),
     )
 
@@ -362,7 +362,7 @@ def _per_sequence(
             )
         per_pos = np.where(mask, -picked, 0.0)
     else:
-        terms = np.where(probs > 0, probs * logp, 0.0)
+        terms = probs * np.where(probs > 0, logp, 0.0)
         per_pos = np.where(mask, -terms.sum(axis=2), 0.0)
     counts = mask.sum(axis=1)
     return np.asarray(per_pos.sum(axis=1) / counts, dtype=np.float64)
