@@ -314,7 +314,7 @@ def _validated_output(
         if abs(total[worst] - 1.0) > tol:
             raise ValueError(
                 f"{where} is not normalised: a masked position's probabilities sum to "
-                f"{total[worst]!r}, not 1 (tolerance {tol})"
+                f"{float(total[worst]):.12g}, not 1 (tolerance {tol})"
             )
         probs_rows = rows / total[:, None]
         with np.errstate(divide="ignore"):
@@ -332,7 +332,7 @@ def _validated_output(
             if abs(lse[worst]) > tol:
                 raise ValueError(
                     f"{where} is not normalised: a masked position's probabilities sum to "
-                    f"{math.exp(lse[worst])!r}, not 1 (tolerance {tol})"
+                    f"{math.exp(lse[worst]):.12g}, not 1 (tolerance {tol})"
                 )
         logp_rows = rows - lse[:, None]
         with np.errstate(under="ignore"):
