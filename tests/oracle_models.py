@@ -12,7 +12,7 @@ def joint_model(joint, temperature: float = 1.0):
     temperature != 1 returns the tempered conditionals q_j ∝ p(x_j | x_A)^(1/T) (an imperfect
     model with known direction of bias)."""
     probs = np.asarray(joint.probs)
-    n, q = probs.ndim, probs.shape[0]
+    _n, q = probs.ndim, probs.shape[0]
     flat = probs.reshape(-1)
     idx = np.nonzero(flat)[0]
     support = np.stack(np.unravel_index(idx, probs.shape), axis=1)  # (s, n)

@@ -115,7 +115,10 @@ def estimate_profile(
     positions, so sequences are i.i.d. and the standard error is the sample standard deviation
     over sequences divided by ``sqrt(samples_per_level)``. With exact conditionals both
     estimators are unbiased for ``h(i)``; with a learned model the cross-entropy estimates
-    ``h(i) + eps(i)`` (section 5), an upper bound on average.
+    ``h(i) + eps(i)`` (section 5), an upper bound on average. The band assumes the level means
+    are close to normal: with symbols of very small conditional probability the per-sequence
+    cross-entropy is heavy-tailed and the band is optimistic unless ``samples_per_level`` is
+    large; the ``"entropy"`` estimator is bounded by ``log q`` and behaves better there.
 
     Examples
     --------
@@ -253,8 +256,11 @@ def _data_drawer(data: Any, n: int) -> Callable[[int, np.random.Generator], NDAr
 def _check_rows(x: Any, n: int, size: int | None, what: str) -> NDArray[np.int64]:
     arr = np.asarray(x)
     want = f"({size}, {n})" if size is not None else f"(m, {n})"
-    if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] < 1 or (
-        size is not None and arr.shape[0] != size
+    if (
+        arr.ndim != 2
+        or arr.shape[1] != n
+        or arr.shape[0] < 1
+        or (size is not None and arr.shape[0] != size)
     ):
         raise ValueError(f"{what} must be an int array of shape {want}, got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):
