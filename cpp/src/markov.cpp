@@ -18,6 +18,9 @@ namespace {
 // n^2 log q); stopping there also keeps the loops out of subnormal arithmetic.
 constexpr double kNegligibleWeight = 1e-300;
 
+// Below this length the whole computation takes microseconds: threads only add start-up cost.
+constexpr std::int64_t kParallelMinN = 512;
+
 double entropy_of(const double* p, int q) { return -plogp_sum(p, static_cast<std::size_t>(q)); }
 
 double dot(const double* a, const double* b, int q) {
@@ -92,7 +95,7 @@ void markov_profile(const double* P, const double* initial, int q, std::int64_t 
   // Two-sided windows: S2[L] = sum over l (r = l + L) and l < j < r of H(X_j | X_l, X_r), where
   // H(X_j | X_l, X_r) = H(X_j | X_l) + H(X_r | X_j) - H(X_r | X_l) (Markov property).
   std::vector<double> S2(N, 0.0);
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16)
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16) if (n >= kParallelMinN)
   for (std::int64_t L = 2; L < n; ++L) {
     const std::size_t UL = static_cast<std::size_t>(L);
     const double* left_mass = &Pre[(N - UL) * Q];  // sum of m_l over windows l = 0..n-1-L
@@ -116,7 +119,7 @@ void markov_profile(const double* P, const double* initial, int q, std::int64_t 
   // One-sided: only a right neighbour r (X_0..X_{r-1} masked) and only a left neighbour
   // l = n-1-k (X_{l+1}..X_{n-1} masked) have the same weight C(n-1-k, i-1) / C(n, i).
   std::vector<double> One(N, 0.0);
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16)
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16) if (n >= kParallelMinN)
   for (std::int64_t k = 0; k < n; ++k) {
     const std::size_t r = static_cast<std::size_t>(k), l = N - 1 - r;
     CompensatedSum acc;
@@ -139,7 +142,7 @@ void markov_profile(const double* P, const double* initial, int q, std::int64_t 
     h[0] = acc.value() / static_cast<double>(n);
   }
   const double nd = static_cast<double>(n);
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 8)
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 8) if (n >= kParallelMinN)
   for (std::int64_t i = 1; i < n; ++i) {
     const double id = static_cast<double>(i);
     CompensatedSum acc;

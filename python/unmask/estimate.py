@@ -179,7 +179,7 @@ def estimate_profile(
                 raw = model(shown, mask)
             logp, probs = _validated_output(raw, b, n, q, output, tol, mask, i)
             if q is None:
-                q = probs.shape[2]
+                q = probs.shape[1]
                 if x.max() >= q:
                     raise ValueError(
                         f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
@@ -299,7 +299,10 @@ def _validated_output(
     mask: NDArray[np.bool_],
     level: int,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Return (log-probs, probs) of shape (b, n, q) after checking the masked rows."""
+    """Return (log-probs, probs) of the masked positions after checking them.
+
+    Both have shape (masked count, q), rows in the row-major order of ``mask``.
+    """
     out = _to_numpy(raw)
     where = f"model output at level i = {level}"
     if out.ndim != 3 or out.shape[0] != b or out.shape[1] != n or out.shape[2] < 2:
@@ -343,11 +346,7 @@ def _validated_output(
         logp_rows = rows - lse[:, None]
         with np.errstate(under="ignore"):
             probs_rows = np.exp(logp_rows)
-    logp = np.zeros_like(out)
-    probs = np.zeros_like(out)
-    logp[mask] = logp_rows
-    probs[mask] = probs_rows
-    return logp, probs
+    return logp_rows, probs_rows
 
 
 def _per_sequence(
@@ -358,20 +357,23 @@ def _per_sequence(
     estimator: str,
     level: int,
 ) -> NDArray[np.float64]:
-    """Average over each row's masked positions of the chosen per-position estimate."""
+    """Average over each row's masked positions of the chosen per-position estimate.
+
+    ``logp`` and ``probs`` hold the masked positions only, in the row-major order of ``mask``.
+    """
+    rows, _ = np.nonzero(mask)
     if estimator == "cross_entropy":
-        picked = np.take_along_axis(logp, x[:, :, None], axis=2)[:, :, 0]
-        if np.isneginf(picked[mask]).any():
+        picked = logp[np.arange(rows.size), x[mask]]
+        if np.isneginf(picked).any():
             raise ValueError(
                 f"the model gives probability 0 to an observed symbol at level i = {level}: the "
                 "cross-entropy is infinite; smooth the model or use estimator='entropy'"
             )
-        per_pos = np.where(mask, -picked, 0.0)
+        per_pos = -picked
     else:
-        terms = probs * np.where(probs > 0, logp, 0.0)
-        per_pos = np.where(mask, -terms.sum(axis=2), 0.0)
-    counts = mask.sum(axis=1)
-    return np.asarray(per_pos.sum(axis=1) / counts, dtype=np.float64)
+        per_pos = -(probs * np.where(probs > 0, logp, 0.0)).sum(axis=1)
+    sums = np.bincount(rows, weights=per_pos, minlength=mask.shape[0])
+    return np.asarray(sums / mask.sum(axis=1), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------------------
