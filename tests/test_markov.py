@@ -143,10 +143,10 @@ def test_non_increasing_and_bounded(seed: int, q: int, n: int) -> None:
 
 def test_threads_and_base() -> None:
     P, mu = _random_chain(11, 3)
-    one = unmask.markov_profile(P, 700, mu, threads=1)
-    two = unmask.markov_profile(P, 700, mu, threads=2)
+    one = unmask.markov_profile(P, 2500, mu, threads=1)
+    two = unmask.markov_profile(P, 2500, mu, threads=2)
     np.testing.assert_array_equal(one.h, two.h)
-    bits = unmask.markov_profile(P, 700, mu, base=2)
+    bits = unmask.markov_profile(P, 2500, mu, base=2)
     np.testing.assert_allclose(bits.h, one.h / math.log(2), rtol=1e-15)
     assert bits.unit == "bits"
 

@@ -18,8 +18,9 @@ namespace {
 // n^2 log q); stopping there also keeps the loops out of subnormal arithmetic.
 constexpr double kNegligibleWeight = 1e-300;
 
-// Below this length the whole computation takes microseconds: threads only add start-up cost.
-constexpr std::int64_t kParallelMinN = 512;
+// Below this length the work is a few milliseconds at most: threads only add start-up cost
+// (and much more than that on a busy machine, where a descheduled thread stalls the team).
+constexpr std::int64_t kParallelMinN = 2048;
 
 double entropy_of(const double* p, int q) { return -plogp_sum(p, static_cast<std::size_t>(q)); }
 
