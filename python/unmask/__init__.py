@@ -7,8 +7,9 @@ optimal unmasking schedules from a profile at real sequence lengths.
 
 from __future__ import annotations
 
-from unmask import datasets, joints
+from unmask import bounds, datasets, export, joints, schedules
 from unmask._core_loader import core as _core
+from unmask.bounds import all_bounds
 from unmask.cost import expected_kl
 from unmask.entropy import entropy, profile, subset_entropies
 from unmask.estimate import estimate_profile, profile_from_loss_curve
@@ -26,13 +27,17 @@ __all__ = [
     "Profile",
     "Schedule",
     "__version__",
+    "all_bounds",
+    "bounds",
     "datasets",
     "entropy",
     "estimate_profile",
     "expected_kl",
+    "export",
     "joints",
     "markov_profile",
     "profile",
     "profile_from_loss_curve",
+    "schedules",
     "subset_entropies",
 ]
