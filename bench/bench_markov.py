@@ -92,8 +92,11 @@ def main() -> None:
         else [(1000, 2), (1000, 3), (10_000, 2), (10_000, 3), (10_000, 16)]
     )
     rows = []
-    for n, q in big:
-        for stationary in (True, False):
+    cases = [(n, q, s) for n, q in big for s in (True, False)]
+    if not args.quick:
+        cases.append((100_000, 3, True))  # stationary only: the general path is O(n^2 q)
+    for n, q, stationary in cases:
+        if True:
             ours = isolated(run_markov, n, q, stationary, None)
             one = isolated(run_markov, n, q, stationary, 1)
             assert np.array_equal(ours["h"], one["h"]), "result depends on the thread count"

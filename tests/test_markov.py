@@ -185,3 +185,19 @@ def test_bad_base_and_threads() -> None:
         unmask.markov_profile(np.full((2, 2), 0.5), 4, base=1.0)
     with pytest.raises(ValueError, match="threads"):
         unmask.markov_profile(np.full((2, 2), 0.5), 4, threads=0)
+
+
+def test_ctrl_c_interrupts_a_long_computation() -> None:
+    import _thread
+    import threading
+
+    P, mu = _random_chain(1, 3)
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            unmask.markov_profile(P, 200_000, mu)  # a minute's work, non-stationary
+    finally:
+        timer.cancel()
+    # and the core still works afterwards
+    assert unmask.markov_profile(P, 5, mu).n == 5

@@ -17,10 +17,9 @@ void bind_markov(py::module_& m) {
         const double* P = transition.data();
         const double* mu = initial.data();
         double* out = h.mutable_data();
-        {
-          py::gil_scoped_release release;
-          unmask::markov_profile(P, mu, q, n, stationary, out, threads);
-        }
+        run_interruptible([&](unmask::Interrupt& stop) {
+          unmask::markov_profile(P, mu, q, n, stationary, out, threads, &stop);
+        });
         return h;
       },
       py::arg("transition"), py::arg("initial"), py::arg("n"), py::arg("stationary"),

@@ -42,12 +42,18 @@ std::size_t markov_profile_workspace_bytes(std::int64_t n, int q) {
 }
 
 void markov_profile(const double* P, const double* initial, int q, std::int64_t n,
-                    bool stationary, double* h, int threads) {
+                    bool stationary, double* h, int threads, Interrupt* interrupt) {
   if (q < 2) throw std::invalid_argument("q must be >= 2");
   if (n < 1) throw std::invalid_argument("n must be >= 1");
   const int nthreads = resolve_threads(threads);
   (void)nthreads;
   const std::size_t N = static_cast<std::size_t>(n), Q = static_cast<std::size_t>(q);
+  // Polled by the calling thread only; the others see the flag. OpenMP loops cannot break, so
+  // cancelled iterations are skipped and the call throws after the loop.
+  auto stopped = [interrupt]() { return interrupt != nullptr && interrupt->check(); };
+  auto throw_if_cancelled = [interrupt]() {
+    if (interrupt != nullptr && interrupt->cancelled()) throw Interrupted();
+  };
 
   // e[d] = row entropies of P^d (e[0] = 0); m[t] = law of X_t.
   std::vector<double> e(N * Q, 0.0), m(N * Q, 0.0);
@@ -56,6 +62,7 @@ void markov_profile(const double* P, const double* initial, int q, std::int64_t 
     std::vector<double> pd(Q * Q, 0.0), next(Q * Q, 0.0);
     for (std::size_t a = 0; a < Q; ++a) pd[a * Q + a] = 1.0;
     for (std::size_t d = 1; d < N; ++d) {
+      if (stopped()) throw Interrupted();
 #pragma omp parallel for num_threads(nthreads) schedule(static) if (Q >= 64)
       for (std::int64_t a = 0; a < q; ++a) {
         double* out = &next[static_cast<std::size_t>(a) * Q];
@@ -98,6 +105,7 @@ void markov_profile(const double* P, const double* initial, int q, std::int64_t 
   std::vector<double> S2(N, 0.0);
 #pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16) if (n >= kParallelMinN)
   for (std::int64_t L = 2; L < n; ++L) {
+    if (stopped()) continue;
     const std::size_t UL = static_cast<std::size_t>(L);
     const double* left_mass = &Pre[(N - UL) * Q];  // sum of m_l over windows l = 0..n-1-L
     CompensatedSum acc;
@@ -116,12 +124,14 @@ void markov_profile(const double* P, const double* initial, int q, std::int64_t 
     }
     S2[UL] = acc.value();
   }
+  throw_if_cancelled();
 
   // One-sided: only a right neighbour r (X_0..X_{r-1} masked) and only a left neighbour
   // l = n-1-k (X_{l+1}..X_{n-1} masked) have the same weight C(n-1-k, i-1) / C(n, i).
   std::vector<double> One(N, 0.0);
 #pragma omp parallel for num_threads(nthreads) schedule(dynamic, 16) if (n >= kParallelMinN)
   for (std::int64_t k = 0; k < n; ++k) {
+    if (stopped()) continue;
     const std::size_t r = static_cast<std::size_t>(k), l = N - 1 - r;
     CompensatedSum acc;
     acc.add(dot(&m[l * Q], &E[(N - 1 - l) * Q], q));  // sum_{j>l} H(X_j | X_l)
@@ -136,6 +146,7 @@ void markov_profile(const double* P, const double* initial, int q, std::int64_t 
     }
     One[r] = acc.value();
   }
+  throw_if_cancelled();
 
   {
     CompensatedSum acc;
@@ -145,6 +156,7 @@ void markov_profile(const double* P, const double* initial, int q, std::int64_t 
   const double nd = static_cast<double>(n);
 #pragma omp parallel for num_threads(nthreads) schedule(dynamic, 8) if (n >= kParallelMinN)
   for (std::int64_t i = 1; i < n; ++i) {
+    if (stopped()) continue;
     const double id = static_cast<double>(i);
     CompensatedSum acc;
     double w = id / nd;  // C(n-1-k, i-1) / C(n, i) at k = 0
@@ -162,6 +174,7 @@ void markov_profile(const double* P, const double* initial, int q, std::int64_t 
     }
     h[i] = acc.value() / static_cast<double>(n - i);
   }
+  throw_if_cancelled();
 }
 
 }  // namespace unmask

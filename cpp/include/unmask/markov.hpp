@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "unmask/common.hpp"
+
 namespace unmask {
 
 /// Bytes of workspace markov_profile allocates for a chain of length n on q symbols.
@@ -17,8 +19,9 @@ std::size_t markov_profile_workspace_bytes(std::int64_t n, int q);
 ///
 /// Uses H(X_j | X_A) = H(X_j | X_l, X_r) with l < j < r the nearest members of A around j and the
 /// law of the nearest-neighbour gaps of a uniform i-subset (ratios of binomials, built by stable
-/// products so that nothing overflows). Results do not depend on `threads`.
+/// products so that nothing overflows). Results do not depend on `threads`. A non-null
+/// `interrupt` is polled in every outer loop; once cancelled, the call throws Interrupted.
 void markov_profile(const double* P, const double* initial, int q, std::int64_t n,
-                    bool stationary, double* h, int threads);
+                    bool stationary, double* h, int threads, Interrupt* interrupt = nullptr);
 
 }  // namespace unmask
