@@ -17,15 +17,26 @@ from unmask.joint import Joint
 from unmask.markov import markov_profile
 from unmask.profile import Profile
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
+from unmask.solver import (
+    CostMatrix,
+    OptimalFrontier,
+    SolverInfo,
+    fixed_order_costs,
+    optimal_frontier,
+    optimal_schedule,
+)
 
 __version__: str = _core.__version__
 
 __all__ = [
     "BernoulliSizes",
     "CompositionLaw",
+    "CostMatrix",
     "Joint",
+    "OptimalFrontier",
     "Profile",
     "Schedule",
+    "SolverInfo",
     "__version__",
     "all_bounds",
     "bounds",
@@ -34,8 +45,11 @@ __all__ = [
     "estimate_profile",
     "expected_kl",
     "export",
+    "fixed_order_costs",
     "joints",
     "markov_profile",
+    "optimal_frontier",
+    "optimal_schedule",
     "profile",
     "profile_from_loss_curve",
     "schedules",
