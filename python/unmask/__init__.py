@@ -7,12 +7,14 @@ optimal unmasking schedules from a profile at real sequence lengths.
 
 from __future__ import annotations
 
-from unmask import bounds, export, joints, schedules
+from unmask import bounds, datasets, export, joints, schedules
 from unmask._core_loader import core as _core
 from unmask.bounds import all_bounds
 from unmask.cost import expected_kl
 from unmask.entropy import entropy, profile, subset_entropies
+from unmask.estimate import estimate_profile, profile_from_loss_curve
 from unmask.joint import Joint
+from unmask.markov import markov_profile
 from unmask.profile import Profile
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
 from unmask.solver import (
@@ -38,14 +40,18 @@ __all__ = [
     "__version__",
     "all_bounds",
     "bounds",
+    "datasets",
     "entropy",
+    "estimate_profile",
     "expected_kl",
     "export",
     "fixed_order_costs",
     "joints",
+    "markov_profile",
     "optimal_frontier",
     "optimal_schedule",
     "profile",
+    "profile_from_loss_curve",
     "schedules",
     "subset_entropies",
 ]

@@ -18,6 +18,16 @@ def plogp_kernels() -> list[str]: ...
 def plogp_sum(x: NDArray[np.float64], kernel: str = "") -> float: ...
 def log_array(x: NDArray[np.float64], kernel: str = "") -> NDArray[np.float64]: ...
 
+# -- markov (cpp/bindings/bind_markov.cpp) --
+def markov_profile(
+    transition: NDArray[np.float64],
+    initial: NDArray[np.float64],
+    n: int,
+    stationary: bool,
+    threads: int,
+) -> NDArray[np.float64]: ...
+def markov_profile_workspace_bytes(n: int, q: int) -> int: ...
+
 # -- schedules (cpp/bindings/bind_schedule.cpp) --
 def schedule_lagrangian(
     h: NDArray[np.float64], steps: int, max_iterations: int = 200
