@@ -33,8 +33,10 @@ def as_profile(obj: Any, base: float | None = None) -> Profile:
 
 
 def block_cost(prof: Profile, a: int, b: int) -> float:
-    """``g(a, b) = sum_{l=a}^{b-1} (h(a) - h(l))``: expected KL of unmasking b-a tokens at once
-    after ``a`` are unmasked (random order, exact conditionals).
+    """Block cost ``g(a, b) = sum_{l=a}^{b-1} (h(a) - h(l))``.
+
+    The expected KL of unmasking ``b - a`` tokens at once after ``a`` are unmasked (random
+    order, exact conditionals).
     """
     h = prof.h
     if not 0 <= a < b <= prof.n:
@@ -87,8 +89,8 @@ def expected_kl(
     Examples
     --------
     >>> import unmask
-    >>> round(unmask.expected_kl(unmask.joints.all_equal(4, 2), [2, 2]), 9)  # (s_1 - 1) log 2
-    0.693147181
+    >>> round(unmask.expected_kl(unmask.joints.all_equal(4, 2), [2, 2]), 12)  # (s_1 - 1) log 2
+    0.69314718056
     """
     prof = as_profile(joint_or_profile, base=base)
     eps = None
