@@ -287,3 +287,21 @@ def test_subnormal_context_probabilities(sizes):
     law = unmask.sampler_law(p, sizes)
     want = oracle.random_order_law(3, 2, sizes, oracle.exact_cond(p))
     np.testing.assert_allclose(law.probs, want, rtol=1e-12, atol=1e-300)
+
+
+def test_ctrl_c_interrupts_a_long_law():
+    import _thread
+    import threading
+
+    p = unmask.joints.random(16, 2, concentration=0.5, seed=0)
+    cond = unmask.Conditionals.exact(p)
+    cond.marginals(range(17))  # so that the interrupt lands in the level DP itself
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            unmask.sampler_law(p, [4, 4, 4, 4], conditionals=cond)  # about 10 s of work
+    finally:
+        timer.cancel()
+    small = unmask.joints.random(3, 2, seed=1)
+    np.testing.assert_allclose(unmask.sampler_law(small, [1, 1, 1]).probs, small.probs, atol=1e-15)

@@ -73,8 +73,9 @@ void bind_sampler(py::module_& m) {
         }
         const double* sp = src.data();
         double* dp = dst.mutable_data();
-        py::gil_scoped_release release;
-        unmask::law_step(sp, dp, n, q, i, s, weight, cp, mp, temperature, tp, threads);
+        run_interruptible([&](unmask::Interrupt& stop) {
+          unmask::law_step(sp, dp, n, q, i, s, weight, cp, mp, temperature, tp, threads, &stop);
+        });
       },
       py::arg("src"), py::arg("dst"), py::arg("n"), py::arg("q"), py::arg("i"), py::arg("s"),
       py::arg("weight"), py::arg("marg_cur"), py::arg("marg_next"), py::arg("temperature"), py::arg("table"),

@@ -159,7 +159,8 @@ namespace {
 // is a contiguous loop and no per-entry division or lookup table is needed. The blocks of A+j are
 // B minus one variable: at most |B| of them per B, reused by every D.
 void law_step_marginals(const double* src, double* dst, int n, int q, int i, int s, double weight,
-                        const double* marg_cur, const double* marg_next, int threads) {
+                        const double* marg_cur, const double* marg_next, int threads,
+                        Interrupt* stop) {
   const int nt = resolve_threads(threads);
   const int b = i + s;
   std::vector<std::uint64_t> qpow(n + 2, 1);
@@ -203,6 +204,7 @@ void law_step_marginals(const double* src, double* dst, int n, int q, int i, int
 #pragma omp for schedule(dynamic, 2)
 #endif
     for (long long r = 0; r < count; ++r) {
+      if (stop && stop->check()) continue;  // cancelled: skip the remaining work quickly
       const std::uint64_t bmask = dst_masks[r];
       double* out = dst + std::uint64_t(r) * dst_block;
       int bvars[64];
@@ -350,11 +352,12 @@ void law_step_marginals(const double* src, double* dst, int n, int q, int i, int
 
 void law_step(const double* src, double* dst, int n, int q, int i, int s, double weight,
               const double* marg_cur, const double* marg_next, double temperature,
-              const double* table, int threads) {
+              const double* table, int threads, Interrupt* stop) {
   if (i < 0 || s < 1 || i + s > n) throw std::invalid_argument("law_step needs 0 <= i < i+s <= n");
   if (!table && !marg_next) throw std::invalid_argument("law_step needs marginals or a table");
   if (!table && marg_cur && temperature == 1.0 && s <= 60) {
-    law_step_marginals(src, dst, n, q, i, s, weight, marg_cur, marg_next, threads);
+    law_step_marginals(src, dst, n, q, i, s, weight, marg_cur, marg_next, threads, stop);
+    if (stop && stop->cancelled()) throw Interrupted();
     return;
   }
   std::vector<double> own;
@@ -387,6 +390,7 @@ void law_step(const double* src, double* dst, int n, int q, int i, int s, double
 #pragma omp for schedule(dynamic, 4)
 #endif
     for (long long r = 0; r < count; ++r) {
+      if (stop && stop->check()) continue;  // cancelled: skip the remaining work quickly
       const std::uint64_t bmask = dst_masks[r];
       double* out = dst + std::uint64_t(r) * dst_block;
       int bvars[64];
@@ -466,6 +470,7 @@ void law_step(const double* src, double* dst, int n, int q, int i, int s, double
     }
   }
   (void)nt;
+  if (stop && stop->cancelled()) throw Interrupted();
 }
 
 }  // namespace unmask

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "unmask/common.hpp"
+
 namespace unmask {
 
 /// rank[A] = position of bitmask A among the subsets of its size, in increasing mask order.
@@ -36,8 +38,10 @@ void conditional_table(const double* marg_next, int n, int q, int i, double temp
 /// `table` is null, or from `table`, laid out as
 /// [rank(A)][x_A][position of j among the variables outside A][x].
 /// Each dst entry is written by one thread in a fixed order, so results do not depend on threads.
+/// A non-null `stop` is polled once per subset B; when cancelled, Interrupted is thrown (dst is
+/// then incomplete).
 void law_step(const double* src, double* dst, int n, int q, int i, int s, double weight,
               const double* marg_cur, const double* marg_next, double temperature,
-              const double* table, int threads);
+              const double* table, int threads, Interrupt* stop = nullptr);
 
 }  // namespace unmask
