@@ -1,7 +1,7 @@
 """Benchmark: exact random-order law of the factorized sampler (unmask.sampler_law).
 
 Each case runs in its own process (so that peak RSS is per case) and, in the same run, times
-unmask's C++ level DP (threads=1 and all cores), a plain numpy level DP written here, and, where
+unmask's C++ level DP (threads=1 and all cores, best of two), a plain numpy level DP written here, and, where
 the number of ordered set partitions is small, the numpy brute force over partitions. All results
 are asserted equal (max abs difference <= 1e-12). Usage:
 
@@ -139,13 +139,15 @@ def run_case(q: int, n: int, s: int) -> dict:
     out: dict = {"q": q, "n": n, "s": s, "sizes": sizes}
     cores = unmask._core.max_threads()
     unmask.sampler_law(unmask.joints.random(4, 2, seed=0), [2, 2], threads=cores)  # warm-up
-    t0 = time.perf_counter()
-    law = unmask.sampler_law(p, sched, threads=cores).probs
-    out["unmask_s"] = time.perf_counter() - t0
     out["threads"] = cores
-    t0 = time.perf_counter()
-    law1 = unmask.sampler_law(p, sched, threads=1).probs
-    out["unmask_1thread_s"] = time.perf_counter() - t0
+    out["unmask_s"], out["unmask_1thread_s"] = math.inf, math.inf
+    for _ in range(2):  # best of two, alternating thread counts (first-touch, other jobs)
+        t0 = time.perf_counter()
+        law = unmask.sampler_law(p, sched, threads=cores).probs
+        out["unmask_s"] = min(out["unmask_s"], time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        law1 = unmask.sampler_law(p, sched, threads=1).probs
+        out["unmask_1thread_s"] = min(out["unmask_1thread_s"], time.perf_counter() - t0)
     out["unmask_rss_mib"] = peak_rss_mib()
     assert np.max(np.abs(law - law1)) <= 1e-15
     out["kl_mixture"] = unmask.kl(p, law)

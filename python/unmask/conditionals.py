@@ -103,19 +103,59 @@ class Conditionals:
     # -- constructors -------------------------------------------------------------------------
     @classmethod
     def exact(cls, joint: Any) -> Conditionals:
-        """Build the exact conditionals ``p(x_j | x_A)`` of ``joint``."""
+        """Build the exact conditionals ``p(x_j | x_A)`` of ``joint``.
+
+        Parameters
+        ----------
+        joint : Joint or array_like
+            The law ``p`` whose conditionals are used (the sampler's default).
+
+        Returns
+        -------
+        Conditionals
+            Kind ``"exact"``; read from subset marginals of ``joint`` (computed once, cached).
+        """
         j = joint if isinstance(joint, Joint) else Joint(joint)
         return cls(kind="exact", n=j.n, q=j.q, joint=j)
 
     @classmethod
     def from_joint(cls, p_hat: Any) -> Conditionals:
-        """Build the exact conditionals of a second law ``p_hat`` (a model that learned it)."""
+        """Build the exact conditionals of a second law ``p_hat`` (a model that learned it).
+
+        Parameters
+        ----------
+        p_hat : Joint or array_like
+            The law the model learned; the sampler targets another law ``p`` of the same shape.
+
+        Returns
+        -------
+        Conditionals
+            Kind ``"p_hat"``. Its learning error against ``p`` is :func:`unmask.learning_errors`.
+        """
         j = p_hat if isinstance(p_hat, Joint) else Joint(p_hat)
         return cls(kind="p_hat", n=j.n, q=j.q, joint=j)
 
     @classmethod
     def tempered(cls, joint: Any, temperature: float) -> Conditionals:
-        """Tempered exact conditionals ``q_j(x | x_A) ∝ p(x_j = x | x_A)^(1/T)``, ``T > 0``."""
+        """Build tempered exact conditionals ``q_j(x | x_A) ∝ p(x_j = x | x_A)^(1/T)``.
+
+        Parameters
+        ----------
+        joint : Joint or array_like
+            The law ``p``.
+        temperature : float
+            ``T > 0``; ``T < 1`` sharpens, ``T > 1`` flattens, ``T = 1`` is exact.
+
+        Returns
+        -------
+        Conditionals
+            Kind ``"tempered"`` (normalised over ``x`` for every context).
+
+        Raises
+        ------
+        ValueError
+            When ``T`` is not a finite positive number.
+        """
         t = float(temperature)
         if not math.isfinite(t) or t <= 0:
             raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
@@ -124,8 +164,28 @@ class Conditionals:
 
     @classmethod
     def from_callable(cls, fn: ConditionalFn, n: int, q: int) -> Conditionals:
-        """Conditionals given by ``fn(x, j) -> (m, q)`` array.
+        """Wrap a user callable ``fn(x, j) -> (m, q)`` array as conditionals.
 
+        Parameters
+        ----------
+        fn : callable
+            See below; called in batches (one call per variable ``j`` and context size).
+        n, q : int
+            Sequence length and alphabet size.
+
+        Returns
+        -------
+        Conditionals
+            Kind ``"callable"``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a non-callable ``fn`` or bad ``n``/``q``; bad values returned by ``fn`` raise
+            ValueError when they are used.
+
+        Notes
+        -----
         ``x`` is an int64 array of shape ``(m, n)`` of partially unmasked sequences (``-1`` marks a
         masked position; position ``j`` is always masked) and the result row ``r`` is the law of
         ``x_j`` given the unmasked entries of ``x[r]``. Results are checked (shape, finite,

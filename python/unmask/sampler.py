@@ -112,7 +112,9 @@ def sampler_law(
     ``W_{k+1}(B, x_B) = sum_{A subset B, |B\A| = s_k} W_k(A, x_A) / C(n - i_k, s_k)
     prod_{j in B\A} q_j(x_j | x_A)``, in C++ (OpenMP, GIL released). The states of level ``i``
     number ``C(n, i) q^i``. Bernoulli sizes reveal a uniform ``s``-subset with probability
-    ``Binomial(s; n - i, beta_k)``. Fixed orders are evaluated densely in numpy. Use
+    ``Binomial(s; n - i, beta_k)``: every step then moves mass from every level to every
+    higher one, so the cost is about ``K`` times that of all step sizes at once (exact studies,
+    ``n`` up to about 12 binary). Fixed orders are evaluated densely in numpy. Use
     :func:`unmask.kl` on the result for ``KL(p || qbar)``, which is at most the order-averaged
     :func:`unmask.expected_kl` (convexity, section 3).
 
