@@ -1,9 +1,9 @@
 """Benchmark: exact random-order law of the factorized sampler (unmask.sampler_law).
 
 Each case runs in its own process (so that peak RSS is per case) and, in the same run, times
-unmask's C++ level DP (threads=1 and all cores, best of two), a plain numpy level DP written here, and, where
-the number of ordered set partitions is small, the numpy brute force over partitions. All results
-are asserted equal (max abs difference <= 1e-12). Usage:
+unmask's C++ level DP (threads=1 and all cores, best of two), a plain numpy level DP written
+here, and, where the number of ordered set partitions is small, the numpy brute force over
+partitions. All results are asserted equal (max abs difference <= 1e-12). Usage:
 
     .venv/bin/python bench/bench_sampler_law.py            # every case, a table
     .venv/bin/python bench/bench_sampler_law.py --quick    # the small cases only
