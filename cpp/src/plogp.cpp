@@ -214,6 +214,39 @@ __attribute__((target("avx512f"))) double plogp_sum_avx512(const double* x, std:
   return _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1));
 }
 
+// Fused a + b and sum (a+b) log(a+b): the binary marginalisation step, one pass over L1 data.
+__attribute__((target("avx512f"))) double sum2_plogp_avx512(const double* a, const double* b,
+                                                            double* out, std::size_t len) {
+  const Log16Regs T = load_log16();
+  const __m512d tiny = _mm512_set1_pd(DBL_MIN);
+  const __m512d one = _mm512_set1_pd(1.0);
+  __m512d acc0 = _mm512_setzero_pd();
+  __m512d acc1 = _mm512_setzero_pd();
+  std::size_t i = 0;
+  for (; i + 16 <= len; i += 16) {
+    const __m512d v0 = _mm512_add_pd(_mm512_loadu_pd(a + i), _mm512_loadu_pd(b + i));
+    const __m512d v1 = _mm512_add_pd(_mm512_loadu_pd(a + i + 8), _mm512_loadu_pd(b + i + 8));
+    if (out) {
+      _mm512_storeu_pd(out + i, v0);
+      _mm512_storeu_pd(out + i + 8, v1);
+    }
+    const __m512d s0 = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(v0, tiny, _CMP_GE_OQ), one, v0);
+    const __m512d s1 = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(v1, tiny, _CMP_GE_OQ), one, v1);
+    acc0 = _mm512_fmadd_pd(s0, log_avx512(s0, T), acc0);
+    acc1 = _mm512_fmadd_pd(s1, log_avx512(s1, T), acc1);
+  }
+  for (; i < len; i += 8) {
+    const std::size_t rest = len - i < 8 ? len - i : 8;
+    const __mmask8 lanes = static_cast<__mmask8>((1u << rest) - 1u);
+    const __m512d v =
+        _mm512_add_pd(_mm512_maskz_loadu_pd(lanes, a + i), _mm512_maskz_loadu_pd(lanes, b + i));
+    if (out) _mm512_mask_storeu_pd(out + i, lanes, v);
+    const __m512d sv = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(v, tiny, _CMP_GE_OQ), one, v);
+    acc0 = _mm512_fmadd_pd(sv, log_avx512(sv, T), acc0);
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(acc0, acc1));
+}
+
 __attribute__((target("avx512f"))) void log_array_avx512(const double* x, double* out,
                                                           std::size_t len) {
   const Log16Regs T = load_log16();
@@ -269,6 +302,21 @@ std::vector<std::string> plogp_kernels() {
 #endif
   out.emplace_back("scalar");
   return out;
+}
+
+double sum2_plogp(const double* a, const double* b, double* out, std::size_t len) {
+#ifdef UNMASK_X86_DISPATCH
+  if (cpu_has_avx512()) return sum2_plogp_avx512(a, b, out, len);
+#endif
+  double local[512];
+  double total = 0.0;
+  for (std::size_t c = 0; c < len; c += 512) {
+    const std::size_t n = len - c < 512 ? len - c : 512;
+    double* dst = out ? out + c : local;
+    for (std::size_t i = 0; i < n; ++i) dst[i] = a[c + i] + b[c + i];
+    total += plogp_sum(dst, n);
+  }
+  return total;
 }
 
 double plogp_sum(const double* x, std::size_t len) {
