@@ -3,6 +3,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -258,13 +259,26 @@ __attribute__((target("avx512f"))) void log_array_avx512(const double* x, double
   }
 }
 
+// UNMASK_KERNEL=avx2-fma or =scalar caps the dispatch (to test the fallbacks on any CPU).
+int kernel_cap() {
+  static const int cap = [] {
+    const char* env = std::getenv("UNMASK_KERNEL");
+    const std::string v = env ? env : "";
+    if (v == "scalar") return 0;
+    if (v == "avx2-fma") return 1;
+    return 2;
+  }();
+  return cap;
+}
+
 bool cpu_has_avx512() {
-  static const bool ok = __builtin_cpu_supports("avx512f");
+  static const bool ok = kernel_cap() >= 2 && __builtin_cpu_supports("avx512f");
   return ok;
 }
 
 bool cpu_has_avx2_fma() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool ok =
+      kernel_cap() >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return ok;
 }
 #endif
