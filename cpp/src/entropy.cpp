@@ -16,36 +16,40 @@ namespace unmask {
 namespace {
 
 constexpr std::size_t kChunk = 512;
+// Tables of at least this many entries are computed by all threads together (see visit).
+constexpr std::size_t kBigTable = std::size_t(1) << 18;
 
-// Sum out the middle axis of a table of shape (outer, q, inner); write the result (outer, inner)
-// to `out` when it is not null, and return sum out*log(out). Works chunk by chunk so that the
+// Entries [begin, end) (flat, C order) of the table obtained by summing out the middle axis of
+// a table of shape (outer, q, inner); written to `out` (indexed like the full result) unless
+// it is null. Returns sum out*log(out) over those entries, chunk by chunk so that the
 // logarithms run on data in L1 and the chunk sums give a blocked (accurate) total.
-double sum_axis_plogp(const double* in, std::size_t outer, int q, std::size_t inner, double* out) {
+double sum_axis_plogp_range(const double* in, int q, std::size_t inner, double* out,
+                            std::size_t begin, std::size_t end) {
   double local[kChunk];
   CompensatedSum total;
   if (inner >= 64) {
-    for (std::size_t o = 0; o < outer; ++o) {
-      const double* base = in + o * q * inner;
-      for (std::size_t c = 0; c < inner; c += kChunk) {
-        const std::size_t len = std::min(kChunk, inner - c);
-        const double* src = base + c;
-        if (q == 2) {
-          total.add(sum2_plogp(src, src + inner, out ? out + o * inner + c : nullptr, len));
-          continue;
-        }
-        double* dst = out ? out + o * inner + c : local;
-        for (std::size_t i = 0; i < len; ++i) dst[i] = src[i];
+    std::size_t t = begin;
+    while (t < end) {
+      const std::size_t o = t / inner;
+      const std::size_t i = t - o * inner;
+      const std::size_t len = std::min({kChunk, inner - i, end - t});
+      const double* src = in + o * q * inner + i;
+      if (q == 2) {
+        total.add(sum2_plogp(src, src + inner, out ? out + t : nullptr, len));
+      } else {
+        double* dst = out ? out + t : local;
+        for (std::size_t k = 0; k < len; ++k) dst[k] = src[k];
         for (int x = 1; x < q; ++x) {
           const double* sx = src + x * inner;
-          for (std::size_t i = 0; i < len; ++i) dst[i] += sx[i];
+          for (std::size_t k = 0; k < len; ++k) dst[k] += sx[k];
         }
         total.add(plogp_sum(dst, len));
       }
+      t += len;
     }
   } else {
-    const std::size_t count = outer * inner;
-    for (std::size_t t0 = 0; t0 < count; t0 += kChunk) {
-      const std::size_t len = std::min(kChunk, count - t0);
+    for (std::size_t t0 = begin; t0 < end; t0 += kChunk) {
+      const std::size_t len = std::min(kChunk, end - t0);
       double* dst = out ? out + t0 : local;
       for (std::size_t t = 0; t < len; ++t) {
         const std::size_t o = (t0 + t) / inner;
@@ -61,10 +65,42 @@ double sum_axis_plogp(const double* in, std::size_t outer, int q, std::size_t in
   return total.value();
 }
 
+// A table is summed in fixed pieces of kPiece entries whose partial sums are combined in order,
+// so the result is bitwise the same whether the pieces run serially or as parallel tasks.
+constexpr std::size_t kPiece = std::size_t(1) << 15;
+
+double sum_axis_plogp(const double* in, std::size_t outer, int q, std::size_t inner, double* out,
+                      bool parallel = false) {
+  const std::size_t count = outer * inner;
+  const std::size_t pieces = (count + kPiece - 1) / kPiece;
+  if (pieces <= 1) return sum_axis_plogp_range(in, q, inner, out, 0, count);
+  std::vector<double> partial(pieces);
+  for (std::size_t p = 0; p < pieces; ++p) {
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp task if (parallel) firstprivate(p) shared(partial)
+#endif
+    partial[p] = sum_axis_plogp_range(in, q, inner, out, p * kPiece,
+                                      std::min(count, (p + 1) * kPiece));
+  }
+  if (parallel) {
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp taskwait
+#endif
+  }
+  CompensatedSum total;
+  for (double v : partial) total.add(v);
+  return total.value();
+}
+
 double table_plogp(const double* table, std::size_t len) {
   CompensatedSum total;
-  for (std::size_t c = 0; c < len; c += kChunk)
-    total.add(plogp_sum(table + c, std::min(kChunk, len - c)));
+  for (std::size_t p = 0; p < len; p += kPiece) {
+    CompensatedSum piece;
+    const std::size_t end = std::min(len, p + kPiece);
+    for (std::size_t c = p; c < end; c += kChunk)
+      piece.add(plogp_sum(table + c, std::min(kChunk, end - c)));
+    total.add(piece.value());
+  }
   return total.value();
 }
 
@@ -110,11 +146,17 @@ struct Walker {
       const std::uint64_t child = S & ~(std::uint64_t(1) << j);
       const std::size_t outer = qpow[j];
       const std::size_t inner = qpow[size - 1 - j];
+      // Large tables are split into pieces that all threads share (tasks), on one chain of
+      // tables in `scratch`: memory stays that of a serial walk, not one big table per thread.
+      const bool big = parallel && child_len >= kBigTable;
       if (j == 0) {  // a leaf: its table is never needed, only its entropy
-        out[child] = -sum_axis_plogp(table, outer, q, inner, nullptr);
+        out[child] = -sum_axis_plogp(table, outer, q, inner, nullptr, big);
         continue;
       }
-      if (parallel && subtree_work(size - 1, j) >= task_work) {
+      if (big) {
+        out[child] = -sum_axis_plogp(table, outer, q, inner, scratch, true);
+        visit(scratch, child, size - 1, j, scratch + child_len);
+      } else if (parallel && subtree_work(size - 1, j) >= task_work) {
         spawned = true;
 #ifdef UNMASK_HAVE_OPENMP
 #pragma omp task firstprivate(child, outer, inner, j, size, table)
@@ -147,10 +189,12 @@ struct Walker {
 std::size_t subset_entropies_workspace_bytes(int n, int q, int threads) {
   if (n < 1 || q < 2) throw std::invalid_argument("need n >= 1 and q >= 2");
   const int t = std::max(1, resolve_threads(threads));
-  // The root's serial scratch plus, per thread, one task's table and its scratch.
+  // The root's serial chain of tables plus, per thread, the chains of tasks, whose tables are
+  // below kBigTable entries (a task's table and the scratch of its own serial walk).
   double per_path = 0.0;
   for (int k = n - 1; k >= 1; --k) per_path += std::pow(double(q), k);
-  const double bytes = 8.0 * per_path * (1.0 + (t > 1 ? t : 0));
+  const double task_path = std::min(per_path, 2.0 * q * double(kBigTable));
+  const double bytes = 8.0 * (per_path + (t > 1 ? t * task_path : 0.0));
   return static_cast<std::size_t>(std::min(bytes, 1.8e19));
 }
 
@@ -166,8 +210,9 @@ void subset_entropies(const double* joint, int n, int q, double* out, int thread
   w.out = out;
   w.interrupt = interrupt;
   const int t = resolve_threads(threads);
-  // Below about a million table entries in all, waking threads costs more than it saves.
-  w.parallel = t > 1 && w.subtree_work(n, n) >= 2.0e6;
+  // Below about ten million table entries in all (about 8 ms of work), waking threads costs
+  // more than it saves, and far more when another process holds a core.
+  w.parallel = t > 1 && w.subtree_work(n, n) >= 1.0e7;
   // About 64 tasks' worth of work per thread keeps both cores busy to the end.
   w.task_work = std::max(w.subtree_work(n, n) / (64.0 * t), 4096.0);
 
