@@ -14,6 +14,7 @@ from unmask.entropy import entropy, profile, subset_entropies
 from unmask.joint import Joint
 from unmask.profile import Profile
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
+from unmask.verification import VerifyResult, verify
 
 __version__: str = _core.__version__
 
@@ -23,10 +24,12 @@ __all__ = [
     "Joint",
     "Profile",
     "Schedule",
+    "VerifyResult",
     "__version__",
     "entropy",
     "expected_kl",
     "joints",
     "profile",
     "subset_entropies",
+    "verify",
 ]
