@@ -387,7 +387,7 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
 
 
 def _per_block(sched: Schedule, width: int) -> list[list[int]]:
-    """Counts per step inside each block of ``width`` tokens (left-to-right blocks)."""
+    """Return the counts per step inside each block of ``width`` tokens (left-to-right blocks)."""
     n = sched.n
     if n % width != 0:
         raise click.BadParameter(f"--block-width {width} does not divide n = {n}",

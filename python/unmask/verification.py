@@ -322,7 +322,7 @@ class VerifyResult:
         return [c for c in self.checks if c.status == "skipped"]
 
     def counts(self) -> dict[str, int]:
-        """Number of passed, failed and skipped checks."""
+        """Count the passed, failed and skipped checks."""
         return {
             "pass": len(self.passed),
             "fail": len(self.violations),
@@ -330,7 +330,7 @@ class VerifyResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The whole result as JSON-ready nested dicts and lists (no NaN/inf numbers)."""
+        """Return the whole result as JSON-ready nested dicts and lists (no NaN/inf numbers)."""
         return {
             "ok": self.ok,
             "quick": self.quick,
@@ -448,7 +448,7 @@ def _digit_patches() -> Joint:
 
 
 def default_suite(quick: bool = False) -> list[LawSpec]:
-    """The laws of the embedded suite (smaller ones when ``quick``).
+    """List the laws of the embedded suite (smaller ones when ``quick``).
 
     Parameters
     ----------
@@ -537,7 +537,7 @@ class _Ingredients:
 
     # -- schedules --------------------------------------------------------------------------
     def schedule(self, family: str, prof: Profile, steps: int) -> Schedule:
-        """The ``steps``-step schedule of ``family`` for ``prof`` (raises _Missing)."""
+        """Build the ``steps``-step schedule of ``family`` for ``prof`` (raises _Missing)."""
         n = prof.n
         if family == "constant":
             return Schedule.constant(n, steps)
@@ -902,7 +902,7 @@ SECTION9_LAWS = ("sec9 f=1/(l+1)^2", "sec9 f=1/(l+1)")
 
 
 def _section9_dp(runner: _Runner) -> list[LawReport]:
-    """The DP sanity numbers of theory section 9 (n = 400, K = 16, h built from f)."""
+    """Check the DP sanity numbers of theory section 9 (n = 400, K = 16, h from f)."""
     n, steps = 400, 16
     l_plus_1 = np.arange(n - 1) + 1.0
     cases = [

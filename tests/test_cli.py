@@ -1,0 +1,248 @@
+"""The command line: outputs, exit codes (0, 1, 2), files, plots, bad arguments."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import unmask
+from unmask import cost
+from unmask.cli import main
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+sys.path.insert(0, str(Path(__file__).parent))
+from oracle_dp import schedule_cost_direct
+
+LOG2 = math.log(2)
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+# -- verify ----------------------------------------------------------------------------------
+def test_verify_quick_json_structure() -> None:
+    code, out = run("verify", "--quick", "--json", "--no-progress")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["ok"] is True and data["quick"] is True
+    assert data["counts"]["fail"] == 0 and data["counts"]["pass"] > 50
+    names = [law["name"] for law in data["laws"]]
+    assert {"all-equal", "parity", "independent", "copy-pair", "random", "markov", "ising",
+            "mixture"} <= set(names)
+    for case in data["cases"]:
+        assert set(case) == {"law", "family", "steps", "sizes", "expected_kl", "mixture_kl",
+                             "bounds", "note"}
+        if case["sizes"] is not None:
+            assert sum(case["sizes"]) == data["laws"][names.index(case["law"])]["n"]
+    statuses = {c["status"] for c in data["checks"]}
+    assert statuses <= {"pass", "fail", "skipped"}
+
+
+def test_verify_table_output() -> None:
+    code, out = run("verify", "--quick", "--law", "copy-pair", "--law", "parity")
+    assert code == 0
+    assert "copy-pair" in out and "parity" in out
+    assert "OK:" in out and "0 failed" in out
+    # the closed form (1/3) log 2 of section 9 appears in the K=2 row of copy-pair
+    assert "0.231" in out
+
+
+def test_verify_exits_1_on_an_injected_violation(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = cost.expected_kl
+    monkeypatch.setattr(cost, "expected_kl", lambda *a, **k: real(*a, **k) * 1.01 + 1e-3)
+    code, out = run("verify", "--quick", "--law", "all-equal", "-K", "2")
+    assert code == 1
+    assert "FAIL" in out and "E KL = (s_1 - 1) log q" in out
+    code, out = run("verify", "--quick", "--law", "all-equal", "-K", "2", "--json")
+    assert code == 1 and json.loads(out)["ok"] is False
+
+
+def test_verify_plot_writes_pngs(tmp_path: Path) -> None:
+    out_dir = tmp_path / "figs"
+    code, out = run("verify", "--quick", "--law", "markov", "--law", "copy-pair",
+                    "--plot", str(out_dir))
+    assert code == 0, out
+    files = sorted(p.name for p in out_dir.iterdir())
+    assert "markov_profile.png" in files and "markov_error_vs_K.png" in files
+    assert "schedules.png" in files
+    for p in out_dir.iterdir():
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 2000
+
+
+def test_verify_verbose_lists_checks() -> None:
+    code, out = run("verify", "--quick", "--law", "copy-pair", "-K", "2", "-v")
+    assert code == 0
+    assert "checks" in out and "E KL = (1/3) log 2" in out
+
+
+def test_real_console_script(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "unmask"
+    assert script.exists(), "the unmask console script is not installed next to python"
+    proc = subprocess.run(
+        [str(script), "verify", "--quick", "--law", "copy-pair", "--json"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    ekl = next(c for c in data["checks"] if c["name"] == "E KL = (1/3) log 2")
+    assert ekl["status"] == "pass" and ekl["value"] == pytest.approx(LOG2 / 3, rel=1e-12)
+    bad = subprocess.run([str(script), "verify", "--law", "nope"], capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert bad.returncode == 2 and "Usage:" in bad.stderr
+
+
+# -- bad arguments and missing files ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "--law", "no-such-law"], "no-such-law"),
+        (["verify", "--steps", "0"], "--steps"),
+        (["profile"], "Missing argument 'SOURCE'"),
+        (["profile", "markov", "--q", "1"], "--q"),
+        (["profile", "markov", "--kind", "bogus"], "--kind"),
+        (["schedule", "markov"], "Missing option '--steps'"),
+        (["schedule", "markov", "--steps", "3", "--encoding", "zigzag"], "--encoding"),
+        (["schedule", "markov", "--n", "6", "--steps", "7", "--family", "constant"],
+         "exceeds n = 6"),
+        (["frontier", "markov", "--max-steps", "0"], "--max-steps"),
+        (["nonsense-command"], "No such command"),
+    ],
+)
+def test_bad_arguments_exit_2_with_usage(args: list[str], message: str) -> None:
+    code, out = run(*args)
+    assert code == 2
+    assert "Usage:" in out and message in out
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_profile.json"
+    for cmd in (["profile", str(missing)], ["schedule", str(missing), "-K", "2"],
+                ["frontier", str(missing)]):
+        code, out = run(*cmd)
+        assert code == 2
+        assert "file not found" in out and "no_such_profile.json" in out
+
+
+def test_unreadable_files_are_usage_errors(tmp_path: Path) -> None:
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{not json")
+    code, out = run("profile", str(bad_json))
+    assert code == 2 and "not valid JSON" in out
+    neg = tmp_path / "neg.json"
+    neg.write_text(json.dumps({"h": [0.5, -1.0]}))
+    code, out = run("profile", str(neg))
+    assert code == 2 and "non-negative" in out
+    odd = tmp_path / "x.parquet"
+    odd.write_text("")
+    code, out = run("profile", str(odd))
+    assert code == 2 and "unsupported file type" in out
+    ragged = tmp_path / "ragged.npy"
+    np.save(ragged, np.ones((2, 3)))
+    code, out = run("profile", str(ragged))
+    assert code == 2 and "--kind" in out
+
+
+# -- profile -----------------------------------------------------------------------------------
+def test_profile_builtin_json_matches_closed_form() -> None:
+    code, out = run("profile", "all-equal", "--n", "5", "--q", "3", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["n"] == 5 and data["q"] == 3 and data["unit"] == "nats"
+    np.testing.assert_allclose(data["f"], [math.log(3), 0, 0, 0], atol=1e-12)
+    assert data["tc"] == pytest.approx(4 * math.log(3), rel=1e-12)
+
+
+def test_profile_of_a_joint_npy_and_bits(tmp_path: Path) -> None:
+    path = tmp_path / "parity.npy"
+    np.save(path, unmask.joints.parity(4).probs)
+    code, out = run("profile", str(path), "--base", "2", "--json")
+    assert code == 0
+    data = json.loads(out)
+    np.testing.assert_allclose(data["f"], [0, 0, 1.0], atol=1e-12)  # section 9, in bits
+    assert data["unit"] == "bits"
+
+
+def test_profile_of_samples_csv_and_npy(tmp_path: Path) -> None:
+    # Empirical law: X_0 = X_1 = X_2 with a fair coin -> the all-equal law (section 9).
+    rows = ["x0,x1,x2"] + ["0,0,0", "1,1,1"] * 5
+    csv_path = tmp_path / "samples.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    code, out = run("profile", str(csv_path), "--json")
+    assert code == 0, out
+    np.testing.assert_allclose(json.loads(out)["f"], [LOG2, 0.0], atol=1e-12)
+    npy = tmp_path / "samples.npy"
+    np.save(npy, np.array([[0, 0, 0], [1, 1, 1]] * 3, dtype=np.int64))
+    code, out = run("profile", str(npy), "--json")
+    assert code == 0
+    np.testing.assert_allclose(json.loads(out)["f"], [LOG2, 0.0], atol=1e-12)
+
+
+def test_profile_table_and_plot(tmp_path: Path) -> None:
+    png = tmp_path / "p.png"
+    code, out = run("profile", "parity", "--n", "4", "--plot", str(png))
+    assert code == 0
+    assert "h(i)" in out and "TC" in out
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 2000
+
+
+def test_profile_json_round_trips_into_schedule(tmp_path: Path) -> None:
+    code, out = run("profile", "markov", "--n", "9", "--json")
+    prof_path = tmp_path / "p.json"
+    prof_path.write_text(out)
+    code, out = run("schedule", str(prof_path), "-K", "4", "--family", "constant")
+    assert code == 0
+    data = json.loads(out)
+    h = np.array(json.loads(prof_path.read_text())["h"])
+    assert data["values"] == [3, 2, 2, 2] == data["sizes"]  # LLaDA: remainder first
+    assert data["expected_kl"] == pytest.approx(schedule_cost_direct(h, data["sizes"]),
+                                                rel=1e-12)
+    assert "per step" in data["convention"]
+
+
+# -- schedule encodings ------------------------------------------------------------------------
+def test_schedule_encodings_are_consistent(tmp_path: Path) -> None:
+    h_path = tmp_path / "h.csv"
+    h_path.write_text("\n".join(str(v) for v in np.linspace(1.0, 0.1, 12)) + "\n")
+    enc = {}
+    for encoding in ("counts", "cumulative", "mask-ratios", "alpha"):
+        code, out = run("schedule", str(h_path), "-K", "5", "--family", "constant",
+                        "--encoding", encoding)
+        assert code == 0, out
+        enc[encoding] = json.loads(out)["values"]
+    counts = enc["counts"]
+    assert sum(counts) == 12 and len(counts) == 5
+    assert enc["cumulative"] == np.cumsum(counts).tolist()
+    np.testing.assert_allclose(enc["mask-ratios"], 1 - np.cumsum(counts) / 12)
+    np.testing.assert_allclose(enc["alpha"], np.concatenate([[0], np.cumsum(counts) / 12]))
+    code, out = run("schedule", str(h_path), "-K", "5", "--family", "constant",
+                    "--encoding", "cumulative", "--format", "csv")
+    lines = out.strip().splitlines()
+    assert lines[0] == "k,unmasked_after"
+    assert [int(row.split(",")[1]) for row in lines[1:]] == enc["cumulative"]
+
+
+# -- Python side -------------------------------------------------------------------------------
+def test_profile_plot_method_and_missing_matplotlib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prof = unmask.profile(unmask.joints.markov_chain([[0.8, 0.2], [0.3, 0.7]], 6))
+    fig = prof.plot(title="markov")
+    assert len(fig.axes) == 2
+    path = tmp_path / "prof.png"
+    fig.savefig(path)
+    assert path.stat().st_size > 2000
+    band = unmask.Profile(prof.h, stderr=np.full(prof.n, 0.01))
+    assert len(band.plot().axes[0].collections) == 1  # the confidence band
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"unmask\[plot\]"):
+        prof.plot()
