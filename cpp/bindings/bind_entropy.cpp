@@ -1,3 +1,5 @@
+#include <pybind11/stl.h>
+
 #include "bindings.hpp"
 #include "unmask/common.hpp"
 #include "unmask/entropy.hpp"
@@ -16,8 +18,8 @@ void bind_entropy(py::module_& m) {
         require_size(out, std::size_t(1) << n, "out");
         const double* src = joint.data();
         double* dst = out.mutable_data();
-        py::gil_scoped_release release;
-        unmask::subset_entropies(src, n, q, dst, threads);
+        run_interruptible(
+            [&](unmask::Interrupt& stop) { unmask::subset_entropies(src, n, q, dst, threads, &stop); });
       },
       py::arg("joint"), py::arg("n"), py::arg("q"), py::arg("out"), py::arg("threads"),
       "Fill out (length 2^n) with H(X_A) in nats for every bitmask A.");
@@ -39,21 +41,26 @@ void bind_entropy(py::module_& m) {
       py::arg("values"), py::arg("n"), "Compensated sums of values[A] grouped by |A|.");
   m.def(
       "plogp_sum",
-      [](const CArray& x) {
+      [](const CArray& x, const std::string& kernel) {
         const double* src = x.data();
         const std::size_t len = x.size();
         py::gil_scoped_release release;
-        return unmask::plogp_sum(src, len);
+        return kernel.empty() ? unmask::plogp_sum(src, len)
+                              : unmask::plogp_sum_with(kernel.c_str(), src, len);
       },
-      py::arg("x"), "sum x log x with 0 log 0 = 0.");
+      py::arg("x"), py::arg("kernel") = "", "sum x log x with 0 log 0 = 0.");
   m.def(
       "log_array",
-      [](const CArray& x) {
+      [](const CArray& x, const std::string& kernel) {
         py::array_t<double> out(x.size());
-        unmask::log_array(x.data(), out.mutable_data(), x.size());
+        if (kernel.empty())
+          unmask::log_array(x.data(), out.mutable_data(), x.size());
+        else
+          unmask::log_array_with(kernel.c_str(), x.data(), out.mutable_data(), x.size());
         return out;
       },
-      py::arg("x"), "Natural log with the core's vector kernel.");
+      py::arg("x"), py::arg("kernel") = "", "Natural log with the core's vector kernel.");
+  m.def("plogp_kernels", &unmask::plogp_kernels, "Kernels this CPU can run, fastest first.");
 }
 
 }  // namespace unmask_bindings

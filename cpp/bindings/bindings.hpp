@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "unmask/common.hpp"
+
 namespace unmask_bindings {
 
 namespace py = pybind11;
@@ -14,6 +16,33 @@ namespace py = pybind11;
 using CArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 void bind_entropy(py::module_& m);
+
+/// An Interrupt whose poll runs Python's signal handlers (Ctrl-C) with the GIL re-acquired.
+inline unmask::Interrupt python_interrupt() {
+  return unmask::Interrupt([] {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;
+  });
+}
+
+/// Run `fn` with the GIL released; a cancellation becomes the pending Python exception.
+template <class Fn>
+void run_interruptible(Fn&& fn) {
+  auto stop = python_interrupt();
+  bool interrupted = false;
+  {
+    py::gil_scoped_release release;
+    try {
+      fn(stop);
+    } catch (const unmask::Interrupted&) {
+      interrupted = true;
+    }
+  }
+  if (interrupted) {
+    if (PyErr_Occurred()) throw py::error_already_set();
+    throw std::runtime_error("computation interrupted");
+  }
+}
 
 /// Raise ValueError unless `a` has exactly `size` entries.
 inline void require_size(const py::array& a, std::size_t size, const char* name) {

@@ -64,7 +64,8 @@ double sum_axis_plogp(const double* in, std::size_t outer, int q, std::size_t in
 
 double table_plogp(const double* table, std::size_t len) {
   CompensatedSum total;
-  for (std::size_t c = 0; c < len; c += kChunk) total.add(plogp_sum(table + c, std::min(kChunk, len - c)));
+  for (std::size_t c = 0; c < len; c += kChunk)
+    total.add(plogp_sum(table + c, std::min(kChunk, len - c)));
   return total.value();
 }
 
@@ -72,10 +73,10 @@ struct Walker {
   int n;
   int q;
   std::vector<std::uint64_t> qpow;    // q^k, k = 0..n
-  std::vector<double> work;           // approximate cost of the subtree below (size k, m)
   double* out;
   double task_work;                   // subtrees at least this costly become tasks
   bool parallel;
+  Interrupt* interrupt = nullptr;
   std::atomic<bool> failed{false};
   std::exception_ptr error;
 
@@ -103,6 +104,10 @@ struct Walker {
     bool spawned = false;
     for (int j = m - 1; j >= 0; --j) {
       if (failed.load(std::memory_order_relaxed)) break;
+      if (interrupt && interrupt->check()) {
+        record(std::make_exception_ptr(Interrupted()));
+        break;
+      }
       const std::uint64_t child = S & ~(std::uint64_t(1) << j);
       const std::size_t outer = qpow[j];
       const std::size_t inner = qpow[size - 1 - j];
@@ -150,7 +155,8 @@ std::size_t subset_entropies_workspace_bytes(int n, int q, int threads) {
   return static_cast<std::size_t>(std::min(bytes, 1.8e19));
 }
 
-void subset_entropies(const double* joint, int n, int q, double* out, int threads) {
+void subset_entropies(const double* joint, int n, int q, double* out, int threads,
+                      Interrupt* interrupt) {
   if (n < 1 || n > 62) throw std::invalid_argument("subset_entropies needs 1 <= n <= 62");
   if (q < 2) throw std::invalid_argument("subset_entropies needs q >= 2");
   Walker w;
@@ -159,8 +165,10 @@ void subset_entropies(const double* joint, int n, int q, double* out, int thread
   w.qpow.resize(n + 1);
   for (int k = 0; k <= n; ++k) w.qpow[k] = checked_pow(q, k);
   w.out = out;
+  w.interrupt = interrupt;
   const int t = resolve_threads(threads);
-  w.parallel = t > 1 && n >= 8;
+  // Below about a million table entries in all, waking threads costs more than it saves.
+  w.parallel = t > 1 && w.subtree_work(n, n) >= 2.0e6;
   // About 64 tasks' worth of work per thread keeps both cores busy to the end.
   w.task_work = std::max(w.subtree_work(n, n) / (64.0 * t), 4096.0);
 
@@ -180,6 +188,7 @@ void subset_entropies(const double* joint, int n, int q, double* out, int thread
     w.visit(joint, full, n, n, scratch.get());
   }
   if (w.failed.load()) std::rethrow_exception(w.error);
+  out[0] = 0.0;  // the walk reaches the empty set as a marginal of total mass 1 +- ulps
 }
 
 void level_sums(const double* values, int n, double* sums) {

@@ -33,8 +33,11 @@ def as_profile(obj: Any, base: float | None = None) -> Profile:
 
 
 def block_cost(prof: Profile, a: int, b: int) -> float:
-    """``g(a, b) = sum_{l=a}^{b-1} (h(a) - h(l))``: expected KL of unmasking b-a tokens at once
-    after ``a`` are unmasked (random order, exact conditionals)."""
+    """Block cost ``g(a, b) = sum_{l=a}^{b-1} (h(a) - h(l))``.
+
+    The expected KL of unmasking ``b - a`` tokens at once after ``a`` are unmasked (random
+    order, exact conditionals).
+    """
     h = prof.h
     if not 0 <= a < b <= prof.n:
         raise ValueError(f"need 0 <= a < b <= n = {prof.n}, got a={a}, b={b}")
@@ -71,7 +74,7 @@ def expected_kl(joint_or_profile: Any, schedule: Any, base: float | None = None)
     --------
     >>> import unmask
     >>> round(unmask.expected_kl(unmask.joints.all_equal(4, 2), [2, 2]), 12)  # (s_1 - 1) log 2
-    0.693147180560
+    0.69314718056
     """
     prof = as_profile(joint_or_profile, base=base)
     if isinstance(schedule, CompositionLaw):

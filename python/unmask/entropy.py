@@ -121,6 +121,4 @@ def profile(joint: Any, base: float | None = None, threads: int | None = None) -
     levels = sums / counts
     h = np.diff(levels) / log_base_factor(base)
     # Han's inequality makes h non-increasing; remove rounding-level violations only.
-    return Profile(
-        np.maximum(h, 0.0), base=base, source=f"exact (n={n}, q={jt.q})"
-    )
+    return Profile(np.maximum(h, 0.0), base=base, source=f"exact (n={n}, q={jt.q})")

@@ -22,7 +22,7 @@ def check_dense_size(n: int, q: int, *, what: str = "a joint law") -> int:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 2:
         raise ValueError(f"q must be an integer >= 2, got {q!r}")
-    size = int(q) ** int(n)
+    size: int = int(q) ** int(n)
     check_memory(8.0 * size, f"{what} on [{q}]^{n} ({size} entries)")
     return size
 
@@ -33,9 +33,9 @@ class Joint:
     Parameters
     ----------
     probs : array_like
-        Array of shape ``(q,) * n`` with ``q >= 2`` and ``n >= 1``: entry ``probs[x0, ..., x_{n-1}]``
-        is the probability of that sequence. It must be finite, non-negative and sum to 1 within
-        1e-9 (unless ``normalize`` is true).
+        Array of shape ``(q,) * n`` with ``q >= 2`` and ``n >= 1``: entry
+        ``probs[x0, ..., x_{n-1}]`` is the probability of that sequence. It must be finite,
+        non-negative and sum to 1 within 1e-9 (unless ``normalize`` is true).
     normalize : bool, optional
         Divide by the total mass instead of rejecting an unnormalized array.
 
@@ -55,6 +55,8 @@ class Joint:
     """
 
     __slots__ = ("_probs",)
+
+    _probs: NDArray[np.float64]
 
     def __init__(self, probs: Any, *, normalize: bool = False) -> None:
         if isinstance(probs, Joint):

@@ -103,7 +103,11 @@ def markov_chain(transition: Any, n: int, initial: Any = None) -> Joint:
     P = _check_transition(transition)
     q = P.shape[0]
     check_dense_size(n, q)
-    pi = stationary_distribution(P) if initial is None else as_probability_array(initial, name="initial")
+    pi = (
+        stationary_distribution(P)
+        if initial is None
+        else as_probability_array(initial, name="initial")
+    )
     if pi.shape != (q,):
         raise ValueError(f"initial must have length q = {q}, got shape {pi.shape}")
     out = pi

@@ -67,7 +67,9 @@ class Schedule:
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
-    def from_counts(cls, counts: Any, *, n: int | None = None, drop_zeros: bool = False) -> Schedule:
+    def from_counts(
+        cls, counts: Any, *, n: int | None = None, drop_zeros: bool = False
+    ) -> Schedule:
         """From per-step counts (LLaDA's ``num_transfer_tokens`` row).
 
         ``drop_zeros`` removes steps that unmask nothing (as dllm does) instead of rejecting them.

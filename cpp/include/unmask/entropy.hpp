@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "unmask/common.hpp"
+
 namespace unmask {
 
 /// Bytes of working memory subset_entropies needs beyond the joint and the output.
@@ -15,7 +17,9 @@ std::size_t subset_entropies_workspace_bytes(int n, int q, int threads);
 /// depth-first, each marginal from its parent with one axis summed out, so the memory is the
 /// tables along the current paths (about q/(q-1) q^(n-1) per thread), never (q+1)^n.
 /// Results do not depend on the thread count (each entropy is computed the same way).
-void subset_entropies(const double* joint, int n, int q, double* out, int threads);
+/// Throws Interrupted when `interrupt` (optional) reports a cancellation.
+void subset_entropies(const double* joint, int n, int q, double* out, int threads,
+                      Interrupt* interrupt = nullptr);
 
 /// sums[k] = sum of values[A] over |A| = k (compensated), k = 0..n; values has 2^n entries.
 void level_sums(const double* values, int n, double* sums);

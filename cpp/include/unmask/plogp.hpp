@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace unmask {
 
@@ -12,7 +14,14 @@ double plogp_sum(const double* x, std::size_t len);
 /// Natural logarithm of each entry (x > 0), same kernel as plogp_sum; used by tests.
 void log_array(const double* x, double* out, std::size_t len);
 
-/// Name of the kernel plogp_sum dispatches to on this CPU ("avx2-fma" or "scalar").
+/// Name of the kernel plogp_sum dispatches to on this CPU ("avx512", "avx2-fma" or "scalar").
 const char* plogp_kernel();
+
+/// Kernels this CPU can run, fastest first.
+std::vector<std::string> plogp_kernels();
+
+/// plogp_sum / log_array with an explicit kernel (std::invalid_argument if unavailable).
+double plogp_sum_with(const char* kernel, const double* x, std::size_t len);
+void log_array_with(const char* kernel, const double* x, double* out, std::size_t len);
 
 }  // namespace unmask

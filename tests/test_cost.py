@@ -1,0 +1,124 @@
+"""The section-5 identity: closed forms, random sizes against enumeration, errors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from oracle_dp import schedule_cost_direct
+
+import unmask
+from unmask import joints
+from unmask.testing import compositions, profiles
+
+LOG2 = math.log(2.0)
+
+
+@pytest.mark.parametrize(("n", "q"), [(4, 2), (5, 3), (6, 2)])
+def test_all_equal_closed_form(n: int, q: int) -> None:
+    law = joints.all_equal(n, q)
+    for sizes in [(1,) * n, (n,), (2, n - 2), (n - 1, 1), (1, n - 1)]:
+        assert math.isclose(
+            unmask.expected_kl(law, sizes), (sizes[0] - 1) * math.log(q), abs_tol=1e-12
+        )
+
+
+@pytest.mark.parametrize("n", [3, 5, 7])
+def test_parity_closed_form(n: int) -> None:
+    law = joints.parity(n)
+    for sizes in itertools.islice(
+        (
+            c
+            for k in range(1, n + 1)
+            for c in itertools.product(range(1, n + 1), repeat=k)
+            if sum(c) == n
+        ),
+        60,
+    ):
+        want = LOG2 if sizes[-1] >= 2 else 0.0
+        assert math.isclose(unmask.expected_kl(law, sizes), want, abs_tol=1e-12)
+
+
+def test_copy_bit_example() -> None:
+    # X0 = X1 a fair bit, X2 an independent fair bit, schedule (2, 1): (1/3) log 2
+    P = np.zeros((2, 2, 2))
+    P[0, 0, :] = P[1, 1, :] = 0.25
+    assert math.isclose(unmask.expected_kl(P, [2, 1]), LOG2 / 3, rel_tol=1e-12)
+    assert math.isclose(unmask.expected_kl(P, [2, 1]), 0.2310490601866484, rel_tol=1e-12)
+
+
+def test_independent_law_costs_nothing() -> None:
+    law = joints.independent(np.random.default_rng(1).dirichlet(np.ones(3), size=5))
+    assert abs(unmask.expected_kl(law, [5])) < 1e-12
+
+
+@given(profiles(max_n=25), st.data())
+def test_identity_equals_direct_sum(p: unmask.Profile, data: st.DataObject) -> None:
+    s = data.draw(compositions(p.n))
+    assert math.isclose(
+        unmask.expected_kl(p, s), schedule_cost_direct(p.h, s.sizes), rel_tol=1e-10, abs_tol=1e-12
+    )
+    assert math.isclose(unmask.expected_kl(p.h, s), unmask.expected_kl(p, s), rel_tol=1e-15)
+
+
+def _bernoulli_oracle(h: np.ndarray, betas: np.ndarray) -> float:
+    """Enumerate every sequence of per-step reveal counts with its binomial probability."""
+    n = len(h)
+    total = 0.0
+
+    def rec(k: int, unmasked: int, prob: float, acc: float) -> None:
+        nonlocal total
+        if k == len(betas):
+            assert unmasked == n
+            total += prob * acc
+            return
+        masked = n - unmasked
+        for s in range(masked + 1):
+            pr = math.comb(masked, s) * betas[k] ** s * (1 - betas[k]) ** (masked - s)
+            if pr == 0:
+                continue
+            cost = sum(h[unmasked] - h[l] for l in range(unmasked, unmasked + s)) if s else 0.0
+            rec(k + 1, unmasked + s, prob * pr, acc + cost)
+
+    rec(0, 0, 1.0, 0.0)
+    return total
+
+
+@given(profiles(min_n=1, max_n=6), st.lists(st.floats(0.0, 1.0), min_size=1, max_size=3))
+def test_bernoulli_sizes_against_enumeration(p: unmask.Profile, cuts: list[float]) -> None:
+    alpha = np.concatenate([[0.0], np.sort(cuts), [1.0]])
+    sizes = unmask.BernoulliSizes(alpha, p.n)
+    want = _bernoulli_oracle(p.h, sizes.betas)
+    assert math.isclose(unmask.expected_kl(p, sizes), want, rel_tol=1e-10, abs_tol=1e-12)
+
+
+def test_composition_law_is_the_weighted_average() -> None:
+    law = joints.random(5, 2, concentration=0.3, seed=2)
+    mix = unmask.CompositionLaw([[2, 3], [1, 1, 3], [5]], [0.5, 0.3, 0.2])
+    want = sum(
+        w * unmask.expected_kl(law, s) for w, s in zip([0.5, 0.3, 0.2], [[2, 3], [1, 1, 3], [5]])
+    )
+    assert math.isclose(unmask.expected_kl(law, mix), want, rel_tol=1e-13)
+
+
+def test_errors() -> None:
+    with pytest.raises(ValueError, match="schedule is for n = 3 but the profile has n = 4"):
+        unmask.expected_kl(joints.parity(4), [2, 1])
+    with pytest.raises(ValueError, match="same n"):
+        unmask.CompositionLaw([[1, 1], [3]])
+    with pytest.raises(ValueError, match="one weight per schedule"):
+        unmask.CompositionLaw([[1, 1], [2]], [0.2, 0.3, 0.5])
+    with pytest.raises(ValueError, match="start at 0 and end at 1"):
+        unmask.BernoulliSizes([0.1, 1.0], 4)
+    with pytest.raises(ValueError, match="non-decreasing"):
+        unmask.BernoulliSizes([0.0, 0.6, 0.4, 1.0], 4)
+    with pytest.raises(ValueError, match="NaN"):
+        unmask.BernoulliSizes([0.0, np.nan, 1.0], 4)
+    with pytest.raises(ValueError, match="positive integer"):
+        unmask.BernoulliSizes([0.0, 1.0], 0)
+    with pytest.raises(ValueError, match="schedule is for n = 5"):
+        unmask.expected_kl(joints.parity(4), unmask.BernoulliSizes([0, 1], 5))
