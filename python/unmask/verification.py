@@ -571,27 +571,37 @@ class _Ingredients:
         return float(self.kl(joint, law))
 
 
+#: The suite's family names -> keys of :data:`unmask.schedules.FAMILIES`.
+FAMILY_KEYS = {
+    "cosine": "cosine",
+    "geometric-unmasked": "dtc",
+    "geometric-masked": "tc",
+    "sqrt": "sqrt",
+}
+
+
 def _family_schedule(module: ModuleType, family: str, prof: Profile, steps: int) -> Schedule:
-    """Adapter from the suite's family names to :mod:`unmask.schedules`."""
-    n = prof.n
-    name = {
-        "cosine": "cosine",
-        "geometric-unmasked": "geometric_unmasked",
-        "geometric-masked": "geometric_masked",
-        "sqrt": "sqrt_rule",
-    }[family]
-    getter = getattr(module, "get", None)
-    if getter is None:
-        raise _Missing("unmask.schedules has no registry 'get'")
-    sched: Schedule = getter(name, profile=prof, n=n, steps=steps)
+    """Adapter from the suite's family names to :func:`unmask.schedules.get`."""
+    sched = module.get(FAMILY_KEYS.get(family, family), prof, steps)
+    if not isinstance(sched, Schedule):
+        raise ValueError(f"family {family!r} gives a law over schedules, not one schedule")
     return sched
 
 
 def _call_all_bounds(module: ModuleType, prof: Profile, sched: Schedule, q: int) -> Any:
-    fn = getattr(module, "all_bounds", None)
-    if fn is None:
-        raise _Missing("unmask.bounds has no all_bounds")
-    return fn(prof, sched, q=q) if q >= 2 else fn(prof, sched)
+    """``all_bounds`` on the profile, plus the ``(s_max - 1) log q`` row when q is known.
+
+    The profile is passed rather than the joint so that the exact profile is not recomputed
+    for every schedule.
+    """
+    rows = list(module.all_bounds(prof, sched).rows)
+    if q >= 2:
+        value = float(module.dimension_free_alphabet(prof, sched, q))
+        exact = _cost.expected_kl(prof, sched)
+        rows.append(BoundValue("dimension-free log q", value, "rigorous",
+                               value >= exact - 1e-9 * max(1.0, abs(exact)),
+                               "Lavenant-Zanella: (s_max-1) log q"))
+    return rows
 
 
 def _rows_of(table: Any) -> Iterable[Any]:
@@ -784,7 +794,7 @@ class _Runner:
         except _Missing as exc:
             self.skip(name, "bounds", "bound", str(exc), family, steps)
         for b in bounds:
-            if b.kind == "rigorous":
+            if b.kind == "rigorous":  # "exact", "reference" and "prediction" rows: not bounds
                 self.at_most(name, f"bound {b.name}", "bound", ekl, b.value,
                              b.source or "section 6", family, steps)
         if closed_form == "all-equal" and sched.sizes[0] == sched.max_size:
