@@ -37,8 +37,8 @@ def test_verify_quick_json_structure() -> None:
     assert data["ok"] is True and data["quick"] is True
     assert data["counts"]["fail"] == 0 and data["counts"]["pass"] > 50
     names = [law["name"] for law in data["laws"]]
-    assert {"all-equal", "parity", "independent", "copy-pair", "random", "markov", "ising",
-            "mixture"} <= set(names)
+    assert {"all-equal", "parity", "independent", "copy-pair", "random-1", "random-2",
+            "markov", "ising", "mixture"} <= set(names)
     for case in data["cases"]:
         assert set(case) == {"law", "family", "steps", "sizes", "expected_kl", "mixture_kl",
                              "bounds", "note"}

@@ -387,21 +387,31 @@ class LawSpec:
     name : str
         Short name shown in tables.
     build : callable
-        ``() -> Joint``.
+        ``() -> Joint`` (a dense law: every check), or ``() -> Profile`` (a profile at a real
+        length: schedules, errors from the identity, bounds).
     description : str
         One line.
     closed_form : str or None
         Key of the closed forms of theory section 9 that apply (``"all-equal"``, ``"parity"``,
         ``"independent"``, ``"copy-pair"``), or None.
     needs : str or None
-        Name of an optional ingredient the builder needs (e.g. ``"datasets"``).
+        Optional ingredient the builder needs (``"datasets"``, ``"markov_profile"``).
+    q : int
+        Alphabet size when ``build`` returns a profile.
+    ks : tuple of int
+        Step counts for this law (default: the suite's).
+    markov_transition : tuple or None
+        Transition matrix of a Markov-chain law (to check :func:`unmask.markov_profile`).
     """
 
     name: str
-    build: Callable[[], Joint]
+    build: Callable[[], Joint | Profile]
     description: str
     closed_form: str | None = None
     needs: str | None = None
+    q: int = 0
+    ks: tuple[int, ...] = ()
+    markov_transition: tuple[tuple[float, ...], ...] | None = None
 
 
 def _copy_pair() -> Joint:
@@ -425,8 +435,17 @@ def _ising_grid(side: int, coupling: float) -> Joint:
     return joints.ising(J)
 
 
-def _sticky_markov(n: int, stay: float = 0.9) -> Joint:
-    return joints.markov_chain([[stay, 1 - stay], [1 - stay, stay]], n)
+STICKY = ((0.9, 0.1), (0.1, 0.9))
+
+
+def _sticky_markov(n: int) -> Joint:
+    return joints.markov_chain(np.array(STICKY), n)
+
+
+def _long_markov(n: int) -> Profile:
+    mod = importlib.import_module("unmask")
+    prof: Profile = mod.markov_profile(np.array(STICKY), n, threads=1)
+    return prof
 
 
 def _mixture(n: int, components: int, seed: int) -> Joint:
@@ -465,23 +484,35 @@ def default_suite(quick: bool = False) -> list[LawSpec]:
     >>> [s.name for s in default_suite(quick=True)][:3]
     ['all-equal', 'parity', 'independent']
     """
-    n = 6 if quick else 10
+    n = 6 if quick else 12
+    random_laws = [(5, 2, 0.3, 0), (4, 3, 0.5, 1)] if quick else [
+        (10, 2, 0.3, 0), (12, 2, 1.0, 1), (7, 3, 0.3, 2), (8, 3, 0.5, 3), (6, 4, 0.3, 4),
+        (11, 2, 0.1, 5),
+    ]
+    long_n = 200 if quick else 2000
     specs = [
         LawSpec("all-equal", lambda: joints.all_equal(n, 2), f"X_0 = ... = X_{n - 1}, q=2",
                 "all-equal"),
         LawSpec("parity", lambda: joints.parity(n), f"even parity on {{0,1}}^{n}", "parity"),
-        LawSpec("independent", lambda: _independent(n, 3 if quick else 2, 1),
+        LawSpec("independent", lambda: _independent(n, 2, 1),
                 "independent, Dirichlet marginals", "independent"),
         LawSpec("copy-pair", _copy_pair, "X_0 = X_1 fair bit, X_2 independent fair bit",
                 "copy-pair"),
-        LawSpec("all-equal q=3", lambda: joints.all_equal(4 if quick else 7, 3),
+        LawSpec("all-equal q=3", lambda: joints.all_equal(4 if quick else 8, 3),
                 "X_0 = ... = X_{n-1}, q=3", "all-equal"),
-        LawSpec("random", lambda: joints.random(n - 1 if quick else 9, 2, 0.3, seed=0),
-                "Dirichlet(0.3) law on {0,1}^n"),
-        LawSpec("random q=3", lambda: joints.random(4 if quick else 6, 3, 0.5, seed=1),
-                "Dirichlet(0.5) law on {0,1,2}^n"),
+    ]
+    for idx, (rn, rq, conc, seed) in enumerate(random_laws, start=1):
+        specs.append(LawSpec(
+            f"random-{idx}",
+            lambda rn=rn, rq=rq, conc=conc, seed=seed: joints.random(rn, rq, conc, seed=seed),
+            f"Dirichlet({conc}) weights on [{rq}]^{rn}, seed {seed}",
+        ))
+    specs += [
         LawSpec("markov", lambda: _sticky_markov(8 if quick else 12),
-                "binary Markov chain, stay prob 0.9"),
+                "binary Markov chain, stay prob 0.9", markov_transition=STICKY),
+        LawSpec(f"markov n={long_n}", lambda: _long_markov(long_n),
+                "the same chain at a real length (profile only)", needs="markov_profile", q=2,
+                ks=(4, 16, 64)),
         LawSpec("ising", lambda: _ising_grid(3 if quick else 4, 0.4),
                 "Ising grid, coupling 0.4"),
         LawSpec("mixture", lambda: _mixture(8 if quick else 12, 3, 2),
@@ -536,7 +567,8 @@ class _Ingredients:
         return out
 
     # -- schedules --------------------------------------------------------------------------
-    def schedule(self, family: str, prof: Profile, steps: int) -> Schedule:
+    def schedule(self, family: str, prof: Profile, steps: int,
+                 threads: int | None = 1) -> Schedule:
         """Build the ``steps``-step schedule of ``family`` for ``prof`` (raises _Missing)."""
         n = prof.n
         if family == "constant":
@@ -544,7 +576,7 @@ class _Ingredients:
         if family == "optimal":
             if self.optimal_schedule is None:
                 raise _Missing("needs unmask.optimal_schedule")
-            sched: Schedule = self.optimal_schedule(prof, steps)
+            sched: Schedule = self.optimal_schedule(prof, steps, threads=threads)
             return sched
         if self.schedules is None:
             raise _Missing("needs unmask.schedules")
@@ -567,7 +599,7 @@ class _Ingredients:
     def order_kl(self, joint: Joint, sched: Schedule, order: Sequence[int]) -> float:
         if self.sampler_law is None or self.kl is None:
             raise _Missing("needs unmask.sampler_law and unmask.kl")
-        law = self.sampler_law(joint, sched, order=list(order))
+        law = self.sampler_law(joint, sched, order=list(order), threads=1)
         return float(self.kl(joint, law))
 
 
@@ -697,20 +729,31 @@ class _Runner:
     # -- one law ---------------------------------------------------------------------------
     def run_law(self, spec: LawSpec) -> LawReport | None:
         t0 = time.perf_counter()
-        if spec.needs == "datasets" and self.ing.datasets is None:
-            self.skip(spec.name, "law available", "identity", "needs unmask.datasets")
+        if spec.needs is not None and getattr(self.ing, spec.needs) is None:
+            self.skip(spec.name, "law available", "identity", f"needs unmask.{spec.needs}")
             return None
-        joint = spec.build()
+        built = spec.build()
         name = spec.name
-        prof = unmask.profile(joint, threads=self.threads)
-        self.profile_checks(name, joint, prof, spec.closed_form)
-        affordable = (joint.q + 1) ** joint.n <= self.sampler_max_states
-        for steps in self.ks:
-            if steps > joint.n:
+        joint: Joint | None
+        if isinstance(built, Profile):  # a profile at a real length, no dense law
+            joint, prof, q = None, built, spec.q
+            self.at_most(name, "h non-increasing (Han)", "identity",
+                         float(np.max(np.diff(prof.h))), 0.0, "section 4: max_i h(i+1) - h(i)")
+            self.at_most(name, "sum_i f(i) <= log q", "identity", float(np.sum(prof.f)),
+                         math.log(q), "section 4")
+        else:
+            joint = built
+            q = joint.q
+            prof = unmask.profile(joint, threads=self.threads)
+            self.profile_checks(name, joint, prof, spec.closed_form)
+        n = prof.n
+        affordable = joint is not None and (q + 1) ** n <= self.sampler_max_states
+        for steps in spec.ks or self.ks:
+            if steps > n:
                 continue
             family_costs: dict[str, float] = {}
             for family in self.families:
-                case = self.run_case(name, joint, prof, family, steps, affordable,
+                case = self.run_case(name, joint, prof, q, family, steps, affordable,
                                      spec.closed_form)
                 self.cases.append(case)
                 if case.expected_kl is not None:
@@ -724,14 +767,14 @@ class _Runner:
             elif "optimal" in self.families:
                 self.skip(name, "optimal <= every family", "identity",
                           "needs unmask.optimal_schedule", "optimal", steps)
-        self.limit_checks(name, joint, prof, affordable)
-        if spec.closed_form == "copy-pair":
-            self.copy_pair_checks(name, joint, prof)
-        if name == "markov":
-            self.markov_checks(name, joint, prof)
-        curves = self.curves(prof, joint.q)
-        return LawReport(name, spec.description, joint.n, joint.q, prof,
-                         time.perf_counter() - t0, curves)
+        if joint is not None:
+            self.limit_checks(name, joint, prof, affordable)
+            if spec.closed_form == "copy-pair":
+                self.copy_pair_checks(name, joint, prof)
+            if spec.markov_transition is not None:
+                self.markov_checks(name, joint, prof, spec.markov_transition)
+        curves = self.curves(prof, q)
+        return LawReport(name, spec.description, n, q, prof, time.perf_counter() - t0, curves)
 
     def profile_checks(self, name: str, joint: Joint, prof: Profile,
                        closed_form: str | None) -> None:
@@ -762,22 +805,22 @@ class _Runner:
         elif closed_form == "independent":
             self.equal(name, "f = 0", "closed-form", float(np.max(np.abs(f))), 0.0, "section 9")
 
-    def run_case(self, name: str, joint: Joint, prof: Profile, family: str, steps: int,
-                 affordable: bool, closed_form: str | None) -> Case:
+    def run_case(self, name: str, joint: Joint | None, prof: Profile, q: int, family: str,
+                 steps: int, affordable: bool, closed_form: str | None) -> Case:
         try:
-            sched = self.ing.schedule(family, prof, steps)
+            sched = self.ing.schedule(family, prof, steps, self.threads)
         except _Missing as exc:
             self.skip(name, "schedule", "identity", str(exc), family, steps)
             return Case(name, family, steps, None, None, note=str(exc))
-        if sched.n != joint.n:
-            self.checks.append(Check(name, "schedule sums to n", "identity", "fail",
-                                     float(sched.n), float(joint.n), "==", family, steps,
-                                     "family returned a schedule for another n"))
-            return Case(name, family, steps, sched.sizes, None, note="wrong n")
+        if sched.n != prof.n or sched.steps != steps:
+            self.checks.append(Check(name, "schedule has n tokens in K steps", "identity",
+                                     "fail", float(sched.n), float(prof.n), "==", family, steps,
+                                     f"family returned {sched!r}"))
+            return Case(name, family, steps, sched.sizes, None, note="wrong n or K")
         ekl = _cost.expected_kl(prof, sched)
-        self.closed_form_case(name, joint, closed_form, sched, ekl, family, steps)
+        self.closed_form_case(name, q, closed_form, sched, ekl, family, steps)
         mixture = None
-        if affordable:
+        if affordable and joint is not None:
             try:
                 mixture = self.ing.mixture_kl(joint, sched, self.threads)
             except _Missing as exc:
@@ -790,7 +833,7 @@ class _Runner:
                                "section 9", family, steps)
         bounds: tuple[BoundValue, ...] = ()
         try:
-            bounds = tuple(self.ing.bounds_of(prof, sched, joint.q))
+            bounds = tuple(self.ing.bounds_of(prof, sched, q))
         except _Missing as exc:
             self.skip(name, "bounds", "bound", str(exc), family, steps)
         for b in bounds:
@@ -806,10 +849,10 @@ class _Runner:
                     break
         return Case(name, family, steps, sched.sizes, ekl, mixture, bounds)
 
-    def closed_form_case(self, name: str, joint: Joint, closed_form: str | None,
+    def closed_form_case(self, name: str, q: int, closed_form: str | None,
                          sched: Schedule, ekl: float, family: str, steps: int) -> None:
         if closed_form == "all-equal":
-            ref = (sched.sizes[0] - 1) * math.log(joint.q)
+            ref = (sched.sizes[0] - 1) * math.log(q)
             self.equal(name, "E KL = (s_1 - 1) log q", "closed-form", ekl, ref, "section 9",
                        family, steps)
         elif closed_form == "parity":
@@ -862,16 +905,15 @@ class _Runner:
         self.equal(name, "order average = E KL", "identity", math.fsum(orders) / len(orders),
                    ekl, "section 5 identity vs enumeration of the 3! orders", "(2, 1)", 2)
 
-    def markov_checks(self, name: str, joint: Joint, prof: Profile) -> None:
+    def markov_checks(self, name: str, joint: Joint, prof: Profile,
+                      transition: tuple[tuple[float, ...], ...]) -> None:
         if self.ing.markov_profile is None:
             self.skip(name, "markov_profile = lattice profile", "identity",
                       "needs unmask.markov_profile")
             return
-        P = np.array([[0.9, 0.1], [0.1, 0.9]])
-        mp = self.ing.markov_profile(P, joint.n)
-        h = np.asarray(getattr(mp, "h", mp), dtype=np.float64)
+        mp = self.ing.markov_profile(np.array(transition), joint.n, threads=self.threads)
         self.equal(name, "markov_profile = lattice profile", "identity",
-                   float(np.max(np.abs(h - prof.h))), 0.0,
+                   float(np.max(np.abs(mp.h - prof.h))), 0.0,
                    "sections 4, 8: nearest-neighbour formula vs subset lattice", atol=1e-9)
 
     # -- curves for plots ------------------------------------------------------------------
@@ -885,14 +927,17 @@ class _Runner:
             vals: list[float | None] = []
             for k in ks:
                 try:
-                    vals.append(_cost.expected_kl(prof, self.ing.schedule(family, prof, k)))
+                    sched = self.ing.schedule(family, prof, k, self.threads)
+                    vals.append(_cost.expected_kl(prof, sched))
                 except (_Missing, ValueError):
                     vals.append(None)
             if any(v is not None for v in vals):
                 families[family] = vals
         optimal: list[float] | None = None
         if self.ing.optimal_frontier is not None:
-            optimal = _frontier_costs(self.ing.optimal_frontier(prof, ks[-1]))
+            optimal = _frontier_costs(
+                self.ing.optimal_frontier(prof, ks[-1], threads=self.threads)
+            )
         bounds: dict[str, list[float | None]] = {}
         if self.ing.bounds is not None:
             for idx, k in enumerate(ks):
@@ -929,7 +974,7 @@ def _section9_dp(runner: _Runner) -> list[LawReport]:
                      "section 9 (quoted digits)", "constant", steps, rtol=0, atol=const_tol)
         runner.cases.append(Case(law, "constant", steps, sched.sizes, const))
         try:
-            opt_sched = runner.ing.schedule("optimal", prof, steps)
+            opt_sched = runner.ing.schedule("optimal", prof, steps, runner.threads)
         except _Missing as exc:
             runner.skip(law, "optimal cost", "closed-form", str(exc), "optimal", steps)
         else:
@@ -937,8 +982,9 @@ def _section9_dp(runner: _Runner) -> list[LawReport]:
             runner.equal(law, "optimal cost", "closed-form", opt, opt_ref,
                          "section 9 (quoted digits)", "optimal", steps, rtol=0, atol=opt_tol)
             runner.cases.append(Case(law, "optimal", steps, opt_sched.sizes, opt))
+        curves = runner.curves(prof, 0)
         reports.append(LawReport(law, "h built from f, n = 400 (solver sanity check)", n, 0,
-                                 prof, time.perf_counter() - t0, runner.curves(prof, 0)))
+                                 prof, time.perf_counter() - t0, curves))
     return reports
 
 
@@ -949,7 +995,7 @@ def verify(
     ks: Sequence[int] | None = None,
     families: Sequence[str] | None = None,
     sampler_max_states: int | None = None,
-    threads: int | None = None,
+    threads: int | None = 1,
     progress: ProgressCallback | None = None,
 ) -> VerifyResult:
     """Run the embedded verification suite and return every check.
@@ -963,15 +1009,16 @@ def verify(
         Restrict to these law names (see :func:`default_suite`; ``"section-9"`` selects the
         solver sanity numbers at n = 400). Unknown names raise ValueError.
     ks : sequence of int, optional
-        Step counts to evaluate (default ``(2, 4, 8)``, quick ``(2, 4)``); values above a
+        Step counts to evaluate (default ``(2, 3, 4, 8)``, quick ``(2, 4)``); values above a
         law's ``n`` are left out for that law.
     families : sequence of str, optional
         Schedule families (default :data:`FAMILIES`).
     sampler_max_states : int, optional
         Compute the exact random-order law (theory section 8) only when ``(q+1)**n`` is at most
-        this (default ``3**10``, quick ``3**7``).
-    threads : int, optional
-        Threads for the C++ core (None: all cores).
+        this (default ``3**12``, quick ``3**7``).
+    threads : int or None
+        Threads for the C++ core (None: all cores). The default is 1: the suite's laws are
+        small, and for them starting threads costs more than it saves.
     progress : callable, optional
         Called as ``progress(description, done, total)`` after each law.
 
@@ -1024,10 +1071,10 @@ def verify(
     bad = [f for f in fams if f not in FAMILIES]
     if bad:
         raise ValueError(f"unknown schedule family/families {bad}; choose from {list(FAMILIES)}")
-    steps = tuple((2, 4) if quick else (2, 4, 8)) if ks is None else tuple(int(k) for k in ks)
+    steps = tuple((2, 4) if quick else (2, 3, 4, 8)) if ks is None else tuple(int(k) for k in ks)
     if any(k < 1 for k in steps):
         raise ValueError(f"step counts must be >= 1, got {list(steps)}")
-    max_states = (3**7 if quick else 3**10) if sampler_max_states is None else sampler_max_states
+    max_states = (3**7 if quick else 3**12) if sampler_max_states is None else sampler_max_states
     ing = _Ingredients()
     runner = _Runner(ing, steps, fams, max_states, threads)
     reports: list[LawReport] = []
