@@ -14,6 +14,7 @@ reported as *skipped* with the reason, never as passed.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import itertools
 import math
@@ -504,7 +505,7 @@ def default_suite(quick: bool = False) -> list[LawSpec]:
     for idx, (rn, rq, conc, seed) in enumerate(random_laws, start=1):
         specs.append(LawSpec(
             f"random-{idx}",
-            lambda rn=rn, rq=rq, conc=conc, seed=seed: joints.random(rn, rq, conc, seed=seed),
+            functools.partial(joints.random, rn, rq, conc, seed=seed),
             f"Dirichlet({conc}) weights on [{rq}]^{rn}, seed {seed}",
         ))
     specs += [
