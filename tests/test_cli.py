@@ -227,7 +227,7 @@ def test_schedule_encodings_are_consistent(tmp_path: Path) -> None:
     code, out = run("schedule", str(h_path), "-K", "5", "--family", "constant",
                     "--encoding", "cumulative", "--format", "csv")
     lines = out.strip().splitlines()
-    assert lines[0] == "k,unmasked_after"
+    assert lines[0] == "step,cumulative_unmasked"
     assert [int(row.split(",")[1]) for row in lines[1:]] == enc["cumulative"]
 
 

@@ -346,26 +346,48 @@ def _save(fig: Any, path: str) -> None:
 # -------------------------------------------------------------------------------------------
 # unmask schedule
 # -------------------------------------------------------------------------------------------
-FAMILY_CHOICES = ("optimal", "constant", "cosine", "geometric-unmasked", "geometric-masked",
-                  "sqrt")
-ENCODINGS = ("counts", "cumulative", "mask-ratios", "alpha", "blocks")
+def _optional(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+_SCHEDULES = _optional("unmask.schedules")
+#: The suite's names first, then every other family of :data:`unmask.schedules.FAMILIES`
+#: that gives one schedule ("randomized" gives a law over schedules).
+FAMILY_CHOICES = (
+    "optimal", "constant", "cosine", "geometric-unmasked", "geometric-masked", "sqrt",
+    *(k for k in (getattr(_SCHEDULES, "FAMILIES", None) or {})
+      if k not in ("optimal", "constant", "cosine", "sqrt", "randomized")),
+)
+ENCODINGS = ("counts", "cumulative", "remaining-masked", "mask-ratios", "alpha", "blocks",
+             "all")
 ENCODING_CONVENTION = {
-    "counts": "per step: tokens unmasked at step k (k = 1..K)",
-    "cumulative": "cumulative: tokens unmasked after step k (last = n)",
-    "mask-ratios": "cumulative: fraction still masked after step k (last = 0)",
-    "alpha": "masking curve: fraction unmasked alpha(t) on a uniform time grid t = k/K, "
-             "k = 0..K (alpha(0) = 0, alpha(1) = 1)",
-    "blocks": "per step within each block of --block-width tokens (semi-autoregressive)",
+    "counts": "per step: tokens unmasked at step k, k = 1..K",
+    "cumulative": "cumulative: tokens unmasked after step k, k = 1..K (last = n)",
+    "remaining-masked": "cumulative: tokens still masked after step k (last = 0)",
+    "mask-ratios": "cumulative: fraction of tokens still masked after step k (last = 0)",
+    "alpha": "masking curve: fraction unmasked alpha(t_k) at t_k = k/K, k = 0..K "
+             "(alpha = 0 at t = 0, 1 at t = 1); piecewise linear between knots",
+    "blocks": "per step, per semi-autoregressive block of --block-width tokens "
+              "(every block boundary must be a step boundary)",
+    "all": "every encoding (see unmask.export.to_dict)",
 }
 
 
-def _make_schedule(family: str, prof: Profile, steps: int) -> Schedule:
-    from unmask.verification import _Ingredients, _Missing
+def _make_schedule(family: str, prof: Profile, steps: int, threads: int | None) -> Schedule:
+    from unmask.verification import FAMILIES, _Ingredients, _Missing
 
     if steps > prof.n:
         raise click.BadParameter(f"--steps {steps} exceeds n = {prof.n}", param_hint="--steps")
     try:
-        return _Ingredients().schedule(family, prof, steps)
+        if family in FAMILIES:
+            return _Ingredients().schedule(family, prof, steps, threads)
+        sched: Schedule = _SCHEDULES.get(family, prof, steps)
+        return sched
     except _Missing as exc:
         raise click.ClickException(f"schedule family {family!r} {exc}") from exc
     except ValueError as exc:
@@ -377,30 +399,23 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
         return sched.counts().tolist()
     if encoding == "cumulative":
         return sched.cumulative().tolist()
+    if encoding == "remaining-masked":
+        return (sched.n - sched.cumulative()).tolist()
     if encoding == "mask-ratios":
         return sched.mask_ratios().tolist()
     if encoding == "alpha":
         return (sched.boundaries / sched.n).tolist()
-    if block_width is None:
+    export = _optional("unmask.export")
+    if export is None:
+        raise click.ClickException(f"--encoding {encoding} needs unmask.export")
+    if encoding == "blocks" and block_width is None:
         raise click.UsageError("--encoding blocks needs --block-width")
-    return _per_block(sched, block_width)
-
-
-def _per_block(sched: Schedule, width: int) -> list[list[int]]:
-    """Return the counts per step inside each block of ``width`` tokens (left-to-right blocks)."""
-    n = sched.n
-    if n % width != 0:
-        raise click.BadParameter(f"--block-width {width} does not divide n = {n}",
-                                 param_hint="--block-width")
-    out: list[list[int]] = [[] for _ in range(n // width)]
-    for start, size in sched.blocks():
-        pos, end = start, start + size
-        while pos < end:
-            b = pos // width
-            take = min(end, (b + 1) * width) - pos
-            out[b].append(take)
-            pos += take
-    return out
+    try:
+        if encoding == "blocks":
+            return export.split_blocks(sched, block_width)
+        return export.to_dict(sched, block_width=block_width)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @main.command("schedule", epilog=SOURCE_HELP)
@@ -420,30 +435,41 @@ def schedule_cmd(
 ) -> None:
     """Print a K-step schedule for SOURCE (default: the optimal one) in a sampler's encoding."""
     prof = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
-    sched = _make_schedule(family, prof, steps)
+    sched = _make_schedule(family, prof, steps, threads)
     values = _encode(sched, encoding, block_width)
     ekl = unmask.expected_kl(prof, sched)
     if fmt == "json":
-        click.echo(json.dumps({
+        payload: dict[str, Any] = {
             "source": source, "n": sched.n, "steps": sched.steps, "family": family,
             "encoding": encoding, "convention": ENCODING_CONVENTION[encoding],
             "values": values, "sizes": list(sched.sizes),
             "expected_kl": ekl, "unit": prof.unit,
-        }, indent=2))
+        }
+        if encoding == "alpha":
+            payload["t"] = np.linspace(0.0, 1.0, sched.steps + 1).tolist()
+        click.echo(json.dumps(payload, indent=2))
+        return
+    if encoding == "all":
+        click.echo(_optional("unmask.export").to_csv(sched), nl=False)
         return
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     if encoding == "blocks":
-        writer.writerow(["block", "step", "count"])
+        writer.writerow(["block", "step", "unmasked_at_step"])
         for b, counts in enumerate(values):
             for k, c in enumerate(counts, start=1):
                 writer.writerow([b, k, c])
+    elif encoding == "alpha":
+        writer.writerow(["t", "alpha_unmasked_fraction"])
+        for k, v in enumerate(values):
+            writer.writerow([repr(k / sched.steps), repr(v)])
     else:
-        col = {"counts": "count", "cumulative": "unmasked_after", "mask-ratios":
-               "masked_ratio_after", "alpha": "alpha"}[encoding]
-        writer.writerow(["k" if encoding != "alpha" else "t", col])
-        for k, v in enumerate(values, start=0 if encoding == "alpha" else 1):
-            writer.writerow([k / sched.steps if encoding == "alpha" else k, v])
+        col = {"counts": "unmasked_at_step", "cumulative": "cumulative_unmasked",
+               "remaining-masked": "remaining_masked",
+               "mask-ratios": "remaining_mask_ratio"}[encoding]
+        writer.writerow(["step", col])
+        for k, v in enumerate(values, start=1):
+            writer.writerow([k, v])
     click.echo(buf.getvalue(), nl=False)
 
 
