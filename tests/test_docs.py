@@ -27,6 +27,6 @@ def test_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for idx, match in enumerate(BLOCK.finditer(page.read_text())):
         code = compile(match.group(1), f"{page.name}[block {idx}]", "exec")
-        exec(code, namespace)  # noqa: S102 - running our own documentation
+        exec(code, namespace)
     for name in re.findall(r'savefig\("([^"]+)"', page.read_text()):
         assert (tmp_path / name).stat().st_size > 1000, f"{name} was not written"
