@@ -222,3 +222,10 @@ def test_plain_arrays_and_dit_objects_are_accepted() -> None:
     )
     with pytest.raises(ValueError, match="sums to"):
         unmask.subset_entropies(P * 2)
+
+
+def test_dit_distribution_is_accepted_directly() -> None:
+    dit = pytest.importorskip("dit", reason="dit is a test dependency (pip install '.[test]')")
+    dist = dit.Distribution(["000", "011", "101", "110"], [0.25] * 4)  # even parity, n = 3
+    prof = unmask.profile(dist, base=2)
+    np.testing.assert_allclose(prof.f, [0.0, 1.0], atol=1e-12)

@@ -7,8 +7,9 @@ optimal unmasking schedules from a profile at real sequence lengths.
 
 from __future__ import annotations
 
-from unmask import joints
+from unmask import bounds, export, joints, schedules
 from unmask._core_loader import core as _core
+from unmask.bounds import all_bounds
 from unmask.cost import expected_kl
 from unmask.entropy import entropy, profile, subset_entropies
 from unmask.joint import Joint
@@ -26,10 +27,14 @@ __all__ = [
     "Schedule",
     "VerifyResult",
     "__version__",
+    "all_bounds",
+    "bounds",
     "entropy",
     "expected_kl",
+    "export",
     "joints",
     "profile",
+    "schedules",
     "subset_entropies",
     "verify",
 ]
