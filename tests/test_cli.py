@@ -25,8 +25,15 @@ LOG2 = math.log(2)
 
 
 def run(*args: str) -> tuple[int, str]:
+    """Exit code and everything printed (stdout and stderr)."""
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return result.exit_code, result.output
+
+
+def run_stdout(*args: str) -> tuple[int, str]:
+    """Exit code and stdout only (what a pipe would receive)."""
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout
 
 
 # -- verify ----------------------------------------------------------------------------------
@@ -246,3 +253,97 @@ def test_profile_plot_method_and_missing_matplotlib(
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"unmask\[plot\]"):
         prof.plot()
+
+
+# -- solver-backed commands (optimal schedules, frontier) -------------------------------------
+def _h_of(source_args: list[str]) -> np.ndarray:
+    code, out = run("profile", *source_args, "--json")
+    assert code == 0
+    return np.array(json.loads(out)["h"])
+
+
+def test_frontier_json_matches_the_plain_dp_oracle(tmp_path: Path) -> None:
+    from oracle_dp import plain_frontier
+
+    args = ["markov", "--n", "10", "--param", "0.8"]
+    h = _h_of(args)
+    png = tmp_path / "frontier.png"
+    code, out = run_stdout("frontier", *args, "--max-steps", "6", "--json", "--plot",
+                           str(png))
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["K"] == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(data["optimal"], plain_frontier(h, 6), rtol=1e-9, atol=1e-12)
+    for k, c in zip(data["K"], data["constant"], strict=True):
+        sizes = unmask.Schedule.constant(10, k).sizes
+        assert c == pytest.approx(schedule_cost_direct(h, sizes), rel=1e-9, abs=1e-12)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    code, out = run("frontier", *args, "--max-steps", "4")
+    assert code == 0 and "constant/optimal" in out
+
+
+def test_optimal_schedule_matches_brute_force() -> None:
+    from oracle_dp import brute_force_optimum
+
+    args = ["random", "--n", "9", "--seed", "4", "--param", "0.4"]
+    h = _h_of(args)
+    code, out = run("schedule", *args, "--steps", "3")
+    assert code == 0, out
+    data = json.loads(out)
+    best_cost, _ = brute_force_optimum(h, 3)
+    assert data["family"] == "optimal" and sum(data["sizes"]) == 9
+    assert data["expected_kl"] == pytest.approx(best_cost, rel=1e-9, abs=1e-12)
+    assert schedule_cost_direct(h, data["sizes"]) == pytest.approx(best_cost, rel=1e-9,
+                                                                   abs=1e-12)
+
+
+def test_schedule_blocks_and_all_encodings() -> None:
+    code, out = run("schedule", "markov", "--n", "16", "--steps", "4", "--family", "constant",
+                    "--encoding", "blocks", "--block-width", "8")
+    assert code == 0, out
+    assert json.loads(out)["values"] == [[4, 4], [4, 4]]
+    code, out = run("schedule", "markov", "--n", "16", "--steps", "3", "--family", "constant",
+                    "--encoding", "blocks", "--block-width", "8")
+    assert code == 2 and "straddles" in out
+    code, out = run("schedule", "markov", "--n", "16", "--steps", "4", "--family", "constant",
+                    "--encoding", "blocks")
+    assert code == 2 and "--block-width" in out
+    code, out = run("schedule", "markov", "--n", "12", "--steps", "3", "--family", "constant",
+                    "--encoding", "all")
+    values = json.loads(out)["values"]
+    assert values["counts_per_step_unmasked"] == [4, 4, 4]
+    assert values["cumulative_unmasked"] == [4, 8, 12]
+    assert values["remaining_masked"] == [8, 4, 0]
+    code, out = run("schedule", "markov", "--n", "12", "--steps", "3", "--family", "constant",
+                    "--encoding", "all", "--format", "csv")
+    assert out.splitlines()[0].startswith("step,unmasked_at_step,cumulative_unmasked")
+    assert len(out.strip().splitlines()) == 4
+
+
+def test_every_family_of_the_registry_is_reachable() -> None:
+    h = _h_of(["markov", "--n", "12"])
+    from oracle_dp import brute_force_optimum
+
+    best, _ = brute_force_optimum(h, 4)
+    for family in ("constant", "cosine", "geometric-unmasked", "geometric-masked", "sqrt",
+                   "linear", "dtc", "tc"):
+        code, out = run("schedule", "markov", "--n", "12", "--steps", "4", "--family", family)
+        assert code == 0, (family, out)
+        data = json.loads(out)
+        assert sum(data["sizes"]) == 12 and len(data["sizes"]) == 4
+        assert data["expected_kl"] >= best - 1e-12  # nothing beats the optimum
+
+
+# -- real-length sources ------------------------------------------------------------------------
+def test_schedule_from_a_loss_curve_csv(tmp_path: Path) -> None:
+    path = tmp_path / "loss.csv"
+    path.write_text("ratio,loss\n1.0,3.0\n0.5,2.0\n0.1,1.5\n")
+    code, out = run("schedule", str(path), "--n", "10", "--steps", "2", "--family", "constant")
+    assert code == 0, out
+    data = json.loads(out)
+    # h(i) is the loss at ratio 1 - i/n, linear in between (profile_from_loss_curve's rule);
+    # constant (5, 5): g(0,5) + g(5,10) from that curve, term by term.
+    h = np.interp(1 - np.arange(10) / 10, [0.1, 0.5, 1.0], [1.5, 2.0, 3.0])
+    assert data["expected_kl"] == pytest.approx(schedule_cost_direct(h, [5, 5]), rel=1e-9)
+    code, out = run("schedule", str(path), "--steps", "2")
+    assert code == 2 and "--n" in out

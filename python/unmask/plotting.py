@@ -104,6 +104,7 @@ def plot_error_vs_steps(
     *,
     optimal: Sequence[float] | None = None,
     bounds: Mapping[str, Sequence[float | None]] | None = None,
+    bound_kinds: Mapping[str, str] | None = None,
     ax: Any = None,
     title: str | None = None,
     unit: str = "nats",
@@ -118,11 +119,14 @@ def plot_error_vs_steps(
     curves : mapping of str to sequence
         Family name -> exact expected KL at each ``K`` (None where undefined); solid lines.
     optimal : sequence of float, optional
-        Optimal cost at each ``K`` (black line).
+        Optimal cost at each ``K`` (thick black line).
     bounds : mapping of str to sequence, optional
-        Bound name -> value at each ``K`` (dashed lines).
+        Bound name -> value at each ``K``.
+    bound_kinds : mapping of str to str, optional
+        Bound name -> ``"rigorous"`` (dashed), ``"reference"`` (dotted) or ``"prediction"``
+        (dash-dot).
     ax : matplotlib Axes, optional
-        Where to draw (default: a new figure).
+        Where to draw (default: a new figure with the legend on the right).
     title : str, optional
         Axes title.
     unit : str
@@ -141,8 +145,9 @@ def plot_error_vs_steps(
     >>> fig.axes[0].get_xlabel()
     'K (steps)'
     """
-    fig, (axis,) = _new_axes(ax)
+    fig, (axis,) = _new_axes(ax, width=7.0)
     x = np.asarray(steps, dtype=np.float64)
+    many = len(x) > 20
 
     def draw(values: Sequence[float | None], **kw: Any) -> None:
         y = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
@@ -151,12 +156,16 @@ def plot_error_vs_steps(
         if np.any(np.isfinite(y)):
             axis.plot(x, y, **kw)
 
-    for name, vals in curves.items():
-        draw(vals, label=name, marker=".", lw=1.2)
+    for idx, (name, vals) in enumerate(curves.items()):
+        draw(vals, label=name, color=_FAMILY_COLORS[idx % len(_FAMILY_COLORS)],
+             marker=None if many else ".", lw=1.4)
     if optimal is not None:
-        draw(optimal, label="optimal (DP)", color="black", lw=2.2)
-    for name, vals in (bounds or {}).items():
-        draw(vals, label=f"bound: {name}", ls="--", lw=1.0)
+        draw(optimal, label="optimal (DP)", color="black", lw=2.4)
+    styles = {"rigorous": "--", "reference": ":", "prediction": "-."}
+    for idx, (name, vals) in enumerate((bounds or {}).items()):
+        kind = (bound_kinds or {}).get(name, "rigorous")
+        draw(vals, label=f"{name} ({kind})", ls=styles.get(kind, "--"), lw=1.1,
+             color=_BOUND_COLORS[idx % len(_BOUND_COLORS)])
     if log:
         axis.set_yscale("log")
     axis.set_xlabel("K (steps)")
@@ -164,8 +173,17 @@ def plot_error_vs_steps(
     if title:
         axis.set_title(title)
     if axis.get_legend_handles_labels()[0]:
-        axis.legend(loc="best", fontsize="x-small")
+        if ax is None:
+            axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small",
+                        frameon=False)
+        else:
+            axis.legend(loc="best", fontsize="x-small")
     return fig
+
+
+_FAMILY_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+_BOUND_COLORS = ("#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ff9896", "#98df8a", "#c5b0d5",
+                 "#c49c94")
 
 
 def plot_frontier(
@@ -208,7 +226,7 @@ def plot_frontier(
 def plot_schedules(
     schedules: Mapping[str, Schedule], *, ax: Any = None, title: str | None = None
 ) -> Any:
-    """Schedule shapes: cumulative fraction unmasked after each step versus ``k / K``.
+    """Schedule shapes: fraction unmasked after each step versus ``k / K`` (piecewise linear).
 
     Parameters
     ----------
@@ -235,8 +253,8 @@ def plot_schedules(
     for name, sched in schedules.items():
         k = np.arange(sched.steps + 1) / sched.steps
         frac = sched.boundaries / sched.n
-        axis.step(k, frac, where="post", label=f"{name} {list(sched.sizes)}"
-                  if sched.steps <= 8 else name, marker=".")
+        axis.plot(k, frac, label=f"{name} {list(sched.sizes)}" if sched.steps <= 8 else name,
+                  marker="." if sched.steps <= 32 else None)
     axis.set_xlabel("k / K")
     axis.set_ylabel("fraction unmasked after step k")
     if title:
@@ -274,7 +292,7 @@ def save_verification_figures(
     written: list[Path] = []
     for law in result.laws:
         stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in law.name)
-        fig = plot_profile(law.profile, title=f"{law.name}: {law.description}")
+        fig = plot_profile(law.profile, title=f"{_title(law.name, law.n)}: {law.description}")
         path = out / f"{stem}_profile.png"
         fig.savefig(path, dpi=dpi)
         written.append(path)
@@ -282,7 +300,8 @@ def save_verification_figures(
         if curves.get("K"):
             fig = plot_error_vs_steps(
                 curves["K"], curves.get("families", {}), optimal=curves.get("optimal"),
-                bounds=curves.get("bounds"), title=f"{law.name} (n={law.n})",
+                bounds=curves.get("bounds"), bound_kinds=curves.get("bound_kinds"),
+                title=_title(law.name, law.n) + " (bounds: constant schedule)",
                 unit=law.profile.unit,
             )
             path = out / f"{stem}_error_vs_K.png"
@@ -297,16 +316,23 @@ def save_verification_figures(
     return written
 
 
+def _title(name: str, n: int) -> str:
+    return name if f"n={n}" in name else f"{name} (n={n})"
+
+
 def _schedule_shapes(result: VerifyResult) -> tuple[str, dict[str, Schedule]] | None:
+    """The (law, K) with the most families, then the largest K, then the largest n."""
     from unmask.schedule import Schedule
 
-    best: tuple[str, dict[str, Schedule]] | None = None
     by_key: dict[tuple[str, int], dict[str, Schedule]] = {}
     for case in result.cases:
         if case.sizes is not None:
             by_key.setdefault((case.law, case.steps), {})[case.family] = Schedule(case.sizes)
-    for (law, k), scheds in by_key.items():
-        label = f"{law}, K={k}"
-        if best is None or len(scheds) > len(best[1]):
-            best = (label, scheds)
-    return best
+    if not by_key:
+        return None
+    (law, k), scheds = max(
+        by_key.items(),
+        key=lambda item: (len(item[1]), item[0][1], next(iter(item[1].values())).n),
+    )
+    n = next(iter(scheds.values())).n
+    return f"{_title(law, n)}, K={k}", scheds

@@ -224,7 +224,8 @@ class LawReport:
     curves : dict
         ``"K"``: the step counts 1..n (capped); ``"families"``: family -> exact expected KL per
         K (None where the family has no K-step schedule); ``"optimal"``: the optimal cost per K
-        (or None); ``"bounds"``: bound name -> value per K for the constant schedule.
+        (or None); ``"bounds"``: bound name -> value per K for the constant schedule;
+        ``"bound_kinds"``: bound name -> kind.
     """
 
     name: str
@@ -250,6 +251,7 @@ class LawReport:
                 k: [_json_float(v) for v in vals]
                 for k, vals in self.curves.get("bounds", {}).items()
             },
+            "bound_kinds": dict(self.curves.get("bound_kinds", {})),
         }
         return {
             "name": self.name,
@@ -940,13 +942,16 @@ class _Runner:
                 self.ing.optimal_frontier(prof, ks[-1], threads=self.threads)
             )
         bounds: dict[str, list[float | None]] = {}
+        kinds: dict[str, str] = {}
         if self.ing.bounds is not None:
             for idx, k in enumerate(ks):
                 for b in self.ing.bounds_of(prof, Schedule.constant(n, k), q):
-                    if b.name == "exact":
+                    if b.kind == "exact":
                         continue
                     bounds.setdefault(b.name, [None] * len(ks))[idx] = b.value
-        return {"K": ks, "families": families, "optimal": optimal, "bounds": bounds}
+                    kinds[b.name] = b.kind
+        return {"K": ks, "families": families, "optimal": optimal, "bounds": bounds,
+                "bound_kinds": kinds}
 
 
 def _frontier_costs(frontier: Any) -> list[float]:
