@@ -35,7 +35,7 @@ def _console(stderr: bool = False) -> Any:
 
     console = Console(stderr=stderr, highlight=False, soft_wrap=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = max(console.width, 100)  # pipes and files: room for the tables
+        console.width = max(console.width, 112)  # pipes and files: room for the tables
     return console
 
 
@@ -619,7 +619,8 @@ def _print_verify(result: Any, verbose: bool) -> None:
     for law in result.laws:
         cases = [c for c in result.cases if c.law == law.name]
         ks = sorted({c.steps for c in cases})
-        k = 4 if 4 in ks else (ks[-1] if ks else None)
+        nontrivial = [k for k in ks if k < law.n] or ks
+        k = 4 if 4 in nontrivial else (nontrivial[-1] if nontrivial else None)
         const = next((c for c in cases if c.steps == k and c.family == "constant"), None)
         opt = next((c for c in cases if c.steps == k and c.family == "optimal"), None)
         cnt = by_law.get(law.name, {"pass": 0, "fail": 0, "skipped": 0})
