@@ -347,3 +347,29 @@ def test_schedule_from_a_loss_curve_csv(tmp_path: Path) -> None:
     assert data["expected_kl"] == pytest.approx(schedule_cost_direct(h, [5, 5]), rel=1e-9)
     code, out = run("schedule", str(path), "--steps", "2")
     assert code == 2 and "--n" in out
+
+
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from unmask import cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "_console", lambda stderr=False: Console(
+        file=buf, force_terminal=True, width=100))
+    calls: list[tuple[str, int, int]] = []
+
+    def fake_verify(progress: object = None, **kwargs: object) -> str:
+        assert callable(progress)
+        for done in range(3):
+            progress(f"law{done}", done, 3)
+            calls.append((f"law{done}", done, 3))
+        return "result"
+
+    assert cli._run_with_progress(fake_verify, {}, enabled=True) == "result"
+    assert len(calls) == 3 and "verify" in buf.getvalue()
+    # Without a terminal (pipes, CI logs) no bar is drawn and no callback is passed.
+    monkeypatch.setattr(cli, "_console", lambda stderr=False: Console(file=io.StringIO()))
+    assert cli._run_with_progress(lambda **kw: sorted(kw), {"x": 1}, enabled=True) == ["x"]
