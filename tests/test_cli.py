@@ -123,6 +123,8 @@ def test_real_console_script(tmp_path: Path) -> None:
          "exceeds n = 6"),
         (["frontier", "markov", "--max-steps", "0"], "--max-steps"),
         (["nonsense-command"], "No such command"),
+        (["profile", "parity", "--n", "1"], "parity needs n >= 2"),
+        (["profile", "all-equal", "--n", "60", "--q", "16"], "needs about"),
     ],
 )
 def test_bad_arguments_exit_2_with_usage(args: list[str], message: str) -> None:
@@ -373,3 +375,10 @@ def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     # Without a terminal (pipes, CI logs) no bar is drawn and no callback is passed.
     monkeypatch.setattr(cli, "_console", lambda stderr=False: Console(file=io.StringIO()))
     assert cli._run_with_progress(lambda **kw: sorted(kw), {"x": 1}, enabled=True) == ["x"]
+
+
+def test_bad_loss_curve_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "loss.csv"
+    path.write_text("ratio,loss\n1.0,3.0\n0.5,-2.0\n")
+    code, out = run("schedule", str(path), "--n", "10", "--steps", "2")
+    assert code == 2 and "not a valid loss curve" in out

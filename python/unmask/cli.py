@@ -150,7 +150,10 @@ def _loss_curve_profile(ratios: np.ndarray, losses: np.ndarray, n: int | None) -
         raise click.ClickException("loss curves need unmask.profile_from_loss_curve")
     if n is None:
         raise click.UsageError("a loss curve needs the sequence length: pass --n")
-    prof: Profile = fn(ratios, losses, n)
+    try:
+        prof: Profile = fn(ratios, losses, n)
+    except ValueError as exc:
+        raise click.BadParameter(f"not a valid loss curve: {exc}", param_hint="SOURCE") from exc
     return prof
 
 
@@ -165,7 +168,10 @@ def load_source(
         if kind not in ("auto", "joint"):
             raise click.BadParameter(f"{source!r} is a built-in law, not a {kind} file",
                                      param_hint="--kind")
-        return build_law(source, 8 if n is None else n, q, seed, param)
+        try:
+            return build_law(source, 8 if n is None else n, q, seed, param)
+        except (ValueError, MemoryError) as exc:
+            raise click.UsageError(f"cannot build the {source} law: {exc}") from exc
     path = Path(source)
     if not path.exists():
         raise click.BadParameter(
