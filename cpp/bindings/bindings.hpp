@@ -16,6 +16,8 @@ namespace py = pybind11;
 using CArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 void bind_entropy(py::module_& m);
+void bind_markov(py::module_& m);
+void bind_schedule(py::module_& m);
 
 /// An Interrupt whose poll runs Python's signal handlers (Ctrl-C) with the GIL re-acquired.
 inline unmask::Interrupt python_interrupt() {

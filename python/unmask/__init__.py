@@ -7,14 +7,24 @@ optimal unmasking schedules from a profile at real sequence lengths.
 
 from __future__ import annotations
 
-from unmask import bounds, export, joints, schedules
+from unmask import bounds, datasets, export, joints, schedules
 from unmask._core_loader import core as _core
 from unmask.bounds import all_bounds
 from unmask.cost import expected_kl
 from unmask.entropy import entropy, profile, subset_entropies
+from unmask.estimate import estimate_profile, profile_from_loss_curve
 from unmask.joint import Joint
+from unmask.markov import markov_profile
 from unmask.profile import Profile
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
+from unmask.solver import (
+    CostMatrix,
+    OptimalFrontier,
+    SolverInfo,
+    fixed_order_costs,
+    optimal_frontier,
+    optimal_schedule,
+)
 from unmask.verification import VerifyResult, verify
 
 __version__: str = _core.__version__
@@ -22,18 +32,28 @@ __version__: str = _core.__version__
 __all__ = [
     "BernoulliSizes",
     "CompositionLaw",
+    "CostMatrix",
     "Joint",
+    "OptimalFrontier",
     "Profile",
     "Schedule",
+    "SolverInfo",
     "VerifyResult",
     "__version__",
     "all_bounds",
     "bounds",
+    "datasets",
     "entropy",
+    "estimate_profile",
     "expected_kl",
     "export",
+    "fixed_order_costs",
     "joints",
+    "markov_profile",
+    "optimal_frontier",
+    "optimal_schedule",
     "profile",
+    "profile_from_loss_curve",
     "schedules",
     "subset_entropies",
     "verify",

@@ -795,7 +795,7 @@ def optimal(profile: Any, steps: int) -> Schedule:
     Examples
     --------
     >>> import unmask
-    >>> optimal(unmask.Profile.from_f([1.0, 0.0, 0.0]), 2).sizes  # doctest: +SKIP
+    >>> optimal(unmask.Profile.from_f([1.0, 0.0, 0.0]), 2).sizes
     (1, 3)
     """
     from unmask.solver import optimal_schedule  # type: ignore[import-not-found,unused-ignore]

@@ -1,0 +1,360 @@
+"""estimate_profile and profile_from_loss_curve: exact models, bias, validation, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from oracle_models import joint_model, markov_model, markov_sampler
+
+import unmask
+from unmask import joints
+from unmask.profile import pava_nonincreasing
+
+
+def _uniform_model(values, mask):  # type: ignore[no-untyped-def]
+    return np.full((*np.shape(values), 2), 0.5)
+
+
+DATA2 = np.random.default_rng(0).integers(0, 2, size=(50, 6))
+
+
+# -- exact models: the band covers the exact profile ------------------------------------------
+@pytest.mark.parametrize("stationary", [True, False])
+def test_markov_exact_model_inside_band(stationary: bool) -> None:
+    P = np.array([[0.85, 0.1, 0.05], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]])
+    mu = None if stationary else np.array([1.0, 0.0, 0.0])
+    n = 60
+    est = unmask.estimate_profile(
+        markov_model(P, n, mu),
+        markov_sampler(P, n, mu),
+        n,
+        samples_per_level=200,
+        seed=3 + stationary,
+        monotone=False,
+    )
+    exact = unmask.markov_profile(P, n, mu).h
+    assert est.lower is not None and est.upper is not None and est.stderr is not None
+    misses = np.count_nonzero((exact < est.lower) | (exact > est.upper))
+    # 95% pointwise band: 3 expected misses of 60; P(more than 9) < 0.2%
+    assert misses <= 9
+    assert np.all(np.abs(est.h - exact) <= 5 * est.stderr + 1e-12)
+
+
+def test_markov_long_sequence_grid_levels() -> None:
+    P = np.array([[0.95, 0.05], [0.1, 0.9]])
+    n = 512
+    est = unmask.estimate_profile(
+        markov_model(P, n), markov_sampler(P, n), n, samples_per_level=64, batch_size=64, seed=5
+    )
+    exact = unmask.markov_profile(P, n).h
+    assert est.is_monotone
+    # interpolated between grid levels; the profile is smooth at this length
+    assert np.max(np.abs(est.h - exact)) < 0.05
+    evaluated = int(est.source.split(" levels")[0].rsplit(" ", 1)[1])
+    assert 64 <= evaluated <= 72  # 64 evenly spaced, plus the four at each end
+
+
+@given(seed=st.integers(0, 2**32 - 1), q=st.integers(2, 3), n=st.integers(2, 5))
+@settings(max_examples=15)
+def test_both_estimators_match_exact_profile_of_random_law(seed: int, q: int, n: int) -> None:
+    # mixed with 20% uniform: -log p(x_j | x_A) stays bounded, so the level means are close to
+    # normal (a law with very rare symbols gives a skewed cross-entropy and an optimistic band)
+    raw = joints.random(n, q, concentration=0.5, seed=seed).probs
+    law = unmask.Joint(0.8 * raw + 0.2 / raw.size, normalize=True)
+    exact = unmask.profile(law).h
+    model = joint_model(law)
+
+    def sampler(size, rng):  # type: ignore[no-untyped-def]
+        return law.sample(size, seed=rng)
+
+    for estimator in ("cross_entropy", "entropy"):
+        est = unmask.estimate_profile(
+            model,
+            sampler,
+            n,
+            samples_per_level=300,
+            seed=seed,
+            estimator=estimator,
+            monotone=False,
+        )
+        assert est.stderr is not None
+        assert np.all(np.abs(est.h - exact) <= 5.0 * est.stderr + 1e-9)
+
+
+def test_entropy_estimator_of_uniform_model_is_exact() -> None:
+    est = unmask.estimate_profile(
+        _uniform_model, DATA2, 6, samples_per_level=8, estimator="entropy"
+    )
+    np.testing.assert_allclose(est.h, math.log(2), rtol=1e-15)
+    assert est.stderr is not None and np.all(est.stderr < 1e-15)
+
+
+# -- output forms, interpolation, smoothing ---------------------------------------------------
+@given(seed=st.integers(0, 2**32 - 1), shift=st.floats(-50, 50))
+@settings(max_examples=10)
+def test_probs_log_probs_and_logits_agree(seed: int, shift: float) -> None:
+    law = joints.random(4, 3, seed=seed)
+    model = joint_model(law)
+    data = law.sample(200, seed=seed)
+
+    def as_log(values, mask):  # type: ignore[no-untyped-def]
+        with np.errstate(divide="ignore"):
+            return np.log(model(values, mask))
+
+    def as_logits(values, mask):  # type: ignore[no-untyped-def]
+        return as_log(values, mask) + shift
+
+    kw = {"samples_per_level": 40, "seed": seed, "monotone": False}
+    a = unmask.estimate_profile(model, data, 4, **kw)
+    b = unmask.estimate_profile(as_log, data, 4, output="log_probs", **kw)
+    c = unmask.estimate_profile(as_logits, data, 4, output="logits", **kw)
+    np.testing.assert_allclose(b.h, a.h, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c.h, a.h, rtol=1e-10, atol=1e-10)
+
+
+def test_levels_and_interpolation() -> None:
+    P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    n = 30
+    kw = {"samples_per_level": 50, "seed": 0, "monotone": False}
+    full = unmask.estimate_profile(markov_model(P, n), markov_sampler(P, n), n, **kw)
+    two = unmask.estimate_profile(markov_model(P, n), markov_sampler(P, n), n, levels=[0, 29], **kw)
+    line = np.interp(np.arange(n), [0, 29], [two.h[0], two.h[-1]])
+    np.testing.assert_allclose(two.h, line, rtol=1e-13)
+    assert full.n == two.n == n
+    k = unmask.estimate_profile(markov_model(P, n), markov_sampler(P, n), n, levels=4, **kw)
+    assert "4 levels" in k.source
+
+
+def test_monotone_is_weighted_pava_of_raw_means() -> None:
+    law = unmask.datasets.digit_patches()
+    kw = {"samples_per_level": 30, "seed": 1}
+    data = law.sample(500, seed=2)
+    raw = unmask.estimate_profile(joint_model(law), data, 16, monotone=False, **kw)
+    smooth = unmask.estimate_profile(joint_model(law), data, 16, monotone=True, **kw)
+    assert raw.stderr is not None
+    want = pava_nonincreasing(raw.h, 1.0 / np.maximum(raw.stderr, 1e-12) ** 2)
+    np.testing.assert_allclose(smooth.h, want, rtol=1e-12)
+    assert smooth.is_monotone
+    np.testing.assert_array_equal(smooth.lower, raw.lower)  # the band is the raw means' band
+
+
+def test_seed_reproducible_and_confidence_widens_band() -> None:
+    a = unmask.estimate_profile(
+        joint_model(joints.random(4, 2, seed=1)),
+        joints.random(4, 2, seed=1).sample(100, seed=0),
+        4,
+        seed=7,
+    )
+    b = unmask.estimate_profile(
+        joint_model(joints.random(4, 2, seed=1)),
+        joints.random(4, 2, seed=1).sample(100, seed=0),
+        4,
+        seed=7,
+        confidence=0.99,
+    )
+    np.testing.assert_array_equal(a.h, b.h)
+    assert a.upper is not None and b.upper is not None
+    assert np.all(b.upper - b.h >= a.upper - a.h - 1e-15)
+    bits = unmask.estimate_profile(
+        joint_model(joints.random(4, 2, seed=1)),
+        joints.random(4, 2, seed=1).sample(100, seed=0),
+        4,
+        seed=7,
+        base=2,
+    )
+    np.testing.assert_allclose(bits.h, a.h / math.log(2), rtol=1e-14)
+
+
+def test_torch_like_outputs_and_to_torch() -> None:
+    class FakeTensor:
+        def __init__(self, arr: np.ndarray) -> None:
+            self.arr = arr
+
+        def detach(self) -> FakeTensor:
+            return self
+
+        def cpu(self) -> FakeTensor:
+            return self
+
+        def numpy(self) -> np.ndarray:
+            return self.arr
+
+    def model(values, mask):  # type: ignore[no-untyped-def]
+        return FakeTensor(_uniform_model(values, mask))
+
+    est = unmask.estimate_profile(model, DATA2, 6, samples_per_level=4)
+    np.testing.assert_allclose(est.h, math.log(2))
+    try:
+        import torch
+    except ImportError:
+        with pytest.raises(ImportError, match="to_torch=True needs torch"):
+            unmask.estimate_profile(_uniform_model, DATA2, 6, to_torch=True)
+    else:  # pragma: no cover - depends on the environment
+        seen = []
+
+        def tmodel(values, mask):  # type: ignore[no-untyped-def]
+            seen.append(type(values).__name__)
+            return torch.full((*values.shape, 2), 0.5, dtype=torch.float64)
+
+        est = unmask.estimate_profile(tmodel, DATA2, 6, samples_per_level=4, to_torch=True)
+        assert seen[0] == "Tensor"
+        np.testing.assert_allclose(est.h, math.log(2))
+
+
+# -- errors -----------------------------------------------------------------------------------
+def _const(arr_fn):  # type: ignore[no-untyped-def]
+    def model(values, mask):  # type: ignore[no-untyped-def]
+        return arr_fn(np.shape(values))
+
+    return model
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "match"),
+    [
+        (_const(lambda s: np.full(s, 0.5)), {}, r"must have shape \(\d+, 6, q\)"),
+        (_const(lambda s: np.full((s[0], 5, 2), 0.5)), {}, "must have shape"),
+        (_const(lambda s: np.full((*s, 3), 1 / 3)), {"q": 2}, "expected q = 2"),
+        (_const(lambda s: np.full((*s, 2), np.nan)), {}, "NaN or infinite probabilities"),
+        (_const(lambda s: np.stack([np.full(s, 1.5), np.full(s, -0.5)], -1)), {}, "negative"),
+        (_const(lambda s: np.full((*s, 2), 0.6)), {}, "not normalised.*sum to 1.2"),
+        (
+            _const(lambda s: np.full((*s, 2), np.log(0.6))),
+            {"output": "log_probs"},
+            "not normalised",
+        ),
+        (_const(lambda s: np.full((*s, 2), np.nan)), {"output": "logits"}, "NaN or \\+inf"),
+        (_const(lambda s: np.full((*s, 2), -np.inf)), {"output": "logits"}, "every symbol"),
+        (_const(lambda s: np.full((*s, 2), "a")), {}, "real numeric array"),
+        (_const(lambda s: np.stack([np.ones(s), np.zeros(s)], -1)), {}, "probability 0"),
+        (_uniform_model, {"samples_per_level": 1}, "samples_per_level must be >= 2"),
+        (_uniform_model, {"batch_size": 0}, "batch_size must be an integer >= 1"),
+        (_uniform_model, {"estimator": "mse"}, "estimator must be one of"),
+        (_uniform_model, {"output": "scores"}, "output must be one of"),
+        (_uniform_model, {"confidence": 1.0}, "confidence must lie in"),
+        (_uniform_model, {"tol": -1.0}, "tol must be a positive number"),
+        (_uniform_model, {"q": 1}, "q must be >= 2"),
+        (_uniform_model, {"levels": [0, 6]}, "levels must lie in 0..n-1"),
+        (_uniform_model, {"levels": [0.5]}, "levels must be None, an int"),
+        (_uniform_model, {"levels": 0}, "levels must be >= 1"),
+        (_const(lambda s: np.full((*s, 2), 0.5)), {"q": 3}, "expected q = 3"),
+    ],
+)
+def test_model_and_argument_errors(model, kwargs, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        unmask.estimate_profile(
+            model, DATA2, 6, samples_per_level=kwargs.pop("samples_per_level", 4), **kwargs
+        )
+
+
+def test_zero_probability_is_fine_for_entropy_estimator() -> None:
+    model = _const(lambda s: np.stack([np.ones(s), np.zeros(s)], -1))
+    est = unmask.estimate_profile(model, DATA2, 6, samples_per_level=4, estimator="entropy")
+    np.testing.assert_array_equal(est.h, 0.0)
+
+
+def test_data_errors() -> None:
+    with pytest.raises(ValueError, match=r"data must be an int array of shape \(m, 6\)"):
+        unmask.estimate_profile(_uniform_model, np.zeros((5, 4), dtype=int), 6)
+    with pytest.raises(ValueError, match="integer symbols"):
+        unmask.estimate_profile(_uniform_model, np.zeros((5, 6)), 6)
+    with pytest.raises(ValueError, match="negative symbol"):
+        unmask.estimate_profile(_uniform_model, -np.ones((5, 6), dtype=int), 6)
+    with pytest.raises(ValueError, match="symbol 2 >= q = 2"):
+        unmask.estimate_profile(_uniform_model, np.full((5, 6), 2), 6)
+    with pytest.raises(ValueError, match="symbol 2 >= q = 2"):
+        unmask.estimate_profile(_uniform_model, np.full((5, 6), 2), 6, q=2)
+    with pytest.raises(
+        ValueError, match=r"sampler's output must be an int array of shape \(4, 6\)"
+    ):
+        unmask.estimate_profile(
+            _uniform_model,
+            lambda size, rng: np.zeros((size + 1, 6), dtype=int),
+            6,
+            samples_per_level=4,
+        )
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        unmask.estimate_profile(_uniform_model, DATA2, 0)
+    with pytest.raises(TypeError, match="model must be a callable"):
+        unmask.estimate_profile("model", DATA2, 6)  # type: ignore[arg-type]
+
+
+# -- loss curves ------------------------------------------------------------------------------
+def test_loss_curve_on_every_level_recovers_profile() -> None:
+    exact = unmask.markov_profile(np.array([[0.9, 0.1], [0.4, 0.6]]), 50)
+    n = exact.n
+    ratios = 1.0 - np.arange(n) / n  # masked fraction for i unmasked
+    got = unmask.profile_from_loss_curve(ratios[::-1], exact.h[::-1], n)
+    np.testing.assert_allclose(got.h, exact.h, rtol=0, atol=1e-15)
+
+
+@given(
+    pts=st.lists(st.tuples(st.floats(0.01, 1.0), st.floats(0.0, 10.0)), min_size=1, max_size=12),
+    n=st.integers(1, 300),
+)
+def test_loss_curve_interpolates_monotone_projection(pts, n) -> None:  # type: ignore[no-untyped-def]
+    r = np.array([p[0] for p in pts])
+    y = np.array([p[1] for p in pts])
+    prof = unmask.profile_from_loss_curve(r, y, n)
+    assert prof.is_monotone and prof.n == n
+    # oracle: pool equal positions, isotonic fit by brute-force PAVA on the sorted points,
+    # then np.interp on i = (1 - r) n
+    xs = (1.0 - r) * n
+    uniq = np.unique(xs)
+    means = np.array([y[xs == u].mean() for u in uniq])
+    counts = np.array([np.count_nonzero(xs == u) for u in uniq], dtype=float)
+    fit = _isotonic_nonincreasing(means, counts)
+    np.testing.assert_allclose(prof.h, np.interp(np.arange(n), uniq, fit), rtol=1e-12, atol=1e-12)
+    raw = unmask.profile_from_loss_curve(r, y, n, monotone=False)
+    np.testing.assert_allclose(raw.h, np.interp(np.arange(n), uniq, means), rtol=1e-12, atol=1e-12)
+
+
+def _isotonic_nonincreasing(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Minimum-violator by repeated averaging of adjacent blocks (slow, obviously correct)."""
+    blocks = [[float(v), float(wt), 1] for v, wt in zip(y, w, strict=True)]
+    changed = True
+    while changed:
+        changed = False
+        for k in range(len(blocks) - 1):
+            if blocks[k][0] < blocks[k + 1][0] - 1e-15:
+                a, b = blocks[k], blocks[k + 1]
+                wt = a[1] + b[1]
+                blocks[k : k + 2] = [[(a[0] * a[1] + b[0] * b[1]) / wt, wt, a[2] + b[2]]]
+                changed = True
+                break
+    return np.repeat([b[0] for b in blocks], [b[2] for b in blocks])
+
+
+def test_loss_curve_stderr_band_and_base() -> None:
+    prof = unmask.profile_from_loss_curve([1.0, 0.5], [2.0, 1.0], 4, stderr=[0.1, 0.2], base=2)
+    assert prof.unit == "bits"
+    np.testing.assert_allclose(prof.h, [2.0, 1.5, 1.0, 1.0])
+    assert prof.stderr is not None
+    np.testing.assert_allclose(prof.stderr, [0.1, 0.15, 0.2, 0.2])
+    assert prof.upper is not None
+    np.testing.assert_allclose(prof.upper, prof.h + 1.96 * prof.stderr)
+
+
+@pytest.mark.parametrize(
+    ("ratios", "losses", "n", "kw", "match"),
+    [
+        ([0.5, 1.0], [1.0], 10, {}, "same length"),
+        ([[0.5]], [[1.0]], 10, {}, "1-d"),
+        ([], [], 10, {}, "non-empty"),
+        ([0.0, 0.5], [1.0, 1.0], 10, {}, r"in \(0, 1\]"),
+        ([1.2], [1.0], 10, {}, r"in \(0, 1\]"),
+        ([np.nan], [1.0], 10, {}, r"in \(0, 1\]"),
+        ([0.5], [-1.0], 10, {}, "non-negative"),
+        ([0.5], [np.inf], 10, {}, "finite"),
+        ([0.5], [1.0], 0, {}, "n must be an integer >= 1"),
+        ([0.5], [1.0], 10, {"stderr": [-1.0]}, "stderr must be"),
+        ([0.5], [1.0], 10, {"stderr": [0.1, 0.1]}, "stderr must be"),
+    ],
+)
+def test_loss_curve_errors(ratios, losses, n, kw, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        unmask.profile_from_loss_curve(ratios, losses, n, **kw)

@@ -1,0 +1,203 @@
+"""markov_profile against the lattice engine, closed forms and direct large-n oracles."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import unmask
+from unmask import joints
+
+
+def _random_chain(seed: int, q: int, zeros: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.full(q, 0.7), size=q)
+    if zeros:  # forbid some transitions (keeping rows stochastic)
+        P[rng.random((q, q)) < 0.3] = 0.0
+        P[np.arange(q), rng.integers(0, q, size=q)] += 0.5
+        P /= P.sum(axis=1, keepdims=True)
+    mu = rng.dirichlet(np.ones(q))
+    return P, mu
+
+
+@pytest.mark.parametrize("q", [2, 3])
+@pytest.mark.parametrize("stationary", [True, False])
+def test_matches_lattice_engine_n14(q: int, stationary: bool) -> None:
+    P, mu = _random_chain(10 * q + stationary, q)
+    initial = None if stationary else mu
+    exact = unmask.profile(joints.markov_chain(P, 14, initial))
+    got = unmask.markov_profile(P, 14, initial)
+    np.testing.assert_allclose(got.h, exact.h, rtol=0, atol=1e-12)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    q=st.integers(2, 3),
+    n=st.integers(1, 9),
+    stationary=st.booleans(),
+    zeros=st.booleans(),
+)
+@example(seed=0, q=2, n=1, stationary=False, zeros=False)
+@example(seed=0, q=3, n=2, stationary=True, zeros=True)
+@example(seed=5, q=2, n=3, stationary=False, zeros=True)
+def test_matches_lattice_engine(seed: int, q: int, n: int, stationary: bool, zeros: bool) -> None:
+    P, mu = _random_chain(seed, q, zeros)
+    initial = None if stationary else mu
+    exact = unmask.profile(joints.markov_chain(P, n, initial))
+    got = unmask.markov_profile(P, n, initial)
+    np.testing.assert_allclose(got.h, exact.h, rtol=0, atol=1e-12)
+
+
+def test_stationary_initial_given_explicitly_equals_default() -> None:
+    P, _ = _random_chain(3, 3)
+    pi = joints.stationary_distribution(P)
+    a = unmask.markov_profile(P, 300)
+    b = unmask.markov_profile(P, 300, initial=pi)
+    c = unmask.markov_profile(P, 300, initial=pi + np.array([1e-9, -1e-9, 0.0]))  # general path
+    np.testing.assert_allclose(b.h, a.h, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(c.h, a.h, rtol=0, atol=1e-7)
+    assert "non-stationary" in c.source and "non-stationary" not in a.source
+
+
+@pytest.mark.parametrize("q", [2, 5])
+def test_closed_forms_at_large_n(q: int) -> None:
+    n = 2000
+    # identity: all variables equal -> h(0) = log q, h(i >= 1) = 0 (theory section 9)
+    h = unmask.markov_profile(np.eye(q), n, initial=np.full(q, 1.0 / q)).h
+    assert math.isclose(h[0], math.log(q), abs_tol=1e-12)
+    assert np.max(np.abs(h[1:])) < 1e-12
+    # rows equal to a law: independent variables, h constant = H(law)
+    law = np.arange(1.0, q + 1) / np.arange(1.0, q + 1).sum()
+    h = unmask.markov_profile(np.tile(law, (q, 1)), n, initial=law).h
+    np.testing.assert_allclose(h, -np.sum(law * np.log(law)), rtol=0, atol=1e-11)
+    # a deterministic cycle with a uniform start: same as all-equal
+    cycle = np.roll(np.eye(q), 1, axis=1)
+    h = unmask.markov_profile(cycle, n).h
+    assert math.isclose(h[0], math.log(q), abs_tol=1e-12)
+    assert np.max(np.abs(h[1:])) < 1e-11
+
+
+def _entropy(p: np.ndarray) -> float:
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+@pytest.mark.parametrize("stationary", [True, False])
+def test_end_levels_against_direct_sums_at_n_400(stationary: bool) -> None:
+    """h(0) = mean_j H(X_j), h(1) and h(n-1) = mean_j H(X_j | X_-j), computed directly."""
+    n, q = 400, 3
+    P, mu = _random_chain(7, q)
+    initial = None if stationary else mu
+    m0 = joints.stationary_distribution(P) if stationary else mu
+    marg = [m0]
+    for _ in range(n - 1):
+        marg.append(marg[-1] @ P)
+    marg_arr = np.array(marg)
+    h = unmask.markov_profile(P, n, initial).h
+    assert math.isclose(h[0], np.mean([_entropy(m) for m in marg_arr]), abs_tol=1e-12)
+
+    def cond_entropy(joint2: np.ndarray) -> float:  # H(second | first) of a (q, q) table
+        return _entropy(joint2.ravel()) - _entropy(joint2.sum(axis=1))
+
+    # h(n-1): each j given all others = given its two neighbours (one at the ends)
+    terms = []
+    for j in range(n):
+        if j == 0:
+            t = _entropy((marg_arr[0][:, None] * P).ravel()) - _entropy(marg_arr[1])
+        elif j == n - 1:
+            t = cond_entropy(marg_arr[j - 1][:, None] * P)
+        else:
+            trip = marg_arr[j - 1][:, None, None] * P[:, :, None] * P[None, :, :]
+            t = _entropy(trip.ravel()) - _entropy(trip.sum(axis=1).ravel())
+        terms.append(t)
+    assert math.isclose(h[n - 1], math.fsum(terms) / n, abs_tol=1e-10)
+    # h(1): average over the unmasked k and masked j != k of H(X_j | X_k) = H(X_j, X_k) - H(X_k)
+    powers = [np.eye(q)]
+    for _ in range(n):
+        powers.append(powers[-1] @ P)
+    total = 0.0
+    row_ent = np.array([[_entropy(pw[a]) for a in range(q)] for pw in powers])
+    for k in range(n):
+        # j > k: H(X_j | X_k) = sum_a m_k(a) H(P^(j-k)[a])
+        total += float(marg_arr[k] @ row_ent[1 : n - k].sum(axis=0))
+        # j < k: H(X_j | X_k) = H(X_j) + H(X_k | X_j) - H(X_k)
+        js = np.arange(k)
+        total += float(
+            sum(_entropy(marg_arr[j]) + marg_arr[j] @ row_ent[k - j] for j in js)
+            - k * _entropy(marg_arr[k])
+        )
+    assert math.isclose(h[1], total / (n * (n - 1)), abs_tol=1e-10)
+
+
+@given(seed=st.integers(0, 2**32 - 1), q=st.integers(2, 4), n=st.integers(2, 400))
+def test_non_increasing_and_bounded(seed: int, q: int, n: int) -> None:
+    P, mu = _random_chain(seed, q, zeros=bool(seed % 2))
+    h = unmask.markov_profile(P, n, initial=mu if seed % 3 else None).h
+    assert np.all(np.diff(h) <= 1e-12)
+    assert h[-1] >= -1e-12 and h[0] <= math.log(q) + 1e-12
+
+
+def test_threads_and_base() -> None:
+    P, mu = _random_chain(11, 3)
+    one = unmask.markov_profile(P, 2500, mu, threads=1)
+    two = unmask.markov_profile(P, 2500, mu, threads=2)
+    np.testing.assert_array_equal(one.h, two.h)
+    bits = unmask.markov_profile(P, 2500, mu, base=2)
+    np.testing.assert_allclose(bits.h, one.h / math.log(2), rtol=1e-15)
+    assert bits.unit == "bits"
+
+
+def test_length_ten_thousand_is_finite_and_monotone() -> None:
+    P, mu = _random_chain(2, 2)
+    h = unmask.markov_profile(P, 10_000, mu).h
+    assert h.shape == (10_000,) and np.all(np.isfinite(h)) and np.all(np.diff(h) <= 1e-12)
+
+
+@pytest.mark.parametrize(
+    ("transition", "n", "initial", "exc", "match"),
+    [
+        (np.ones((2, 3)) / 3, 5, None, ValueError, "square"),
+        ([[0.5, 0.6], [0.5, 0.5]], 5, None, ValueError, "transition row 0 sums"),
+        ([[1.5, -0.5], [0.5, 0.5]], 5, None, ValueError, "negative"),
+        ([[np.nan, 0.5], [0.5, 0.5]], 5, None, ValueError, "non-finite"),
+        ([[0.5, 0.5], [0.5, 0.5]], 0, None, ValueError, "n must be an integer >= 1"),
+        ([[0.5, 0.5], [0.5, 0.5]], 2.5, None, ValueError, "n must be an integer >= 1"),
+        ([[0.5, 0.5], [0.5, 0.5]], 5, [1.0], ValueError, "initial must have length q = 2"),
+        ([[0.5, 0.5], [0.5, 0.5]], 5, [0.7, 0.7], ValueError, "initial sums"),
+    ],
+)
+def test_bad_input(transition, n, initial, exc, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(exc, match=match):
+        unmask.markov_profile(transition, n, initial)
+
+
+def test_memory_refused_before_allocating() -> None:
+    with pytest.raises(MemoryError, match="markov_profile"):
+        unmask.markov_profile(np.full((4, 4), 0.25), 10**15)
+
+
+def test_bad_base_and_threads() -> None:
+    with pytest.raises(ValueError, match="base"):
+        unmask.markov_profile(np.full((2, 2), 0.5), 4, base=1.0)
+    with pytest.raises(ValueError, match="threads"):
+        unmask.markov_profile(np.full((2, 2), 0.5), 4, threads=0)
+
+
+def test_ctrl_c_interrupts_a_long_computation() -> None:
+    import _thread
+    import threading
+
+    P, mu = _random_chain(1, 3)
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            unmask.markov_profile(P, 200_000, mu)  # a minute's work, non-stationary
+    finally:
+        timer.cancel()
+    # and the core still works afterwards
+    assert unmask.markov_profile(P, 5, mu).n == 5
