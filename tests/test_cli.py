@@ -382,3 +382,13 @@ def test_bad_loss_curve_is_a_usage_error(tmp_path: Path) -> None:
     path.write_text("ratio,loss\n1.0,3.0\n0.5,-2.0\n")
     code, out = run("schedule", str(path), "--n", "10", "--steps", "2")
     assert code == 2 and "not a valid loss curve" in out
+
+
+def test_profile_of_the_digit_patch_law() -> None:
+    code, out = run("profile", "digits", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["n"] == 16 and data["q"] == 2
+    p = unmask.datasets.digit_patches().flat
+    p = p[p > 0]
+    assert sum(data["h"]) == pytest.approx(float(-(p * np.log(p)).sum()), rel=1e-9)
