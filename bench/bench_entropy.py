@@ -107,7 +107,7 @@ def check(a: np.ndarray, b: np.ndarray, what: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--dit-max-n", type=int, default=12)
+    ap.add_argument("--dit-max-n", type=int, default=14)
     ap.add_argument("--numpy-max-bytes", type=float, default=6e9)
     args = ap.parse_args()
     cases = (

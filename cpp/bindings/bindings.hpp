@@ -16,6 +16,7 @@ namespace py = pybind11;
 using CArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 void bind_entropy(py::module_& m);
+void bind_sampler(py::module_& m);
 void bind_markov(py::module_& m);
 void bind_schedule(py::module_& m);
 

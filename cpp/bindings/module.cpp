@@ -13,6 +13,7 @@ PYBIND11_MODULE(_core, m) {
         "Threads the core uses when none is given.");
   m.def("plogp_kernel", &unmask::plogp_kernel, "Kernel used for sums of x log x.");
   unmask_bindings::bind_entropy(m);
+  unmask_bindings::bind_sampler(m);
   unmask_bindings::bind_markov(m);
   unmask_bindings::bind_schedule(m);
 }

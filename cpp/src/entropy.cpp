@@ -28,17 +28,16 @@ double sum_axis_plogp(const double* in, std::size_t outer, int q, std::size_t in
       const double* base = in + o * q * inner;
       for (std::size_t c = 0; c < inner; c += kChunk) {
         const std::size_t len = std::min(kChunk, inner - c);
-        double* dst = out ? out + o * inner + c : local;
         const double* src = base + c;
         if (q == 2) {
-          const double* src1 = src + inner;
-          for (std::size_t i = 0; i < len; ++i) dst[i] = src[i] + src1[i];
-        } else {
-          for (std::size_t i = 0; i < len; ++i) dst[i] = src[i];
-          for (int x = 1; x < q; ++x) {
-            const double* sx = src + x * inner;
-            for (std::size_t i = 0; i < len; ++i) dst[i] += sx[i];
-          }
+          total.add(sum2_plogp(src, src + inner, out ? out + o * inner + c : nullptr, len));
+          continue;
+        }
+        double* dst = out ? out + o * inner + c : local;
+        for (std::size_t i = 0; i < len; ++i) dst[i] = src[i];
+        for (int x = 1; x < q; ++x) {
+          const double* sx = src + x * inner;
+          for (std::size_t i = 0; i < len; ++i) dst[i] += sx[i];
         }
         total.add(plogp_sum(dst, len));
       }

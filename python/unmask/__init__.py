@@ -10,12 +10,15 @@ from __future__ import annotations
 from unmask import bounds, datasets, export, joints, schedules
 from unmask._core_loader import core as _core
 from unmask.bounds import all_bounds
+from unmask.conditionals import Conditionals
 from unmask.cost import expected_kl
+from unmask.divergence import kl, reverse_kl, tv
 from unmask.entropy import entropy, profile, subset_entropies
 from unmask.estimate import estimate_profile, profile_from_loss_curve
 from unmask.joint import Joint
 from unmask.markov import markov_profile
 from unmask.profile import Profile
+from unmask.sampler import Decomposition, decompose, learning_errors, sample, sampler_law
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
 from unmask.solver import (
     CostMatrix,
@@ -32,7 +35,9 @@ __version__: str = _core.__version__
 __all__ = [
     "BernoulliSizes",
     "CompositionLaw",
+    "Conditionals",
     "CostMatrix",
+    "Decomposition",
     "Joint",
     "OptimalFrontier",
     "Profile",
@@ -43,18 +48,25 @@ __all__ = [
     "all_bounds",
     "bounds",
     "datasets",
+    "decompose",
     "entropy",
     "estimate_profile",
     "expected_kl",
     "export",
     "fixed_order_costs",
     "joints",
+    "kl",
+    "learning_errors",
     "markov_profile",
     "optimal_frontier",
     "optimal_schedule",
     "profile",
     "profile_from_loss_curve",
+    "reverse_kl",
+    "sample",
+    "sampler_law",
     "schedules",
     "subset_entropies",
+    "tv",
     "verify",
 ]

@@ -48,3 +48,22 @@ def schedule_plain(
 ) -> tuple[NDArray[np.float64], NDArray[np.int32] | None]: ...
 def schedule_reconstruct(argmins: NDArray[np.int32], n: int, k: int) -> NDArray[np.int64]: ...
 def schedule_path_cost(h: NDArray[np.float64], bounds: NDArray[np.int64]) -> float: ...
+
+# -- sampler (cpp/bindings/bind_sampler.cpp) --
+def level_marginals(
+    joint: NDArray[np.float64], n: int, q: int, levels: list[int], threads: int
+) -> dict[int, NDArray[np.float64]]: ...
+def law_step(
+    src: NDArray[np.float64],
+    dst: NDArray[np.float64],
+    n: int,
+    q: int,
+    i: int,
+    s: int,
+    weight: float,
+    marg_cur: NDArray[np.float64] | None,
+    marg_next: NDArray[np.float64] | None,
+    temperature: float,
+    table: NDArray[np.float64] | None,
+    threads: int,
+) -> None: ...

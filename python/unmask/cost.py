@@ -51,7 +51,12 @@ def step_costs(prof: Profile, schedule: Schedule) -> NDArray[np.float64]:
     return np.array([block_cost(prof, a, a + s) for a, s in schedule.blocks()])
 
 
-def expected_kl(joint_or_profile: Any, schedule: Any, base: float | None = None) -> float:
+def expected_kl(
+    joint_or_profile: Any,
+    schedule: Any,
+    base: float | None = None,
+    conditionals: Any = None,
+) -> float:
     """Exact ``E_sigma KL(p || q_sigma)`` for random-order sampling with exact conditionals.
 
     Parameters
@@ -63,12 +68,23 @@ def expected_kl(joint_or_profile: Any, schedule: Any, base: float | None = None)
         sampler); for random sizes the result is the expectation over the sizes too.
     base : float, optional
         Log base when a joint is given (None: nats); a profile keeps its own unit.
+    conditionals : Conditionals, Joint, callable or None, optional
+        Learned conditionals ``q_j`` of the sampler (needs a joint, not a profile). None: exact
+        conditionals.
 
     Returns
     -------
     float
-        ``sum_k g(i_k, i_k + s_k)`` with ``g(a, b) = sum_{l=a}^{b-1} (h(a) - h(l))``. This is the
-        *order-averaged* KL, an upper bound on ``KL(p || E_sigma q_sigma)`` (convexity).
+        ``sum_k g(i_k, i_k + s_k)`` with ``g(a, b) = sum_{l=a}^{b-1} (h(a) - h(l))``, plus
+        ``sum_k s_k eps(i_k)`` when ``conditionals`` is given (``eps`` from
+        :func:`unmask.learning_errors`; ``+inf`` if a learned conditional misses p's support).
+        This is the *order-averaged* KL, an upper bound on ``KL(p || E_sigma q_sigma)``
+        (convexity).
+
+    Raises
+    ------
+    ValueError
+        Schedule for another ``n``; ``conditionals`` given with a profile instead of a joint.
 
     Examples
     --------
@@ -77,15 +93,34 @@ def expected_kl(joint_or_profile: Any, schedule: Any, base: float | None = None)
     0.69314718056
     """
     prof = as_profile(joint_or_profile, base=base)
+    eps = None
+    if conditionals is not None:
+        from unmask.joint import Joint
+        from unmask.sampler import learning_errors
+
+        if isinstance(joint_or_profile, Profile) or np.ndim(joint_or_profile) == 1:
+            raise ValueError("conditionals= needs the joint law, not a profile or an h curve")
+        eps = learning_errors(Joint(joint_or_profile), conditionals, base=base)
+    return _expected_kl(prof, schedule, eps)
+
+
+def _expected_kl(prof: Profile, schedule: Any, eps: NDArray[np.float64] | None) -> float:
     if isinstance(schedule, CompositionLaw):
         _check_n(schedule.n, prof.n)
-        return math.fsum(w * expected_kl(prof, s) for w, s in schedule)
+        return _sum_with_inf([w * _expected_kl(prof, s, eps) for w, s in schedule if w > 0])
     if isinstance(schedule, BernoulliSizes):
         _check_n(schedule.n, prof.n)
-        return _bernoulli_expected_kl(prof, schedule)
+        return _bernoulli_expected_kl(prof, schedule, eps)
     sched = schedule if isinstance(schedule, Schedule) else Schedule(schedule)
     _check_n(sched.n, prof.n)
-    return math.fsum(step_costs(prof, sched).tolist())
+    terms = step_costs(prof, sched).tolist()
+    if eps is not None:
+        terms += [s * float(eps[i]) for i, s in sched.blocks()]
+    return _sum_with_inf(terms)
+
+
+def _sum_with_inf(terms: list[float]) -> float:
+    return math.inf if any(math.isinf(t) for t in terms) else math.fsum(terms)
 
 
 def _check_n(got: int, want: int) -> None:
@@ -93,7 +128,9 @@ def _check_n(got: int, want: int) -> None:
         raise ValueError(f"schedule is for n = {got} but the profile has n = {want}")
 
 
-def _bernoulli_expected_kl(prof: Profile, sizes: BernoulliSizes) -> float:
+def _bernoulli_expected_kl(
+    prof: Profile, sizes: BernoulliSizes, eps: NDArray[np.float64] | None = None
+) -> float:
     n = prof.n
     h = prof.h
     C = prof.cumulative
@@ -107,6 +144,10 @@ def _bernoulli_expected_kl(prof: Profile, sizes: BernoulliSizes) -> float:
             b = i + np.arange(probs.size)
             g = (b - i) * h[i] - (C[b] - C[i]) if i < n else np.zeros(1)
             total += state[i] * float(probs @ np.maximum(g, 0.0))
+            if eps is not None and i < n:
+                mean_revealed = float(probs @ np.arange(probs.size))
+                if mean_revealed > 0:
+                    total += state[i] * mean_revealed * float(eps[i])
             new[i : i + probs.size] += state[i] * probs
         state = new
     return total

@@ -11,6 +11,10 @@ namespace unmask {
 /// Uses an AVX2/FMA kernel when the CPU has it (about 1-2 ulp per logarithm), else std::log.
 double plogp_sum(const double* x, std::size_t len);
 
+/// out[i] = a[i] + b[i] (skipped when out is null), returning sum out[i] log out[i]: the
+/// binary marginalisation step fused with its entropy term.
+double sum2_plogp(const double* a, const double* b, double* out, std::size_t len);
+
 /// Natural logarithm of each entry (x > 0), same kernel as plogp_sum; used by tests.
 void log_array(const double* x, double* out, std::size_t len);
 

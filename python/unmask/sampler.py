@@ -1,0 +1,596 @@
+"""The factorized sampler: its exact law, its error split, and a Monte Carlo run of it.
+
+Theory sections 2, 3, 5 and 8: :func:`sampler_law` (exact output law, random or fixed order,
+fixed or random sizes), :func:`decompose` (factorization + learning error of a fixed order),
+:func:`learning_errors` (``eps(i)`` of random order) and :func:`sample` (batched simulation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unmask._core_loader import core
+from unmask._validation import check_memory, log_base_factor, resolve_threads
+from unmask.conditionals import Conditionals, as_conditionals, context_rows
+from unmask.joint import Joint, check_dense_size
+from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
+
+__all__ = ["Decomposition", "decompose", "learning_errors", "sample", "sampler_law"]
+
+SizeLaw = Schedule | CompositionLaw | BernoulliSizes
+
+
+# -- argument resolution -------------------------------------------------------------------------
+def _as_joint(joint: Any) -> Joint:
+    return joint if isinstance(joint, Joint) else Joint(joint)
+
+
+def _as_sizes(schedule: Any, n: int) -> SizeLaw:
+    if isinstance(schedule, (CompositionLaw, BernoulliSizes)):
+        sizes: SizeLaw = schedule
+    else:
+        sizes = schedule if isinstance(schedule, Schedule) else Schedule(schedule)
+    if sizes.n != n:
+        raise ValueError(f"the schedule is for n = {sizes.n} but the joint has n = {n}")
+    return sizes
+
+
+def _as_order(order: Any, n: int) -> tuple[int, ...] | None:
+    """None for random order, else the permutation."""
+    if isinstance(order, str):
+        if order == "random":
+            return None
+        if order == "left-to-right":
+            return tuple(range(n))
+        raise ValueError(
+            f"order must be 'random', 'left-to-right' or a permutation, got {order!r}"
+        )
+    arr = np.asarray(order)
+    if (
+        arr.ndim != 1
+        or arr.size != n
+        or not np.issubdtype(arr.dtype, np.integer)
+        or sorted(arr.tolist()) != list(range(n))
+    ):
+        raise ValueError(f"order must be a permutation of 0..{n - 1}, got {order!r}")
+    return tuple(int(v) for v in arr.tolist())
+
+
+def _states(n: int, q: int, level: int) -> int:
+    return int(math.comb(n, level) * q**level)
+
+
+# -- exact law -----------------------------------------------------------------------------------
+def sampler_law(
+    joint: Any,
+    schedule: Any,
+    order: Any = "random",
+    conditionals: Any = None,
+    threads: int | None = None,
+) -> Joint:
+    r"""Exact output law of the factorized (parallel) sampler.
+
+    Parameters
+    ----------
+    joint : Joint or array_like
+        The target law ``p`` on ``[q]^n`` (it fixes ``n``, ``q`` and the default conditionals).
+    schedule : Schedule, sequence of int, CompositionLaw or BernoulliSizes
+        Per-step counts ``(s_1, ..., s_K)`` (tokens unmasked *at* each step), a law over such
+        compositions, or the time-grid Bernoulli sampler of MDLM/MD4.
+    order : {"random", "left-to-right"} or sequence of int
+        ``"random"``: a uniform permutation (each block a uniform subset of the masked tokens);
+        otherwise the fixed order in which tokens are unmasked.
+    conditionals : Conditionals, Joint, callable or None
+        ``q_j(. | x_A)``; None means the exact conditionals of ``joint``, a Joint ``p_hat`` its
+        exact conditionals, a callable ``fn(x, j)`` as in :meth:`Conditionals.from_callable`.
+    threads : int, optional
+        Threads of the C++ level DP (None: all cores). Results do not depend on it.
+
+    Returns
+    -------
+    Joint
+        Fixed order: ``q_sigma(x) = prod_k prod_{j in B_k} q_j(x_j | x_{A_k})``. Random order:
+        the mixture ``qbar = E_sigma q_sigma``. Random sizes: further averaged over the sizes.
+
+    Raises
+    ------
+    ValueError
+        Schedule not summing to ``n``, bad order, conditionals for another ``n``/``q`` or invalid
+        values returned by a callable.
+    MemoryError
+        Before allocating, when the states of the level DP do not fit.
+
+    Notes
+    -----
+    Random order uses the level DP of theory section 8 on states ``(A, x_A)``:
+    ``W_{k+1}(B, x_B) = sum_{A subset B, |B\A| = s_k} W_k(A, x_A) / C(n - i_k, s_k)
+    prod_{j in B\A} q_j(x_j | x_A)``, in C++ (OpenMP, GIL released). The states of level ``i``
+    number ``C(n, i) q^i``. Bernoulli sizes reveal a uniform ``s``-subset with probability
+    ``Binomial(s; n - i, beta_k)``: every step then moves mass from every level to every
+    higher one, so the cost is about ``K`` times that of all step sizes at once (exact studies,
+    ``n`` up to about 12 binary). Fixed orders are evaluated densely in numpy. Use
+    :func:`unmask.kl` on the result for ``KL(p || qbar)``, which is at most the order-averaged
+    :func:`unmask.expected_kl` (convexity, section 3).
+
+    Examples
+    --------
+    >>> import numpy as np, unmask
+    >>> p = np.zeros((2, 2, 2)); p[0, 0, :] = p[1, 1, :] = 0.25   # X0 = X1, X2 independent
+    >>> law = unmask.sampler_law(p, [2, 1])
+    >>> round(unmask.kl(p, law), 4)                               # log(6/5)
+    0.1823
+    """
+    p = _as_joint(joint)
+    n, q = p.n, p.q
+    sizes = _as_sizes(schedule, n)
+    sigma = _as_order(order, n)
+    cond = as_conditionals(conditionals, p)
+    nthreads = resolve_threads(threads)
+    if isinstance(sizes, CompositionLaw):
+        total = np.zeros(q**n)
+        for w, sched in sizes:
+            if w > 0:
+                total += w * sampler_law(p, sched, order, cond, threads).flat
+        return Joint(total.reshape((q,) * n), normalize=True)
+    if sigma is not None:
+        check_memory(8.0 * q**n * (4 + n), f"the fixed-order law on [{q}]^{n}")
+        if isinstance(sizes, BernoulliSizes):
+            return _fixed_order_bernoulli(sigma, sizes, cond)
+        return Joint(_fixed_order_law(sigma, sizes, cond).reshape((q,) * n), normalize=True)
+    if isinstance(sizes, BernoulliSizes):
+        return _random_order_bernoulli(sizes, cond, nthreads)
+    return _random_order_fixed(sizes, cond, nthreads)
+
+
+def _level_inputs(
+    cond: Conditionals, levels: Sequence[int], threads: int
+) -> tuple[dict[int, NDArray[np.float64]], float]:
+    """Marginals needed for contexts at the given levels (empty for callables), temperature."""
+    if cond.uses_marginals:
+        wanted = [i + 1 for i in levels]
+        if cond.temperature == 1.0:
+            wanted += list(levels)
+        return cond.marginals(wanted, threads), cond.temperature
+    return {}, 1.0
+
+
+def _estimate(cond: Conditionals, levels: Sequence[int], state_bytes: float, what: str) -> None:
+    n, q = cond.n, cond.q
+    need = state_bytes
+    if cond.uses_marginals:
+        wanted = {i + 1 for i in levels} | (set(levels) if cond.temperature == 1.0 else set())
+        need += 8.0 * sum(_states(n, q, lv) for lv in wanted)
+        if cond.temperature != 1.0:
+            need += max(8.0 * _states(n, q, i) * (n - i) * q for i in set(levels))
+        else:
+            need += max(8.0 * _states(n, q, i) for i in set(levels))
+    else:
+        need += max(8.0 * _states(n, q, i) * (n - i) * q * 1.5 for i in set(levels))
+    check_memory(need, what)
+
+
+def _step(
+    cond: Conditionals,
+    marg: dict[int, NDArray[np.float64]],
+    temperature: float,
+    src: NDArray[np.float64],
+    dst: NDArray[np.float64],
+    i: int,
+    s: int,
+    weight: float,
+    threads: int,
+    tables: dict[int, NDArray[np.float64]],
+) -> None:
+    n, q = cond.n, cond.q
+    if cond.uses_marginals:
+        cur = marg[i] if temperature == 1.0 else None
+        core.law_step(src, dst, n, q, i, s, weight, cur, marg[i + 1], temperature, None, threads)
+    else:
+        if i not in tables:
+            tables.clear()
+            tables[i] = np.ascontiguousarray(cond.table(i).reshape(-1))
+        core.law_step(src, dst, n, q, i, s, weight, None, None, 1.0, tables[i], threads)
+
+
+def _random_order_fixed(sched: Schedule, cond: Conditionals, threads: int) -> Joint:
+    n, q = cond.n, cond.q
+    starts = [i for i, _ in sched.blocks()]
+    peak = max(_states(n, q, i) + _states(n, q, i + s) for i, s in sched.blocks())
+    _estimate(cond, starts, 8.0 * peak, f"the random-order law of schedule {sched.sizes}")
+    marg, temperature = _level_inputs(cond, starts, threads)
+    tables: dict[int, NDArray[np.float64]] = {}
+    w = np.ones(1)
+    for i, s in sched.blocks():
+        dst = np.zeros(_states(n, q, i + s))
+        _step(cond, marg, temperature, w, dst, i, s, 1.0 / math.comb(n - i, s), threads, tables)
+        w = dst
+    return Joint(w.reshape((q,) * n), normalize=True)
+
+
+def _random_order_bernoulli(sizes: BernoulliSizes, cond: Conditionals, threads: int) -> Joint:
+    n, q = cond.n, cond.q
+    every = list(range(n))
+    all_states = sum(_states(n, q, i) for i in range(n + 1))
+    _estimate(cond, every, 8.0 * 2 * all_states, "the random-order law of Bernoulli sizes")
+    marg, temperature = _level_inputs(cond, every, threads)
+    tables: dict[int, NDArray[np.float64]] = {}
+    states: dict[int, NDArray[np.float64]] = {0: np.ones(1)}
+    for k in range(sizes.steps):
+        new: dict[int, NDArray[np.float64]] = {}
+        for i in sorted(states):
+            src = states[i]
+            probs = sizes.step_probabilities(k, n - i)
+            for s in np.nonzero(probs > 0)[0].tolist():
+                b = i + s
+                if b not in new:
+                    new[b] = np.zeros(_states(n, q, b))
+                if s == 0:
+                    new[b] += probs[0] * src
+                else:
+                    weight = float(probs[s]) / math.comb(n - i, s)
+                    _step(cond, marg, temperature, src, new[b], i, s, weight, threads, tables)
+        states = new
+    return Joint(states[n].reshape((q,) * n), normalize=True)
+
+
+def _conditional_block(cond: Conditionals, prefix: Sequence[int], j: int) -> NDArray[np.float64]:
+    """``q_j(x_j | x_A)`` for every ``x_A`` as an n-dim array (q on A and j, 1 elsewhere)."""
+    n, q = cond.n, cond.q
+    amask = sum(1 << v for v in prefix)
+    avars = sorted(prefix)
+    values = cond(context_rows(n, q, amask), j).reshape((q,) * len(avars) + (q,))
+    axes = [*avars, j]
+    arr = np.transpose(values, np.argsort(axes))
+    shape = [q if (amask >> v & 1 or v == j) else 1 for v in range(n)]
+    return arr.reshape(shape)
+
+
+def _fixed_order_law(
+    sigma: Sequence[int], sched: Schedule, cond: Conditionals
+) -> NDArray[np.float64]:
+    n = cond.n
+    law = np.ones((1,) * n)
+    for i, s in sched.blocks():
+        factor = np.ones((1,) * n)
+        for j in sigma[i : i + s]:
+            factor = factor * _conditional_block(cond, sigma[:i], j)
+        law = law * factor
+    return np.ascontiguousarray(law.reshape(-1))
+
+
+def _fixed_order_bernoulli(
+    sigma: Sequence[int], sizes: BernoulliSizes, cond: Conditionals
+) -> Joint:
+    n, q = cond.n, cond.q
+    cache: dict[tuple[int, int], NDArray[np.float64]] = {}
+    states: dict[int, NDArray[np.float64]] = {0: np.ones((1,) * n)}
+    for k in range(sizes.steps):
+        new: dict[int, NDArray[np.float64]] = {}
+        for i, src in states.items():
+            probs = sizes.step_probabilities(k, n - i)
+            for s in np.nonzero(probs > 0)[0].tolist():
+                term = probs[s] * src
+                for j in sigma[i : i + s]:
+                    if (i, j) not in cache:
+                        cache[(i, j)] = _conditional_block(cond, sigma[:i], j)
+                    term = term * cache[(i, j)]
+                new[i + s] = new[i + s] + term if i + s in new else term
+        states = new
+    law = np.broadcast_to(states[n], (q,) * n)
+    return Joint(np.ascontiguousarray(law), normalize=True)
+
+
+# -- error decomposition -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Decomposition:
+    """Per-step split of ``KL(p || q_sigma)`` for a fixed order (theory section 3).
+
+    Attributes
+    ----------
+    factorization : numpy.ndarray
+        ``F_k = E_p[TC(X_{B_k} | X_{A_k})]``, one entry per step.
+    learning : numpy.ndarray
+        ``L_k = sum_{j in B_k} E_p[KL(p(. | X_{A_k}) || q_j(. | X_{A_k}))]`` per step (may be inf).
+    order : tuple of int
+        The order ``sigma``.
+    schedule : Schedule
+        The sizes.
+    """
+
+    factorization: NDArray[np.float64]
+    learning: NDArray[np.float64]
+    order: tuple[int, ...]
+    schedule: Schedule
+
+    @property
+    def factorization_total(self) -> float:
+        """``F_sigma = sum_k F_k``."""
+        return math.fsum(self.factorization.tolist())
+
+    @property
+    def learning_total(self) -> float:
+        """``L_sigma = sum_k L_k`` (inf when a learned conditional misses p's support)."""
+        return math.inf if np.any(np.isinf(self.learning)) else math.fsum(self.learning.tolist())
+
+    @property
+    def total(self) -> float:
+        """``F_sigma + L_sigma = KL(p || q_sigma)``."""
+        return self.factorization_total + self.learning_total
+
+    def __repr__(self) -> str:
+        return (
+            f"Decomposition(steps={self.schedule.steps}, total={self.total:.6g}, "
+            f"factorization={self.factorization_total:.6g}, learning={self.learning_total:.6g})"
+        )
+
+
+def _entropy_of(marginal: NDArray[np.float64]) -> float:
+    v = marginal[marginal > 0]
+    return -math.fsum((v * np.log(v)).tolist())
+
+
+def _learning_term(p: Joint, cond: Conditionals, prefix: Sequence[int], j: int) -> float:
+    """``E_p[KL(p(. | X_A) || q_j(. | X_A))]`` for the context set ``A = prefix``."""
+    n, q = p.n, p.q
+    avars = sorted(prefix)
+    amask = sum(1 << v for v in avars)
+    joint_aj = p.marginal([*avars, j])
+    pos = sorted([*avars, j]).index(j)
+    table = np.moveaxis(joint_aj, pos, -1).reshape(-1, q)  # rows: x_A in C order; cols: x_j
+    pa = table.sum(axis=1)
+    live = pa > 0
+    qj = cond(context_rows(n, q, amask), j)
+    pj, qv, pa_live = table[live], qj[live], pa[live][:, None]
+    support = pj > 0
+    if np.any(qv[support] == 0):
+        return math.inf
+    terms = np.where(
+        support,
+        pj * (np.log(np.where(support, pj, 1.0)) - np.log(pa_live)
+              - np.log(np.where(support, qv, 1.0))),
+        0.0,
+    )
+    return math.fsum(terms.ravel().tolist())
+
+
+def decompose(
+    joint: Any,
+    schedule: Any,
+    order: Any = "left-to-right",
+    conditionals: Any = None,
+    base: float | None = None,
+) -> Decomposition:
+    """Split ``KL(p || q_sigma)`` of a fixed order into factorization and learning error.
+
+    Parameters
+    ----------
+    joint : Joint or array_like
+        The target law ``p``.
+    schedule : Schedule or sequence of int
+        Per-step counts ``(s_1, ..., s_K)`` (fixed sizes).
+    order : "left-to-right" or sequence of int
+        The fixed order ``sigma`` (``"random"`` is refused: use :func:`unmask.expected_kl`).
+    conditionals : Conditionals, Joint, callable or None
+        The sampler's ``q_j``; None = exact conditionals of ``joint`` (learning error 0).
+    base : float, optional
+        Log base (None: nats).
+
+    Returns
+    -------
+    Decomposition
+        Arrays ``factorization`` (``F_k``) and ``learning`` (``L_k``) per step, with totals;
+        ``total == kl(p, sampler_law(p, schedule, order, conditionals))`` up to rounding.
+
+    Raises
+    ------
+    ValueError
+        Random order, random sizes, bad order or schedule.
+
+    Notes
+    -----
+    Theory section 3, the chain rule: ``F_k = sum_{j in B_k} H(X_j | X_{A_k}) - H(X_{B_k} |
+    X_{A_k})`` and ``L_k = sum_{j in B_k} E_p KL(p(. | X_{A_k}) || q_j(. | X_{A_k}))``, where
+    ``A_k`` is the first ``i_k`` variables of ``sigma`` and ``B_k`` the next ``s_k``. Only
+    contexts with ``p(x_A) > 0`` count.
+
+    Examples
+    --------
+    >>> import unmask
+    >>> d = unmask.decompose(unmask.joints.all_equal(3, 2), [2, 1])
+    >>> round(d.factorization_total, 6), d.learning_total   # TC of the first block: log 2
+    (0.693147, 0.0)
+    """
+    p = _as_joint(joint)
+    n = p.n
+    if isinstance(schedule, (CompositionLaw, BernoulliSizes)):
+        raise ValueError("decompose needs fixed sizes (a Schedule), not random sizes")
+    sched = _as_sizes(schedule, n)
+    assert isinstance(sched, Schedule)
+    sigma = _as_order(order, n)
+    if sigma is None:
+        raise ValueError(
+            "decompose is for a fixed order; for random order use unmask.expected_kl "
+            "(with conditionals=) for the order average"
+        )
+    check_dense_size(n, p.q)
+    cond = as_conditionals(conditionals, p)
+    factor = log_base_factor(base)
+    fac, learn = [], []
+    for i, s in sched.blocks():
+        prefix, block = sigma[:i], sigma[i : i + s]
+        h_a = _entropy_of(p.marginal(list(prefix))) if i else 0.0
+        singles = [_entropy_of(p.marginal([*prefix, j])) - h_a for j in block]
+        h_ab = _entropy_of(p.marginal([*prefix, *block])) - h_a
+        fac.append((math.fsum(singles) - h_ab) / factor)
+        learn.append(math.fsum(_learning_term(p, cond, prefix, j) for j in block) / factor)
+    return Decomposition(np.array(fac), np.array(learn), sigma, sched)
+
+
+def learning_errors(
+    joint: Any, conditionals: Any, base: float | None = None
+) -> NDArray[np.float64]:
+    """Average learning error ``eps(i)`` of random-order sampling at context size ``i``.
+
+    Parameters
+    ----------
+    joint : Joint or array_like
+        The target law ``p``.
+    conditionals : Conditionals, Joint, callable or None
+        The learned ``q_j`` (None: exact, giving zeros).
+    base : float, optional
+        Log base (None: nats).
+
+    Returns
+    -------
+    numpy.ndarray
+        Length ``n``: ``eps(i) = E_{A, j} E_p KL(p(. | X_A) || q_j(. | X_A))`` with ``A`` a uniform
+        ``i``-subset and ``j`` uniform outside ``A`` (``+inf`` where a learned conditional is 0 on
+        ``p``'s support). Indexed by the number of *unmasked* tokens ``i``.
+
+    Notes
+    -----
+    With it the identity of theory section 5 extends to learned conditionals:
+    ``E_sigma KL(p || q_sigma) = sum_k g(i_k, i_k + s_k) + sum_k s_k eps(i_k)``
+    (see ``unmask.expected_kl(..., conditionals=)``). Cost: ``n 2^(n-1)`` pairs ``(A, j)``.
+
+    Examples
+    --------
+    >>> import unmask
+    >>> p = unmask.joints.all_equal(3, 2)
+    >>> unmask.learning_errors(p, None).tolist()
+    [0.0, 0.0, 0.0]
+    """
+    p = _as_joint(joint)
+    n, q = p.n, p.q
+    check_dense_size(n, q)
+    cond = as_conditionals(conditionals, p)
+    factor = log_base_factor(base)
+    out = np.zeros(n)
+    for i in range(n):
+        terms: list[float] = []
+        for prefix in _subsets_of_size(n, i):
+            terms.extend(
+                _learning_term(p, cond, prefix, j) for j in range(n) if j not in prefix
+            )
+        if any(math.isinf(t) for t in terms):
+            out[i] = math.inf
+        else:
+            out[i] = math.fsum(terms) / len(terms) / factor
+    return out
+
+
+def _subsets_of_size(n: int, size: int) -> list[tuple[int, ...]]:
+    from itertools import combinations
+
+    return list(combinations(range(n), size))
+
+
+# -- Monte Carlo ---------------------------------------------------------------------------------
+def sample(
+    source: Any,
+    schedule: Any,
+    size: int,
+    order: Any = "random",
+    seed: Any = None,
+) -> NDArray[np.int64]:
+    """Run the factorized sampler ``size`` times (batched numpy Monte Carlo).
+
+    Parameters
+    ----------
+    source : Joint, array_like or Conditionals
+        A joint (its exact conditionals are used) or the conditionals ``q_j`` to sample with.
+    schedule : Schedule, sequence of int, CompositionLaw or BernoulliSizes
+        Per-step counts (tokens unmasked *at* each step), or random sizes.
+    size : int
+        Number of independent runs.
+    order : {"random", "left-to-right"} or sequence of int
+        Unmasking order; ``"random"`` draws an independent uniform permutation per run.
+    seed : int, numpy.random.Generator or None
+        Seed of ``numpy.random.default_rng``; a fixed seed gives reproducible output.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape ``(size, n)``, one sequence per row.
+
+    Raises
+    ------
+    ValueError
+        Bad size, schedule, order or conditionals.
+
+    Notes
+    -----
+    The process of theory section 2, vectorised over the batch: at each step every run draws
+    the tokens of its block independently from ``q_j(. | x_A)`` with ``A`` its tokens unmasked
+    before the step. Its law is :func:`sampler_law`, which the test suite checks by chi-square.
+
+    Examples
+    --------
+    >>> import unmask
+    >>> x = unmask.sample(unmask.joints.all_equal(4, 2), [1, 1, 1, 1], 5, seed=0)
+    >>> bool((x == x[:, :1]).all())                  # exact one-at-a-time sampling
+    True
+    """
+    cond = source if isinstance(source, Conditionals) else Conditionals.exact(_as_joint(source))
+    n, q = cond.n, cond.q
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
+        raise ValueError(f"size must be a non-negative integer, got {size!r}")
+    sizes = _as_sizes(schedule, n)
+    sigma = _as_order(order, n)
+    rng = np.random.default_rng(seed)
+    m = int(size)
+    check_memory(8.0 * m * n * 6, f"a Monte Carlo batch of {m} runs")
+    if sigma is None:
+        perms = np.argsort(rng.random((m, n)), axis=1)
+    else:
+        perms = np.broadcast_to(np.asarray(sigma, dtype=np.int64), (m, n))
+    x = np.full((m, n), -1, dtype=np.int64)
+    done = np.zeros(m, dtype=np.int64)
+    rows = np.arange(m)
+    if isinstance(sizes, BernoulliSizes):
+        for k in range(sizes.steps):
+            beta = float(sizes.betas[k])
+            counts = rng.binomial(n - done, beta) if beta < 1 else n - done
+            _sample_step(cond, x, perms, done, np.asarray(counts, dtype=np.int64), rows, rng, q)
+        return x
+    if isinstance(sizes, CompositionLaw):
+        which = rng.choice(len(sizes.schedules), size=m, p=sizes.weights)
+        kmax = max(s.steps for s in sizes.schedules)
+        table = np.zeros((len(sizes.schedules), kmax), dtype=np.int64)
+        for r, sched in enumerate(sizes.schedules):
+            table[r, : sched.steps] = sched.sizes
+        per_step = table[which]
+    else:
+        per_step = np.broadcast_to(np.asarray(sizes.sizes, dtype=np.int64), (m, sizes.steps))
+    for k in range(per_step.shape[1]):
+        _sample_step(cond, x, perms, done, per_step[:, k], rows, rng, q)
+    return x
+
+
+def _sample_step(
+    cond: Conditionals,
+    x: NDArray[np.int64],
+    perms: NDArray[np.int64],
+    done: NDArray[np.int64],
+    counts: NDArray[np.int64],
+    rows: NDArray[np.int64],
+    rng: np.random.Generator,
+    q: int,
+) -> None:
+    context = x.copy()
+    for t in range(int(counts.max(initial=0))):
+        active = rows[counts > t]
+        targets = perms[active, done[active] + t]
+        for j in np.unique(targets).tolist():
+            sel = active[targets == j]
+            probs = cond(context[sel], j)
+            cdf = np.cumsum(probs, axis=1)
+            u = rng.random(sel.size)[:, None] * cdf[:, -1:]
+            x[sel, j] = np.minimum((u >= cdf).sum(axis=1), q - 1)
+    done += counts
