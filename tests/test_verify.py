@@ -26,11 +26,11 @@ def quick() -> VerifyResult:
 def test_quick_suite_passes_and_covers_every_law(quick: VerifyResult) -> None:
     assert quick.ok, quick
     names = {law.name for law in quick.laws}
-    expected = {s.name for s in default_suite(quick=True) if s.needs is None}
-    assert expected <= names
+    assert not quick.missing and not quick.skipped  # every ingredient is in this build
+    assert {s.name for s in default_suite(quick=True)} <= names
     assert {"sec9 f=1/(l+1)^2", "sec9 f=1/(l+1)"} <= names
     kinds = {c.kind for c in quick.passed}
-    assert {"closed-form", "identity"} <= kinds
+    assert kinds == {"closed-form", "identity", "bound"}
     assert quick.counts()["pass"] == len(quick.passed) > 50
 
 
@@ -165,3 +165,34 @@ def test_laws_filter_and_section9_selection() -> None:
         f = np.asarray(res.laws[0 if "^2" in c.law else 1].profile.f)
         h = np.concatenate([np.cumsum(f[::-1])[::-1], [0.0]])
         assert schedule_cost_direct(h, c.sizes) == pytest.approx(ref[c.law], abs=5e-3)
+
+
+def test_exact_mixture_kl_is_checked_against_section_9(quick: VerifyResult) -> None:
+    by_name = {(c.law, c.name): c for c in quick.checks}
+    c = by_name[("copy-pair", "KL(p||qbar) = log(6/5)")]
+    assert c.status == "pass" and c.value == pytest.approx(math.log(6 / 5), rel=1e-12)
+    c = by_name[("copy-pair", "order average = E KL")]
+    assert c.status == "pass" and c.value == pytest.approx(math.log(2) / 3, rel=1e-12)
+    computed = [case for case in quick.cases if case.mixture_kl is not None]
+    assert computed and all(case.mixture_kl <= case.expected_kl + 1e-12 for case in computed)
+
+
+def test_every_rigorous_bound_is_checked_on_every_case(quick: VerifyResult) -> None:
+    for case in quick.cases:
+        if case.expected_kl is None:
+            continue
+        rigorous = [b for b in case.bounds if b.kind == "rigorous"]
+        names = {b.name for b in rigorous}
+        assert {"dimension-free", "TC", "DTC"} <= names
+        checked = {c.name for c in quick.checks if c.law == case.law
+                   and c.schedule == case.family and c.steps == case.steps and c.kind == "bound"}
+        assert {f"bound {n}" for n in names} <= checked
+        for b in rigorous:  # independently: every rigorous bound is >= the exact value
+            assert case.expected_kl <= b.value + 1e-9 * max(1.0, b.value)
+
+
+def test_optimal_never_loses_to_a_family(quick: VerifyResult) -> None:
+    best = {(c.law, c.steps): c.expected_kl for c in quick.cases if c.family == "optimal"}
+    for c in quick.cases:
+        if c.expected_kl is not None and (c.law, c.steps) in best:
+            assert best[(c.law, c.steps)] <= c.expected_kl + 1e-12

@@ -834,15 +834,7 @@ class _Runner:
                 if closed_form == "independent":
                     self.equal(name, "KL(p||qbar) = 0", "closed-form", mixture, 0.0,
                                "section 9", family, steps)
-        bounds: tuple[BoundValue, ...] = ()
-        try:
-            bounds = tuple(self.ing.bounds_of(prof, sched, q))
-        except _Missing as exc:
-            self.skip(name, "bounds", "bound", str(exc), family, steps)
-        for b in bounds:
-            if b.kind == "rigorous":  # "exact", "reference" and "prediction" rows: not bounds
-                self.at_most(name, f"bound {b.name}", "bound", ekl, b.value,
-                             b.source or "section 6", family, steps)
+        bounds = self.check_bounds(name, prof, sched, q, ekl, family, steps)
         if closed_form == "all-equal" and sched.sizes[0] == sched.max_size:
             # Section 6/9: the all-equal law attains the dimension-free bound when s_1 = s_max.
             for b in bounds:
@@ -851,6 +843,20 @@ class _Runner:
                                "sections 6, 9: attained by the all-equal law", family, steps)
                     break
         return Case(name, family, steps, sched.sizes, ekl, mixture, bounds)
+
+    def check_bounds(self, name: str, prof: Profile, sched: Schedule, q: int, ekl: float,
+                     family: str, steps: int) -> tuple[BoundValue, ...]:
+        """Evaluate every bound; each rigorous one must be at least the exact ``ekl``."""
+        try:
+            bounds = tuple(self.ing.bounds_of(prof, sched, q))
+        except _Missing as exc:
+            self.skip(name, "bounds", "bound", str(exc), family, steps)
+            return ()
+        for b in bounds:
+            if b.kind == "rigorous":  # "exact", "reference" and "prediction" rows: not bounds
+                self.at_most(name, f"bound {b.name}", "bound", ekl, b.value,
+                             b.source or "section 6", family, steps)
+        return bounds
 
     def closed_form_case(self, name: str, q: int, closed_form: str | None,
                          sched: Schedule, ekl: float, family: str, steps: int) -> None:
@@ -978,7 +984,8 @@ def _section9_dp(runner: _Runner) -> list[LawReport]:
         const = _cost.expected_kl(prof, sched)
         runner.equal(law, "constant schedule cost", "closed-form", const, const_ref,
                      "section 9 (quoted digits)", "constant", steps, rtol=0, atol=const_tol)
-        runner.cases.append(Case(law, "constant", steps, sched.sizes, const))
+        bounds = runner.check_bounds(law, prof, sched, 0, const, "constant", steps)
+        runner.cases.append(Case(law, "constant", steps, sched.sizes, const, bounds=bounds))
         try:
             opt_sched = runner.ing.schedule("optimal", prof, steps, runner.threads)
         except _Missing as exc:
@@ -987,7 +994,8 @@ def _section9_dp(runner: _Runner) -> list[LawReport]:
             opt = _cost.expected_kl(prof, opt_sched)
             runner.equal(law, "optimal cost", "closed-form", opt, opt_ref,
                          "section 9 (quoted digits)", "optimal", steps, rtol=0, atol=opt_tol)
-            runner.cases.append(Case(law, "optimal", steps, opt_sched.sizes, opt))
+            bounds = runner.check_bounds(law, prof, opt_sched, 0, opt, "optimal", steps)
+            runner.cases.append(Case(law, "optimal", steps, opt_sched.sizes, opt, bounds=bounds))
         curves = runner.curves(prof, 0)
         reports.append(LawReport(law, "h built from f, n = 400 (solver sanity check)", n, 0,
                                  prof, time.perf_counter() - t0, curves))
