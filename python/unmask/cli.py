@@ -575,7 +575,10 @@ def verify_cmd(
         try:
             from unmask.plotting import save_verification_figures
 
-            files = save_verification_figures(result, plot_dir)
+            files = _run_with_progress(
+                save_verification_figures, {"result": result, "directory": plot_dir},
+                enabled=not no_progress, label="plot",
+            )
         except ImportError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"wrote {len(files)} figures to {plot_dir}", err=True)
@@ -587,13 +590,14 @@ def verify_cmd(
         sys.exit(1)
 
 
-def _run_with_progress(fn: Any, kwargs: dict[str, Any], enabled: bool) -> Any:
+def _run_with_progress(fn: Any, kwargs: dict[str, Any], enabled: bool,
+                       label: str = "verify") -> Any:
     console = _console(stderr=True)
     if not enabled or not console.is_terminal:
         return fn(**kwargs)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("[bold]verify[/] {task.description:<16}"), BarColumn(),
+    with Progress(TextColumn(f"[bold]{label}[/] {{task.description:<16}}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("", total=None)

@@ -7,7 +7,7 @@ naming the ``unmask[plot]`` extra. Figures are built with :class:`matplotlib.fig
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -265,7 +265,11 @@ def plot_schedules(
 
 
 def save_verification_figures(
-    result: VerifyResult, directory: str | Path, *, dpi: int = 110
+    result: VerifyResult,
+    directory: str | Path,
+    *,
+    dpi: int = 110,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Path]:
     """Write the PNG figures of a :func:`unmask.verify` run into ``directory``.
 
@@ -281,6 +285,8 @@ def save_verification_figures(
         Created if needed.
     dpi : int
         Resolution.
+    progress : callable, optional
+        Called as ``progress(law, done, total)`` before each law's figures.
 
     Returns
     -------
@@ -290,7 +296,9 @@ def save_verification_figures(
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for law in result.laws:
+    for done, law in enumerate(result.laws):
+        if progress is not None:
+            progress(law.name, done, len(result.laws))
         stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in law.name)
         fig = plot_profile(law.profile, title=f"{_title(law.name, law.n)}: {law.description}")
         path = out / f"{stem}_profile.png"
