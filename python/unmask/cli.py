@@ -65,7 +65,10 @@ def _echo_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 @click.group(context_settings=CONTEXT)
 @click.version_option(unmask.__version__, prog_name="unmask")
 def main() -> None:
-    """Exact profiles, sampler laws, bounds and optimal schedules for masked diffusion."""
+    """Exact profiles, sampler laws, bounds and optimal schedules for masked diffusion.
+
+    Start with `unmask verify`: it checks the whole theory end to end on an embedded suite.
+    """
 
 
 # -------------------------------------------------------------------------------------------
@@ -286,7 +289,8 @@ def source_options(func: Any) -> Any:
                           "concentration, mixture components)."),
         click.option("--kind", type=click.Choice(INPUT_KINDS), default="auto",
                      show_default=True, help="How to read a SOURCE file."),
-        click.option("--threads", type=click.IntRange(1, None), default=None),
+        click.option("--threads", type=click.IntRange(1, None), default=None,
+                     help="Threads for the C++ core (default: all cores)."),
     ]
     for opt in reversed(opts):
         func = opt(func)
@@ -313,7 +317,7 @@ def profile_cmd(
     source: str, n: int | None, q: int, seed: int, param: float, kind: str, threads: int | None,
     base: float | None, as_json: bool, plot_path: str | None,
 ) -> None:
-    """Print the exact entropy profile h and information profile f of SOURCE."""
+    """Entropy profile h and information profile f of SOURCE."""
     obj = load_source(source, kind, n, q, seed, param)
     prof = _as_profile(obj, base, threads)
     qq = obj.q if isinstance(obj, Joint) else None
@@ -439,7 +443,7 @@ def schedule_cmd(
     source: str, n: int | None, q: int, seed: int, param: float, kind: str, threads: int | None,
     steps: int, family: str, encoding: str, block_width: int | None, fmt: str,
 ) -> None:
-    """Print a K-step schedule for SOURCE (default: the optimal one) in a sampler's encoding."""
+    """A K-step schedule for SOURCE (default: optimal) in a sampler's encoding."""
     prof = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
     sched = _make_schedule(family, prof, steps, threads)
     values = _encode(sched, encoding, block_width)
@@ -502,7 +506,7 @@ def frontier_cmd(
     source: str, n: int | None, q: int, seed: int, param: float, kind: str, threads: int | None,
     max_steps: int | None, as_json: bool, plot_path: str | None,
 ) -> None:
-    """Optimal expected KL for every K = 1..max-steps, next to the constant schedule."""
+    """Optimal error for every K = 1..max-steps, next to the constant schedule."""
     prof = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
     kmax = min(prof.n, 32) if max_steps is None else max_steps
     if kmax > prof.n:
@@ -539,14 +543,14 @@ def _verify_law_names() -> list[str]:
 
 
 @main.command("verify")
-@click.option("--quick", is_flag=True, help="Small laws, K in (2, 4): a few seconds.")
+@click.option("--quick", is_flag=True, help="Smaller laws, K in (2, 4): about a second.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False, writable=True),
               default=None, help="Write PNG figures into this directory.")
 @click.option("--law", "laws", multiple=True, type=click.Choice(_verify_law_names()),
               help="Only this law (repeatable).")
 @click.option("--steps", "-K", "ks", multiple=True, type=click.IntRange(1, None),
-              help="Step counts to evaluate (repeatable; default 2, 4, 8).")
+              help="Step counts to evaluate (repeatable; default 2, 3, 4, 8).")
 @click.option("--threads", type=click.IntRange(1, None), default=None,
               help="Threads for the C++ core (default 1: the suite's laws are small).")
 @click.option("--verbose", "-v", is_flag=True, help="Also list every case and check.")
@@ -555,7 +559,7 @@ def verify_cmd(
     quick: bool, as_json: bool, plot_dir: str | None, laws: tuple[str, ...],
     ks: tuple[int, ...], threads: int | None, verbose: bool, no_progress: bool,
 ) -> None:
-    """Run the embedded verification suite: exact errors, every bound, closed forms.
+    """Check the theory end to end: exact errors, every bound, closed forms.
 
     Exits with code 1 when a rigorous bound is violated, a closed form of the theory fails or
     an identity breaks; checks whose ingredient is missing from this build are reported as
