@@ -587,7 +587,7 @@ def verify_cmd(
             raise click.ClickException(str(exc)) from exc
         click.echo(f"wrote {len(files)} figures to {plot_dir}", err=True)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(json.dumps(result.to_dict(), separators=(",", ":")))
     else:
         _print_verify(result, verbose)
     if not result.ok:
