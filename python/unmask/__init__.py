@@ -28,6 +28,7 @@ from unmask.solver import (
     optimal_frontier,
     optimal_schedule,
 )
+from unmask.verification import VerifyResult, verify
 
 __version__: str = _core.__version__
 
@@ -42,6 +43,7 @@ __all__ = [
     "Profile",
     "Schedule",
     "SolverInfo",
+    "VerifyResult",
     "__version__",
     "all_bounds",
     "bounds",
@@ -66,4 +68,5 @@ __all__ = [
     "schedules",
     "subset_entropies",
     "tv",
+    "verify",
 ]

@@ -1,9 +1,21 @@
-"""The ``unmask`` command line."""
+"""The ``unmask`` command line (click + rich).
+
+Commands: ``verify`` (the embedded verification suite), ``profile`` (the exact or given profile
+of a law, a samples file or a curve), ``schedule`` (a K-step schedule in the encoding a sampler
+consumes) and ``frontier`` (the optimal error for every K). Bad arguments exit with code 2 and a
+usage message; a failed verification exits with code 1.
+"""
 
 from __future__ import annotations
 
+import csv
+import importlib
+import io
 import json
+import math
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,10 +23,35 @@ import numpy as np
 
 import unmask
 from unmask import joints
+from unmask.joint import Joint
+from unmask.profile import Profile
+from unmask.schedule import Schedule
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = max(console.width, 112)  # pipes and files: room for the tables
+    return console
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf"
+        if abs(v) < 1e-12:
+            return "0"
+        return f"{v:.4g}"
+    return str(v)
 
 
 def _echo_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
@@ -22,20 +59,35 @@ def _echo_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
         table.add_column(col, justify="right")
     for row in rows:
         table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in row])
-    Console().print(table)
+    _console().print(table)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings=CONTEXT)
 @click.version_option(unmask.__version__, prog_name="unmask")
 def main() -> None:
-    """Exact profiles, sampler laws, bounds and optimal schedules for masked diffusion."""
+    """Exact profiles, sampler laws, bounds and optimal schedules for masked diffusion.
+
+    Start with `unmask verify`: it checks the whole theory end to end on an embedded suite.
+    """
 
 
-BUILTIN_LAWS = ("all-equal", "parity", "independent", "markov", "ising", "random")
+# -------------------------------------------------------------------------------------------
+# Inputs: built-in laws and files
+# -------------------------------------------------------------------------------------------
+BUILTIN_LAWS = (
+    "all-equal", "parity", "independent", "markov", "ising", "random", "copy-pair", "mixture",
+    "digits",
+)
+INPUT_KINDS = ("auto", "joint", "samples", "h", "loss-curve")
 
 
-def build_law(name: str, n: int, q: int, seed: int, param: float) -> unmask.Joint:
-    """Build one of the built-in laws by name (used by several commands)."""
+def build_law(name: str, n: int, q: int, seed: int, param: float) -> Joint:
+    """Build one of the built-in laws by name (used by several commands).
+
+    ``param`` is the stay probability of ``markov``, the coupling of the ``ising`` chain, the
+    Dirichlet concentration of ``random`` and the number of components of ``mixture``
+    (0 = default).
+    """
     if name == "all-equal":
         return joints.all_equal(n, q)
     if name == "parity":
@@ -55,45 +107,609 @@ def build_law(name: str, n: int, q: int, seed: int, param: float) -> unmask.Join
         return joints.ising(J)
     if name == "random":
         return joints.random(n, q, concentration=param if param > 0 else 0.5, seed=seed)
-    raise click.BadParameter(f"unknown law {name!r}")  # pragma: no cover - click checks choices
+    if name == "copy-pair":
+        p = np.zeros((2, 2, 2))
+        p[0, 0, :] = p[1, 1, :] = 0.25
+        return Joint(p)
+    if name == "mixture":
+        comps = int(param) if param >= 1 else 3
+        rng = np.random.default_rng(seed)
+        return joints.mixture_of_products(
+            np.full(comps, 1.0 / comps), rng.dirichlet(np.ones(q), size=(comps, n))
+        )
+    if name == "digits":
+        try:
+            datasets = importlib.import_module("unmask.datasets")
+        except ModuleNotFoundError as exc:
+            raise click.ClickException("the digit-patch law needs unmask.datasets") from exc
+        jt: Joint = datasets.digit_patches()
+        return jt
+    raise click.BadParameter(f"unknown law {name!r}")  # pragma: no cover - checked by caller
 
 
-@main.command("profile")
-@click.argument("law", type=click.Choice(BUILTIN_LAWS))
-@click.option("--n", "n", type=click.IntRange(1, 30), default=8, show_default=True)
-@click.option("--q", "q", type=click.IntRange(2, 16), default=2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--param", type=float, default=0.0, help="Law parameter (stay prob., coupling, ...).")
-@click.option("--base", type=float, default=None, help="Log base (default nats; 2 for bits).")
-@click.option("--threads", type=click.IntRange(1, None), default=None)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def profile_cmd(
-    law: str, n: int, q: int, seed: int, param: float, base: float | None,
-    threads: int | None, as_json: bool,
-) -> None:
-    """Print the exact entropy/information profile of a built-in LAW."""
+def _read_csv(path: Path) -> tuple[list[str] | None, np.ndarray]:
+    text = path.read_text()
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise click.BadParameter(f"{path} is empty")
+    header: list[str] | None = None
     try:
-        joint = build_law(law, n, q, seed, param)
-        prof = unmask.profile(joint, base=base, threads=threads)
+        [float(c) for c in rows[0]]
+    except ValueError:
+        header = [c.strip().lower() for c in rows[0]]
+        rows = rows[1:]
+    try:
+        data = np.array([[float(c) for c in r] for r in rows], dtype=np.float64)
+    except ValueError as exc:
+        raise click.BadParameter(f"{path}: non-numeric entry ({exc})") from exc
+    if data.size == 0 or data.ndim != 2:
+        raise click.BadParameter(f"{path}: expected a table of numbers with equal-length rows")
+    return header, data
+
+
+def _loss_curve_profile(ratios: np.ndarray, losses: np.ndarray, n: int | None) -> Profile:
+    fn = getattr(unmask, "profile_from_loss_curve", None)
+    if fn is None:
+        raise click.ClickException("loss curves need unmask.profile_from_loss_curve")
+    if n is None:
+        raise click.UsageError("a loss curve needs the sequence length: pass --n")
+    try:
+        prof: Profile = fn(ratios, losses, n)
+    except ValueError as exc:
+        raise click.BadParameter(f"not a valid loss curve: {exc}", param_hint="SOURCE") from exc
+    return prof
+
+
+def load_source(
+    source: str, kind: str, n: int | None, q: int, seed: int, param: float
+) -> Joint | Profile:
+    """Resolve SOURCE: a built-in law name, a .npy joint/samples/h, a .csv, or a .json h.
+
+    Raises click errors (exit code 2) for unknown names, missing files and unreadable content.
+    """
+    if source in BUILTIN_LAWS:
+        if kind not in ("auto", "joint"):
+            raise click.BadParameter(f"{source!r} is a built-in law, not a {kind} file",
+                                     param_hint="--kind")
+        try:
+            return build_law(source, 8 if n is None else n, q, seed, param)
+        except (ValueError, MemoryError) as exc:
+            raise click.UsageError(f"cannot build the {source} law: {exc}") from exc
+    path = Path(source)
+    if not path.exists():
+        raise click.BadParameter(
+            f"no built-in law or file named {source!r}: file not found: {path} "
+            f"(built-in laws: {', '.join(BUILTIN_LAWS)})",
+            param_hint="SOURCE",
+        )
+    if path.is_dir():
+        raise click.BadParameter(f"{path} is a directory, not a file", param_hint="SOURCE")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise click.BadParameter(f"cannot read {path} as .npy: {exc}") from exc
+        return _from_array(arr, kind, path, n)
+    if suffix == ".json":
+        try:
+            obj = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"{path} is not valid JSON: {exc}") from exc
+        h = obj.get("h") if isinstance(obj, dict) else obj
+        if h is None:
+            raise click.BadParameter(f"{path}: expected a list of h values or an object with 'h'")
+        stderr = obj.get("stderr") if isinstance(obj, dict) else None
+        return _profile_or_usage(h, stderr=stderr, source=str(path))
+    if suffix in (".csv", ".txt"):
+        header, data = _read_csv(path)
+        if kind == "loss-curve" or (
+            kind == "auto" and header is not None and len(header) == 2
+            and any("loss" in c for c in header)
+        ):
+            if data.shape[1] != 2:
+                raise click.BadParameter(f"{path}: a loss curve has two columns (ratio, loss)")
+            return _loss_curve_profile(data[:, 0], data[:, 1], n)
+        if kind == "h" or (kind == "auto" and (data.shape[1] == 1 or data.shape[0] == 1)):
+            return _profile_or_usage(data.ravel(), source=str(path))
+        if kind in ("auto", "samples"):
+            if not np.all(data == np.round(data)):
+                raise click.BadParameter(
+                    f"{path}: samples must be integers (or pass --kind h / loss-curve)"
+                )
+            return _samples_joint(data.astype(np.int64), path)
+        raise click.BadParameter(f"{path}: a .csv holds samples, an h curve or a loss curve",
+                                 param_hint="--kind")
+    raise click.BadParameter(
+        f"{path}: unsupported file type {suffix!r} (use .npy, .csv or .json)", param_hint="SOURCE"
+    )
+
+
+def _profile_or_usage(h: Any, stderr: Any = None, source: str = "") -> Profile:
+    try:
+        return Profile(np.asarray(h, dtype=np.float64), stderr=stderr, source=source)
+    except (ValueError, TypeError) as exc:
+        raise click.BadParameter(f"{source}: not a valid h curve: {exc}") from exc
+
+
+def _samples_joint(x: np.ndarray, path: Path) -> Joint:
+    try:
+        return joints.from_samples(x)
+    except (ValueError, MemoryError) as exc:
+        raise click.BadParameter(f"{path}: {exc}") from exc
+
+
+def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint | Profile:
+    if kind == "auto":
+        if arr.ndim == 1:
+            kind = "h"
+        elif arr.ndim == 2 and np.issubdtype(arr.dtype, np.integer):
+            kind = "samples"
+        elif len(set(arr.shape)) == 1:
+            kind = "joint"
+        else:
+            raise click.BadParameter(
+                f"{path}: cannot tell what an array of shape {arr.shape} is; pass --kind",
+                param_hint="--kind",
+            )
+    if kind == "h":
+        return _profile_or_usage(arr, source=str(path))
+    if kind == "samples":
+        return _samples_joint(arr, path)
+    if kind == "loss-curve":
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise click.BadParameter(f"{path}: a loss curve is an (m, 2) array of (ratio, loss)")
+        return _loss_curve_profile(arr[:, 0], arr[:, 1], n)
+    try:
+        return Joint(arr)
+    except (ValueError, TypeError) as exc:
+        raise click.BadParameter(f"{path}: not a valid joint law: {exc}") from exc
+
+
+def _as_profile(obj: Joint | Profile, base: float | None, threads: int | None) -> Profile:
+    if isinstance(obj, Profile):
+        return obj if base is None else obj.in_base(base)
+    try:
+        return unmask.profile(obj, base=base, threads=threads)
     except (ValueError, MemoryError) as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def source_options(func: Any) -> Any:
+    """Options shared by the commands that take a SOURCE."""
+    opts = [
+        click.argument("source"),
+        click.option("--n", "n", type=click.IntRange(1, 10**7), default=None,
+                     help="Length of a built-in law (default 8) or of a loss-curve profile."),
+        click.option("--q", "q", type=click.IntRange(2, 16), default=2, show_default=True,
+                     help="Alphabet size of a built-in law."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--param", type=float, default=0.0,
+                     help="Law parameter (markov stay prob., ising coupling, random "
+                          "concentration, mixture components)."),
+        click.option("--kind", type=click.Choice(INPUT_KINDS), default="auto",
+                     show_default=True, help="How to read a SOURCE file."),
+        click.option("--threads", type=click.IntRange(1, None), default=None,
+                     help="Threads for the C++ core (default: all cores)."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+SOURCE_HELP = (
+    "SOURCE is a built-in law (" + ", ".join(BUILTIN_LAWS) + "), a .npy file (a joint of shape "
+    "(q,)*n, an int samples array (m, n), or a 1-d h curve), a .csv (integer samples, one h "
+    "column, or 'ratio,loss' loss curve with --n) or a .json h curve (a list or {\"h\": [...]})."
+)
+
+
+# -------------------------------------------------------------------------------------------
+# unmask profile
+# -------------------------------------------------------------------------------------------
+@main.command("profile", epilog=SOURCE_HELP)
+@source_options
+@click.option("--base", type=float, default=None, help="Log base (default nats; 2 for bits).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
+              default=None, help="Write a PNG of h and f to this file.")
+def profile_cmd(
+    source: str, n: int | None, q: int, seed: int, param: float, kind: str, threads: int | None,
+    base: float | None, as_json: bool, plot_path: str | None,
+) -> None:
+    """Entropy profile h and information profile f of SOURCE."""
+    obj = load_source(source, kind, n, q, seed, param)
+    prof = _as_profile(obj, base, threads)
+    qq = obj.q if isinstance(obj, Joint) else None
+    if plot_path is not None:
+        _save(prof.plot(title=f"{source} (n={prof.n})"), plot_path)
     if as_json:
         payload = {
-            "law": law, "n": n, "q": joint.q, "unit": prof.unit,
+            "source": source, "n": prof.n, "q": qq, "unit": prof.unit,
             "h": prof.h.tolist(), "f": prof.f.tolist(), **prof.summary(),
         }
+        payload["n"] = prof.n
         click.echo(json.dumps(payload, indent=2))
         return
     rows: list[list[Any]] = []
     f = prof.f
     for i in range(prof.n):
         rows.append([i, float(prof.h[i]), float(f[i]) if i < f.size else "-"])
-    _echo_table(f"{law} (n={n}, q={joint.q}) profile in {prof.unit}", ["i", "h(i)", "f(i)"], rows)
+    qtxt = f", q={qq}" if qq else ""
+    _echo_table(f"{source} (n={prof.n}{qtxt}) profile in {prof.unit}", ["i", "h(i)", "f(i)"],
+                rows)
     s = prof.summary()
     click.echo(
         f"H = {s['entropy']:.6g}  TC = {s['tc']:.6g}  DTC = {s['dtc']:.6g}  "
         f"sum_j I(X_j;X_-j) = {s['mi_sum']:.6g}  ({prof.unit})"
     )
+
+
+def _save(fig: Any, path: str) -> None:
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc}") from exc
+    click.echo(f"wrote {path}", err=True)
+
+
+# -------------------------------------------------------------------------------------------
+# unmask schedule
+# -------------------------------------------------------------------------------------------
+def _optional(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+_SCHEDULES = _optional("unmask.schedules")
+#: The suite's names first, then every other family of :data:`unmask.schedules.FAMILIES`
+#: that gives one schedule ("randomized" gives a law over schedules).
+FAMILY_CHOICES = (
+    "optimal", "constant", "cosine", "geometric-unmasked", "geometric-masked", "sqrt",
+    *(k for k in (getattr(_SCHEDULES, "FAMILIES", None) or {})
+      if k not in ("optimal", "constant", "cosine", "sqrt", "randomized")),
+)
+ENCODINGS = ("counts", "cumulative", "remaining-masked", "mask-ratios", "alpha", "blocks",
+             "all")
+ENCODING_CONVENTION = {
+    "counts": "per step: tokens unmasked at step k, k = 1..K",
+    "cumulative": "cumulative: tokens unmasked after step k, k = 1..K (last = n)",
+    "remaining-masked": "cumulative: tokens still masked after step k (last = 0)",
+    "mask-ratios": "cumulative: fraction of tokens still masked after step k (last = 0)",
+    "alpha": "masking curve: fraction unmasked alpha(t_k) at t_k = k/K, k = 0..K "
+             "(alpha = 0 at t = 0, 1 at t = 1); piecewise linear between knots",
+    "blocks": "per step, per semi-autoregressive block of --block-width tokens "
+              "(every block boundary must be a step boundary)",
+    "all": "every encoding (see unmask.export.to_dict)",
+}
+
+
+def _make_schedule(family: str, prof: Profile, steps: int, threads: int | None) -> Schedule:
+    from unmask.verification import FAMILIES, _Ingredients, _Missing
+
+    if steps > prof.n:
+        raise click.BadParameter(f"--steps {steps} exceeds n = {prof.n}", param_hint="--steps")
+    try:
+        if family in FAMILIES:
+            return _Ingredients().schedule(family, prof, steps, threads)
+        sched: Schedule = _SCHEDULES.get(family, prof, steps)
+        return sched
+    except _Missing as exc:
+        raise click.ClickException(f"schedule family {family!r} {exc}") from exc
+    except ValueError as exc:
+        raise click.UsageError(f"cannot build a {family} schedule: {exc}") from exc
+
+
+def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
+    if encoding == "counts":
+        return sched.counts().tolist()
+    if encoding == "cumulative":
+        return sched.cumulative().tolist()
+    if encoding == "remaining-masked":
+        return (sched.n - sched.cumulative()).tolist()
+    if encoding == "mask-ratios":
+        return sched.mask_ratios().tolist()
+    if encoding == "alpha":
+        return (sched.boundaries / sched.n).tolist()
+    export = _optional("unmask.export")
+    if export is None:
+        raise click.ClickException(f"--encoding {encoding} needs unmask.export")
+    if encoding == "blocks" and block_width is None:
+        raise click.UsageError("--encoding blocks needs --block-width")
+    try:
+        if encoding == "blocks":
+            return export.split_blocks(sched, block_width)
+        return export.to_dict(sched, block_width=block_width)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@main.command("schedule", epilog=SOURCE_HELP)
+@source_options
+@click.option("--steps", "-K", "steps", type=click.IntRange(1, None), required=True,
+              help="Number of steps K.")
+@click.option("--family", type=click.Choice(FAMILY_CHOICES), default="optimal",
+              show_default=True)
+@click.option("--encoding", type=click.Choice(ENCODINGS), default="counts", show_default=True)
+@click.option("--block-width", type=click.IntRange(1, None), default=None,
+              help="Block width for --encoding blocks.")
+@click.option("--format", "fmt", type=click.Choice(("json", "csv")), default="json",
+              show_default=True)
+def schedule_cmd(
+    source: str, n: int | None, q: int, seed: int, param: float, kind: str, threads: int | None,
+    steps: int, family: str, encoding: str, block_width: int | None, fmt: str,
+) -> None:
+    """A K-step schedule for SOURCE (default: optimal) in a sampler's encoding."""
+    prof = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
+    sched = _make_schedule(family, prof, steps, threads)
+    values = _encode(sched, encoding, block_width)
+    ekl = unmask.expected_kl(prof, sched)
+    if fmt == "json":
+        payload: dict[str, Any] = {
+            "source": source, "n": sched.n, "steps": sched.steps, "family": family,
+            "encoding": encoding, "convention": ENCODING_CONVENTION[encoding],
+            "values": values, "sizes": list(sched.sizes),
+            "expected_kl": ekl, "unit": prof.unit,
+        }
+        if encoding == "alpha":
+            payload["t"] = np.linspace(0.0, 1.0, sched.steps + 1).tolist()
+        click.echo(json.dumps(payload, indent=2))
+        return
+    if encoding == "all":
+        click.echo(_optional("unmask.export").to_csv(sched), nl=False)
+        return
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    if encoding == "blocks":
+        writer.writerow(["block", "step", "unmasked_at_step"])
+        for b, counts in enumerate(values):
+            for k, c in enumerate(counts, start=1):
+                writer.writerow([b, k, c])
+    elif encoding == "alpha":
+        writer.writerow(["t", "alpha_unmasked_fraction"])
+        for k, v in enumerate(values):
+            writer.writerow([repr(k / sched.steps), repr(v)])
+    else:
+        col = {"counts": "unmasked_at_step", "cumulative": "cumulative_unmasked",
+               "remaining-masked": "remaining_masked",
+               "mask-ratios": "remaining_mask_ratio"}[encoding]
+        writer.writerow(["step", col])
+        for k, v in enumerate(values, start=1):
+            writer.writerow([k, v])
+    click.echo(buf.getvalue(), nl=False)
+
+
+# -------------------------------------------------------------------------------------------
+# unmask frontier
+# -------------------------------------------------------------------------------------------
+def _frontier_costs(prof: Profile, max_steps: int) -> list[float]:
+    fn = getattr(unmask, "optimal_frontier", None)
+    if fn is None:
+        raise click.ClickException("the frontier needs unmask.optimal_frontier")
+    from unmask.verification import _frontier_costs as costs_of
+
+    return costs_of(fn(prof, max_steps))
+
+
+@main.command("frontier", epilog=SOURCE_HELP)
+@source_options
+@click.option("--max-steps", "-K", "max_steps", type=click.IntRange(1, None), default=None,
+              help="Largest K (default min(n, 32)).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
+              default=None, help="Write a PNG of the error versus K to this file.")
+def frontier_cmd(
+    source: str, n: int | None, q: int, seed: int, param: float, kind: str, threads: int | None,
+    max_steps: int | None, as_json: bool, plot_path: str | None,
+) -> None:
+    """Optimal error for every K = 1..max-steps, next to the constant schedule."""
+    prof = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
+    kmax = min(prof.n, 32) if max_steps is None else max_steps
+    if kmax > prof.n:
+        raise click.BadParameter(f"--max-steps {kmax} exceeds n = {prof.n}",
+                                 param_hint="--max-steps")
+    optimal = _frontier_costs(prof, kmax)
+    constant = [unmask.expected_kl(prof, Schedule.constant(prof.n, k)) for k in range(1, kmax + 1)]
+    if plot_path is not None:
+        from unmask.plotting import plot_frontier
+
+        _save(plot_frontier(optimal, compare={"constant": constant},
+                            title=f"{source} (n={prof.n})", unit=prof.unit), plot_path)
+    if as_json:
+        click.echo(json.dumps({
+            "source": source, "n": prof.n, "unit": prof.unit,
+            "K": list(range(1, kmax + 1)), "optimal": optimal, "constant": constant,
+        }, indent=2))
+        return
+    rows: list[list[Any]] = []
+    for k in range(1, kmax + 1):
+        o, c = optimal[k - 1], constant[k - 1]
+        rows.append([k, o, c, f"{c / o:.3g}" if o > 0 else "-"])
+    _echo_table(f"{source} (n={prof.n}): exact expected KL in {prof.unit}, random order",
+                ["K", "optimal", "constant", "constant/optimal"], rows)
+
+
+# -------------------------------------------------------------------------------------------
+# unmask verify
+# -------------------------------------------------------------------------------------------
+def _verify_law_names() -> list[str]:
+    from unmask.verification import default_suite
+
+    return [s.name for s in default_suite()] + ["section-9"]
+
+
+@main.command("verify")
+@click.option("--quick", is_flag=True, help="Smaller laws, K in (2, 4): about a second.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False, writable=True),
+              default=None, help="Write PNG figures into this directory.")
+@click.option("--law", "laws", multiple=True, type=click.Choice(_verify_law_names()),
+              help="Only this law (repeatable).")
+@click.option("--steps", "-K", "ks", multiple=True, type=click.IntRange(1, None),
+              help="Step counts to evaluate (repeatable; default 2, 3, 4, 8).")
+@click.option("--threads", type=click.IntRange(1, None), default=None,
+              help="Threads for the C++ core (default 1: the suite's laws are small).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list every case and check.")
+@click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
+def verify_cmd(
+    quick: bool, as_json: bool, plot_dir: str | None, laws: tuple[str, ...],
+    ks: tuple[int, ...], threads: int | None, verbose: bool, no_progress: bool,
+) -> None:
+    """Check the theory end to end: exact errors, every bound, closed forms.
+
+    Exits with code 1 when a rigorous bound is violated, a closed form of the theory fails or
+    an identity breaks; checks whose ingredient is missing from this build are reported as
+    skipped, not passed.
+    """
+    from unmask.verification import verify
+
+    kwargs: dict[str, Any] = {"quick": quick}
+    if threads is not None:
+        kwargs["threads"] = threads
+    if laws:
+        kwargs["laws"] = list(laws)
+    if ks:
+        kwargs["ks"] = list(ks)
+    result = _run_with_progress(verify, kwargs, enabled=not no_progress)
+    if plot_dir is not None:
+        try:
+            from unmask.plotting import save_verification_figures
+
+            files = _run_with_progress(
+                save_verification_figures, {"result": result, "directory": plot_dir},
+                enabled=not no_progress, label="plot",
+            )
+        except ImportError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"wrote {len(files)} figures to {plot_dir}", err=True)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), separators=(",", ":")))
+    else:
+        _print_verify(result, verbose)
+    if not result.ok:
+        sys.exit(1)
+
+
+def _run_with_progress(fn: Any, kwargs: dict[str, Any], enabled: bool,
+                       label: str = "verify") -> Any:
+    console = _console(stderr=True)
+    if not enabled or not console.is_terminal:
+        return fn(**kwargs)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(f"[bold]{label}[/] {{task.description:<16}}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(desc: str, done: int, total: int) -> None:
+            bar.update(task, description=desc, completed=done, total=total)
+
+        return fn(progress=progress, **kwargs)
+
+
+def _print_verify(result: Any, verbose: bool) -> None:
+    from rich import box
+    from rich.table import Table
+
+    console = _console()
+    by_law: dict[str, dict[str, int]] = {}
+    for c in result.checks:
+        d = by_law.setdefault(c.law, {"pass": 0, "fail": 0, "skipped": 0})
+        d[c.status] += 1
+    table = Table(
+        title="unmask verify: exact errors in nats",
+        caption="const/opt: E_sigma KL(p||q_sigma), random order, constant/optimal schedule;\n"
+                "KL(qbar): exact KL of the random-order law itself (constant schedule)",
+        box=box.SIMPLE_HEAD, padding=(0, 1), caption_justify="left",
+    )
+    table.add_column("law", no_wrap=True)
+    for col in ("n", "q", "K", "TC", "const", "opt", "KL(qbar)", "pass/fail/skip"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for law in result.laws:
+        cases = [c for c in result.cases if c.law == law.name]
+        ks = sorted({c.steps for c in cases})
+        nontrivial = [k for k in ks if k < law.n] or ks
+        k = 4 if 4 in nontrivial else (nontrivial[-1] if nontrivial else None)
+        const = next((c for c in cases if c.steps == k and c.family == "constant"), None)
+        opt = next((c for c in cases if c.steps == k and c.family == "optimal"), None)
+        cnt = by_law.get(law.name, {"pass": 0, "fail": 0, "skipped": 0})
+        fail = f"[red]{cnt['fail']}[/]" if cnt["fail"] else "0"
+        table.add_row(
+            law.name, str(law.n), str(law.q) if law.q else "-", _fmt(k),
+            _fmt(law.profile.tc), _fmt(const.expected_kl if const else None),
+            _fmt(opt.expected_kl if opt else None), _fmt(const.mixture_kl if const else None),
+            f"{cnt['pass']}/{fail}/{cnt['skipped']}",
+        )
+    console.print(table)
+    _print_bound_summary(result, console)
+    if verbose:
+        _print_all(result, console)
+    counts = result.counts()
+    for v in result.violations:
+        console.print(f"[red]FAIL[/] {v.law} | {v.schedule or ''} K={v.steps or '-'} | "
+                      f"{v.name}: {_fmt(v.value)} {v.relation} {_fmt(v.reference)} "
+                      f"({v.detail})", soft_wrap=True)
+    if result.missing:
+        console.print("[yellow]skipped[/] (not in this build): " + "; ".join(result.missing),
+                      soft_wrap=True)
+    status = "[green]OK[/]" if result.ok else "[red]FAILED[/]"
+    console.print(f"{status}: {counts['pass']} checks passed, {counts['fail']} failed, "
+                  f"{counts['skipped']} skipped, in {result.elapsed:.1f} s")
+
+
+def _print_bound_summary(result: Any, console: Any) -> None:
+    from rich.table import Table
+
+    stats: dict[str, dict[str, Any]] = {}
+    for case in result.cases:
+        if case.expected_kl is None:
+            continue
+        for b in case.bounds:
+            if b.kind == "prediction" and case.family != "optimal":
+                continue  # a prediction of the optimum is compared with the optimum only
+            s = stats.setdefault(b.name, {"kind": b.kind, "n": 0, "held": 0, "ratio": 0.0,
+                                          "source": b.source})
+            s["n"] += 1
+            if b.kind == "rigorous":
+                s["held"] += int(case.expected_kl <= b.value + 1e-9 * max(1.0, abs(b.value)))
+            if b.value > 1e-12 and math.isfinite(b.value):
+                s["ratio"] = max(s["ratio"], case.expected_kl / b.value)
+    if not stats:
+        return
+    from rich import box
+
+    table = Table(title="bounds of theory section 6 against the exact E KL, over all cases",
+                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    for col in ("bound", "kind", "held", "max exact/value", "source"):
+        table.add_column(col, justify="left" if col in ("bound", "kind", "source") else "right",
+                         no_wrap=col != "source")
+    for name, s in stats.items():
+        if s["kind"] == "exact":
+            continue
+        held = f"{s['held']}/{s['n']}" if s["kind"] == "rigorous" else "-"
+        table.add_row(name, s["kind"], held, f"{s['ratio']:.3g}", s["source"])
+    console.print(table)
+
+
+def _print_all(result: Any, console: Any) -> None:
+    console.print("[bold]cases[/] (law | family | K | sizes | E KL | KL(p||qbar))")
+    for c in result.cases:
+        sizes = "-" if c.sizes is None else ",".join(map(str, c.sizes))
+        console.print(f"  {c.law} | {c.family} | {c.steps} | {sizes} | {_fmt(c.expected_kl)} | "
+                      f"{_fmt(c.mixture_kl)}" + (f" | {c.note}" if c.note else ""),
+                      soft_wrap=True, markup=False)
+    console.print("[bold]checks[/] (status | law | schedule K | check: value rel reference)")
+    for c in result.checks:
+        where = f"{c.schedule} K={c.steps}" if c.schedule else "-"
+        body = (f"{_fmt(c.value)} {c.relation} {_fmt(c.reference)}"
+                if c.value is not None else "")
+        console.print(f"  {c.status} | {c.law} | {where} | {c.name}: {body} ({c.detail})",
+                      soft_wrap=True, markup=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -258,6 +258,37 @@ class Profile:
             "h_last": float(self._h[-1]),
         }
 
+    def plot(self, *, ax: Any = None, title: str | None = None) -> Any:
+        """Plot ``h`` and ``f`` side by side (needs matplotlib: ``pip install 'unmask[plot]'``).
+
+        Parameters
+        ----------
+        ax : pair of matplotlib Axes, optional
+            Where to draw (default: a new two-panel figure).
+        title : str, optional
+            Figure title.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            Save it with ``fig.savefig("profile.png")``.
+
+        Raises
+        ------
+        ImportError
+            When matplotlib is missing; the message names the ``unmask[plot]`` extra.
+
+        Examples
+        --------
+        >>> import unmask
+        >>> fig = unmask.profile(unmask.joints.all_equal(4)).plot(title="all-equal")
+        >>> [a.get_title() for a in fig.axes][0]
+        'entropy profile h'
+        """
+        from unmask.plotting import plot_profile
+
+        return plot_profile(self, ax=ax, title=title)
+
     def __len__(self) -> int:
         return self.n
 

@@ -1,0 +1,394 @@
+"""The command line: outputs, exit codes (0, 1, 2), files, plots, bad arguments."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import unmask
+from unmask import cost
+from unmask.cli import main
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+sys.path.insert(0, str(Path(__file__).parent))
+from oracle_dp import schedule_cost_direct
+
+LOG2 = math.log(2)
+
+
+def run(*args: str) -> tuple[int, str]:
+    """Exit code and everything printed (stdout and stderr)."""
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def run_stdout(*args: str) -> tuple[int, str]:
+    """Exit code and stdout only (what a pipe would receive)."""
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout
+
+
+# -- verify ----------------------------------------------------------------------------------
+def test_verify_quick_json_structure() -> None:
+    code, out = run("verify", "--quick", "--json", "--no-progress")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["ok"] is True and data["quick"] is True
+    assert data["counts"]["fail"] == 0 and data["counts"]["pass"] > 50
+    names = [law["name"] for law in data["laws"]]
+    assert {"all-equal", "parity", "independent", "copy-pair", "random-1", "random-2",
+            "markov", "ising", "mixture"} <= set(names)
+    for case in data["cases"]:
+        assert set(case) == {"law", "family", "steps", "sizes", "expected_kl", "mixture_kl",
+                             "bounds", "note"}
+        if case["sizes"] is not None:
+            assert sum(case["sizes"]) == data["laws"][names.index(case["law"])]["n"]
+    statuses = {c["status"] for c in data["checks"]}
+    assert statuses <= {"pass", "fail", "skipped"}
+
+
+def test_verify_table_output() -> None:
+    code, out = run("verify", "--quick", "--law", "copy-pair", "--law", "parity")
+    assert code == 0
+    assert "copy-pair" in out and "parity" in out
+    assert "OK:" in out and "0 failed" in out
+    # the closed form (1/3) log 2 of section 9 appears in the K=2 row of copy-pair
+    assert "0.231" in out
+
+
+def test_verify_exits_1_on_an_injected_violation(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = cost.expected_kl
+    monkeypatch.setattr(cost, "expected_kl", lambda *a, **k: real(*a, **k) * 1.01 + 1e-3)
+    code, out = run("verify", "--quick", "--law", "all-equal", "-K", "2")
+    assert code == 1
+    assert "FAIL" in out and "E KL = (s_1 - 1) log q" in out
+    code, out = run("verify", "--quick", "--law", "all-equal", "-K", "2", "--json")
+    assert code == 1 and json.loads(out)["ok"] is False
+
+
+def test_verify_plot_writes_pngs(tmp_path: Path) -> None:
+    out_dir = tmp_path / "figs"
+    code, out = run("verify", "--quick", "--law", "markov", "--law", "copy-pair",
+                    "--plot", str(out_dir))
+    assert code == 0, out
+    files = sorted(p.name for p in out_dir.iterdir())
+    assert "markov_profile.png" in files and "markov_error_vs_K.png" in files
+    assert "schedules.png" in files
+    for p in out_dir.iterdir():
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 2000
+
+
+def test_verify_verbose_lists_checks() -> None:
+    code, out = run("verify", "--quick", "--law", "copy-pair", "-K", "2", "-v")
+    assert code == 0
+    assert "checks" in out and "E KL = (1/3) log 2" in out
+
+
+def test_real_console_script(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "unmask"
+    assert script.exists(), "the unmask console script is not installed next to python"
+    proc = subprocess.run(
+        [str(script), "verify", "--quick", "--law", "copy-pair", "--json"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    ekl = next(c for c in data["checks"] if c["name"] == "E KL = (1/3) log 2")
+    assert ekl["status"] == "pass" and ekl["value"] == pytest.approx(LOG2 / 3, rel=1e-12)
+    bad = subprocess.run([str(script), "verify", "--law", "nope"], capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert bad.returncode == 2 and "Usage:" in bad.stderr
+
+
+# -- bad arguments and missing files ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "--law", "no-such-law"], "no-such-law"),
+        (["verify", "--steps", "0"], "--steps"),
+        (["profile"], "Missing argument 'SOURCE'"),
+        (["profile", "markov", "--q", "1"], "--q"),
+        (["profile", "markov", "--kind", "bogus"], "--kind"),
+        (["schedule", "markov"], "Missing option '--steps'"),
+        (["schedule", "markov", "--steps", "3", "--encoding", "zigzag"], "--encoding"),
+        (["schedule", "markov", "--n", "6", "--steps", "7", "--family", "constant"],
+         "exceeds n = 6"),
+        (["frontier", "markov", "--max-steps", "0"], "--max-steps"),
+        (["nonsense-command"], "No such command"),
+        (["profile", "parity", "--n", "1"], "parity needs n >= 2"),
+        (["profile", "all-equal", "--n", "60", "--q", "16"], "needs about"),
+    ],
+)
+def test_bad_arguments_exit_2_with_usage(args: list[str], message: str) -> None:
+    code, out = run(*args)
+    assert code == 2
+    assert "Usage:" in out and message in out
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_profile.json"
+    for cmd in (["profile", str(missing)], ["schedule", str(missing), "-K", "2"],
+                ["frontier", str(missing)]):
+        code, out = run(*cmd)
+        assert code == 2
+        assert "file not found" in out and "no_such_profile.json" in out
+
+
+def test_unreadable_files_are_usage_errors(tmp_path: Path) -> None:
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{not json")
+    code, out = run("profile", str(bad_json))
+    assert code == 2 and "not valid JSON" in out
+    neg = tmp_path / "neg.json"
+    neg.write_text(json.dumps({"h": [0.5, -1.0]}))
+    code, out = run("profile", str(neg))
+    assert code == 2 and "non-negative" in out
+    odd = tmp_path / "x.parquet"
+    odd.write_text("")
+    code, out = run("profile", str(odd))
+    assert code == 2 and "unsupported file type" in out
+    ragged = tmp_path / "ragged.npy"
+    np.save(ragged, np.ones((2, 3)))
+    code, out = run("profile", str(ragged))
+    assert code == 2 and "--kind" in out
+
+
+# -- profile -----------------------------------------------------------------------------------
+def test_profile_builtin_json_matches_closed_form() -> None:
+    code, out = run("profile", "all-equal", "--n", "5", "--q", "3", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["n"] == 5 and data["q"] == 3 and data["unit"] == "nats"
+    np.testing.assert_allclose(data["f"], [math.log(3), 0, 0, 0], atol=1e-12)
+    assert data["tc"] == pytest.approx(4 * math.log(3), rel=1e-12)
+
+
+def test_profile_of_a_joint_npy_and_bits(tmp_path: Path) -> None:
+    path = tmp_path / "parity.npy"
+    np.save(path, unmask.joints.parity(4).probs)
+    code, out = run("profile", str(path), "--base", "2", "--json")
+    assert code == 0
+    data = json.loads(out)
+    np.testing.assert_allclose(data["f"], [0, 0, 1.0], atol=1e-12)  # section 9, in bits
+    assert data["unit"] == "bits"
+
+
+def test_profile_of_samples_csv_and_npy(tmp_path: Path) -> None:
+    # Empirical law: X_0 = X_1 = X_2 with a fair coin -> the all-equal law (section 9).
+    rows = ["x0,x1,x2"] + ["0,0,0", "1,1,1"] * 5
+    csv_path = tmp_path / "samples.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    code, out = run("profile", str(csv_path), "--json")
+    assert code == 0, out
+    np.testing.assert_allclose(json.loads(out)["f"], [LOG2, 0.0], atol=1e-12)
+    npy = tmp_path / "samples.npy"
+    np.save(npy, np.array([[0, 0, 0], [1, 1, 1]] * 3, dtype=np.int64))
+    code, out = run("profile", str(npy), "--json")
+    assert code == 0
+    np.testing.assert_allclose(json.loads(out)["f"], [LOG2, 0.0], atol=1e-12)
+
+
+def test_profile_table_and_plot(tmp_path: Path) -> None:
+    png = tmp_path / "p.png"
+    code, out = run("profile", "parity", "--n", "4", "--plot", str(png))
+    assert code == 0
+    assert "h(i)" in out and "TC" in out
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 2000
+
+
+def test_profile_json_round_trips_into_schedule(tmp_path: Path) -> None:
+    code, out = run("profile", "markov", "--n", "9", "--json")
+    prof_path = tmp_path / "p.json"
+    prof_path.write_text(out)
+    code, out = run("schedule", str(prof_path), "-K", "4", "--family", "constant")
+    assert code == 0
+    data = json.loads(out)
+    h = np.array(json.loads(prof_path.read_text())["h"])
+    assert data["values"] == [3, 2, 2, 2] == data["sizes"]  # LLaDA: remainder first
+    assert data["expected_kl"] == pytest.approx(schedule_cost_direct(h, data["sizes"]),
+                                                rel=1e-12)
+    assert "per step" in data["convention"]
+
+
+# -- schedule encodings ------------------------------------------------------------------------
+def test_schedule_encodings_are_consistent(tmp_path: Path) -> None:
+    h_path = tmp_path / "h.csv"
+    h_path.write_text("\n".join(str(v) for v in np.linspace(1.0, 0.1, 12)) + "\n")
+    enc = {}
+    for encoding in ("counts", "cumulative", "mask-ratios", "alpha"):
+        code, out = run("schedule", str(h_path), "-K", "5", "--family", "constant",
+                        "--encoding", encoding)
+        assert code == 0, out
+        enc[encoding] = json.loads(out)["values"]
+    counts = enc["counts"]
+    assert sum(counts) == 12 and len(counts) == 5
+    assert enc["cumulative"] == np.cumsum(counts).tolist()
+    np.testing.assert_allclose(enc["mask-ratios"], 1 - np.cumsum(counts) / 12)
+    np.testing.assert_allclose(enc["alpha"], np.concatenate([[0], np.cumsum(counts) / 12]))
+    code, out = run("schedule", str(h_path), "-K", "5", "--family", "constant",
+                    "--encoding", "cumulative", "--format", "csv")
+    lines = out.strip().splitlines()
+    assert lines[0] == "step,cumulative_unmasked"
+    assert [int(row.split(",")[1]) for row in lines[1:]] == enc["cumulative"]
+
+
+# -- Python side -------------------------------------------------------------------------------
+def test_profile_plot_method_and_missing_matplotlib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prof = unmask.profile(unmask.joints.markov_chain([[0.8, 0.2], [0.3, 0.7]], 6))
+    fig = prof.plot(title="markov")
+    assert len(fig.axes) == 2
+    path = tmp_path / "prof.png"
+    fig.savefig(path)
+    assert path.stat().st_size > 2000
+    band = unmask.Profile(prof.h, stderr=np.full(prof.n, 0.01))
+    assert len(band.plot().axes[0].collections) == 1  # the confidence band
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"unmask\[plot\]"):
+        prof.plot()
+
+
+# -- solver-backed commands (optimal schedules, frontier) -------------------------------------
+def _h_of(source_args: list[str]) -> np.ndarray:
+    code, out = run("profile", *source_args, "--json")
+    assert code == 0
+    return np.array(json.loads(out)["h"])
+
+
+def test_frontier_json_matches_the_plain_dp_oracle(tmp_path: Path) -> None:
+    from oracle_dp import plain_frontier
+
+    args = ["markov", "--n", "10", "--param", "0.8"]
+    h = _h_of(args)
+    png = tmp_path / "frontier.png"
+    code, out = run_stdout("frontier", *args, "--max-steps", "6", "--json", "--plot",
+                           str(png))
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["K"] == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(data["optimal"], plain_frontier(h, 6), rtol=1e-9, atol=1e-12)
+    for k, c in zip(data["K"], data["constant"], strict=True):
+        sizes = unmask.Schedule.constant(10, k).sizes
+        assert c == pytest.approx(schedule_cost_direct(h, sizes), rel=1e-9, abs=1e-12)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    code, out = run("frontier", *args, "--max-steps", "4")
+    assert code == 0 and "constant/optimal" in out
+
+
+def test_optimal_schedule_matches_brute_force() -> None:
+    from oracle_dp import brute_force_optimum
+
+    args = ["random", "--n", "9", "--seed", "4", "--param", "0.4"]
+    h = _h_of(args)
+    code, out = run("schedule", *args, "--steps", "3")
+    assert code == 0, out
+    data = json.loads(out)
+    best_cost, _ = brute_force_optimum(h, 3)
+    assert data["family"] == "optimal" and sum(data["sizes"]) == 9
+    assert data["expected_kl"] == pytest.approx(best_cost, rel=1e-9, abs=1e-12)
+    assert schedule_cost_direct(h, data["sizes"]) == pytest.approx(best_cost, rel=1e-9,
+                                                                   abs=1e-12)
+
+
+def test_schedule_blocks_and_all_encodings() -> None:
+    code, out = run("schedule", "markov", "--n", "16", "--steps", "4", "--family", "constant",
+                    "--encoding", "blocks", "--block-width", "8")
+    assert code == 0, out
+    assert json.loads(out)["values"] == [[4, 4], [4, 4]]
+    code, out = run("schedule", "markov", "--n", "16", "--steps", "3", "--family", "constant",
+                    "--encoding", "blocks", "--block-width", "8")
+    assert code == 2 and "straddles" in out
+    code, out = run("schedule", "markov", "--n", "16", "--steps", "4", "--family", "constant",
+                    "--encoding", "blocks")
+    assert code == 2 and "--block-width" in out
+    code, out = run("schedule", "markov", "--n", "12", "--steps", "3", "--family", "constant",
+                    "--encoding", "all")
+    values = json.loads(out)["values"]
+    assert values["counts_per_step_unmasked"] == [4, 4, 4]
+    assert values["cumulative_unmasked"] == [4, 8, 12]
+    assert values["remaining_masked"] == [8, 4, 0]
+    code, out = run("schedule", "markov", "--n", "12", "--steps", "3", "--family", "constant",
+                    "--encoding", "all", "--format", "csv")
+    assert out.splitlines()[0].startswith("step,unmasked_at_step,cumulative_unmasked")
+    assert len(out.strip().splitlines()) == 4
+
+
+def test_every_family_of_the_registry_is_reachable() -> None:
+    h = _h_of(["markov", "--n", "12"])
+    from oracle_dp import brute_force_optimum
+
+    best, _ = brute_force_optimum(h, 4)
+    for family in ("constant", "cosine", "geometric-unmasked", "geometric-masked", "sqrt",
+                   "linear", "dtc", "tc"):
+        code, out = run("schedule", "markov", "--n", "12", "--steps", "4", "--family", family)
+        assert code == 0, (family, out)
+        data = json.loads(out)
+        assert sum(data["sizes"]) == 12 and len(data["sizes"]) == 4
+        assert data["expected_kl"] >= best - 1e-12  # nothing beats the optimum
+
+
+# -- real-length sources ------------------------------------------------------------------------
+def test_schedule_from_a_loss_curve_csv(tmp_path: Path) -> None:
+    path = tmp_path / "loss.csv"
+    path.write_text("ratio,loss\n1.0,3.0\n0.5,2.0\n0.1,1.5\n")
+    code, out = run("schedule", str(path), "--n", "10", "--steps", "2", "--family", "constant")
+    assert code == 0, out
+    data = json.loads(out)
+    # h(i) is the loss at ratio 1 - i/n, linear in between (profile_from_loss_curve's rule);
+    # constant (5, 5): g(0,5) + g(5,10) from that curve, term by term.
+    h = np.interp(1 - np.arange(10) / 10, [0.1, 0.5, 1.0], [1.5, 2.0, 3.0])
+    assert data["expected_kl"] == pytest.approx(schedule_cost_direct(h, [5, 5]), rel=1e-9)
+    code, out = run("schedule", str(path), "--steps", "2")
+    assert code == 2 and "--n" in out
+
+
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from unmask import cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "_console", lambda stderr=False: Console(
+        file=buf, force_terminal=True, width=100))
+    calls: list[tuple[str, int, int]] = []
+
+    def fake_verify(progress: object = None, **kwargs: object) -> str:
+        assert callable(progress)
+        for done in range(3):
+            progress(f"law{done}", done, 3)
+            calls.append((f"law{done}", done, 3))
+        return "result"
+
+    assert cli._run_with_progress(fake_verify, {}, enabled=True) == "result"
+    assert len(calls) == 3 and "verify" in buf.getvalue()
+    # Without a terminal (pipes, CI logs) no bar is drawn and no callback is passed.
+    monkeypatch.setattr(cli, "_console", lambda stderr=False: Console(file=io.StringIO()))
+    assert cli._run_with_progress(lambda **kw: sorted(kw), {"x": 1}, enabled=True) == ["x"]
+
+
+def test_bad_loss_curve_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "loss.csv"
+    path.write_text("ratio,loss\n1.0,3.0\n0.5,-2.0\n")
+    code, out = run("schedule", str(path), "--n", "10", "--steps", "2")
+    assert code == 2 and "not a valid loss curve" in out
+
+
+def test_profile_of_the_digit_patch_law() -> None:
+    code, out = run("profile", "digits", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["n"] == 16 and data["q"] == 2
+    p = unmask.datasets.digit_patches().flat
+    p = p[p > 0]
+    assert sum(data["h"]) == pytest.approx(float(-(p * np.log(p)).sum()), rel=1e-9)
