@@ -122,3 +122,15 @@ def test_errors() -> None:
         unmask.BernoulliSizes([0.0, 1.0], 0)
     with pytest.raises(ValueError, match="schedule is for n = 5"):
         unmask.expected_kl(joints.parity(4), unmask.BernoulliSizes([0, 1], 5))
+
+
+def test_rounding_never_makes_an_exact_expected_kl_negative() -> None:
+    from oracle_dp import compositions as all_compositions
+
+    # exact profiles are monotone only up to ulps: no schedule may get a negative cost
+    for law in (joints.parity(6), joints.parity(8), joints.all_equal(7, 3)):
+        for k in range(1, law.n + 1):
+            for sizes in all_compositions(law.n, k):
+                assert unmask.expected_kl(law, sizes) >= 0.0
+    raw = unmask.Profile([0.5, 0.7, 0.2])  # not monotone: a negative term is reported as is
+    assert unmask.expected_kl(raw, [2, 1]) < 0

@@ -48,7 +48,11 @@ def step_costs(prof: Profile, schedule: Schedule) -> NDArray[np.float64]:
     """Per-step terms ``g(i_k, i_k + s_k)`` of the identity of section 5."""
     if schedule.n != prof.n:
         raise ValueError(f"schedule is for n = {schedule.n} but the profile has n = {prof.n}")
-    return np.array([block_cost(prof, a, a + s) for a, s in schedule.blocks()])
+    costs = np.array([block_cost(prof, a, a + s) for a, s in schedule.blocks()])
+    # For a non-increasing h every term h(a) - h(l) is >= 0: what falls below is rounding
+    # (an exact profile is monotone only up to ulps). An estimated, non-monotone curve keeps
+    # its raw (possibly negative) terms, so that the caller can see it.
+    return np.maximum(costs, 0.0) if prof.is_monotone else costs
 
 
 def expected_kl(
