@@ -11,17 +11,19 @@ void bind_entropy(py::module_& m) {
   m.def(
       "subset_entropies",
       [](const CArray& joint, int n, int q, py::array_t<double, py::array::c_style> out,
-         int threads) {
+         int threads, std::size_t big_table) {
         const std::uint64_t size = unmask::checked_pow(q, n);
         require_size(joint, size, "joint");
         if (n > 62) throw std::invalid_argument("n must be <= 62");
         require_size(out, std::size_t(1) << n, "out");
         const double* src = joint.data();
         double* dst = out.mutable_data();
-        run_interruptible(
-            [&](unmask::Interrupt& stop) { unmask::subset_entropies(src, n, q, dst, threads, &stop); });
+        run_interruptible([&](unmask::Interrupt& stop) {
+          unmask::subset_entropies(src, n, q, dst, threads, &stop, big_table);
+        });
       },
       py::arg("joint"), py::arg("n"), py::arg("q"), py::arg("out"), py::arg("threads"),
+      py::arg("big_table") = unmask::kDefaultBigTable,
       "Fill out (length 2^n) with H(X_A) in nats for every bitmask A.");
   m.def("subset_entropies_workspace_bytes", &unmask::subset_entropies_workspace_bytes,
         py::arg("n"), py::arg("q"), py::arg("threads"));

@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::size_t kChunk = 512;
 // Tables of at least this many entries are computed by all threads together (see visit).
-constexpr std::size_t kBigTable = std::size_t(1) << 18;
+constexpr std::size_t kBigTable = kDefaultBigTable;
 
 // Entries [begin, end) (flat, C order) of the table obtained by summing out the middle axis of
 // a table of shape (outer, q, inner); written to `out` (indexed like the full result) unless
@@ -111,6 +111,7 @@ struct Walker {
   double* out;
   double task_work;                   // subtrees at least this costly become tasks
   bool parallel;
+  std::size_t big_table = kBigTable;
   Interrupt* interrupt = nullptr;
   std::atomic<bool> failed{false};
   std::exception_ptr error;
@@ -148,7 +149,7 @@ struct Walker {
       const std::size_t inner = qpow[size - 1 - j];
       // Large tables are split into pieces that all threads share (tasks), on one chain of
       // tables in `scratch`: memory stays that of a serial walk, not one big table per thread.
-      const bool big = parallel && child_len >= kBigTable;
+      const bool big = parallel && child_len >= big_table;
       if (j == 0) {  // a leaf: its table is never needed, only its entropy
         out[child] = -sum_axis_plogp(table, outer, q, inner, nullptr, big);
         continue;
@@ -199,7 +200,7 @@ std::size_t subset_entropies_workspace_bytes(int n, int q, int threads) {
 }
 
 void subset_entropies(const double* joint, int n, int q, double* out, int threads,
-                      Interrupt* interrupt) {
+                      Interrupt* interrupt, std::size_t big_table) {
   if (n < 1 || n > 62) throw std::invalid_argument("subset_entropies needs 1 <= n <= 62");
   if (q < 2) throw std::invalid_argument("subset_entropies needs q >= 2");
   Walker w;
@@ -209,12 +210,15 @@ void subset_entropies(const double* joint, int n, int q, double* out, int thread
   for (int k = 0; k <= n; ++k) w.qpow[k] = checked_pow(q, k);
   w.out = out;
   w.interrupt = interrupt;
+  w.big_table = std::max<std::size_t>(big_table, kPiece);
   const int t = resolve_threads(threads);
   // Below about ten million table entries in all (about 8 ms of work), waking threads costs
   // more than it saves, and far more when another process holds a core.
   w.parallel = t > 1 && w.subtree_work(n, n) >= 1.0e7;
-  // About 64 tasks' worth of work per thread keeps both cores busy to the end.
-  w.task_work = std::max(w.subtree_work(n, n) / (64.0 * t), 4096.0);
+  // Every subtree above about 1/1000 of the walk per thread becomes a task: the thread that
+  // walks the big tables then keeps the others fed (a coarser cut left one core idle while the
+  // other finished a long serial subtree).
+  w.task_work = std::max(w.subtree_work(n, n) / (1024.0 * t), 65536.0);
 
   const std::uint64_t full = (n == 64) ? ~std::uint64_t(0) : ((std::uint64_t(1) << n) - 1);
   out[0] = 0.0;

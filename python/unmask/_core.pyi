@@ -10,7 +10,12 @@ def plogp_kernel() -> str: ...
 
 # -- entropy (cpp/bindings/bind_entropy.cpp) --
 def subset_entropies(
-    joint: NDArray[np.float64], n: int, q: int, out: NDArray[np.float64], threads: int
+    joint: NDArray[np.float64],
+    n: int,
+    q: int,
+    out: NDArray[np.float64],
+    threads: int,
+    big_table: int = ...,
 ) -> None: ...
 def subset_entropies_workspace_bytes(n: int, q: int, threads: int) -> int: ...
 def level_sums(values: NDArray[np.float64], n: int) -> NDArray[np.float64]: ...

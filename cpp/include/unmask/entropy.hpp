@@ -17,9 +17,12 @@ std::size_t subset_entropies_workspace_bytes(int n, int q, int threads);
 /// depth-first, each marginal from its parent with one axis summed out, so the memory is the
 /// tables along the current paths (about q/(q-1) q^(n-1) per thread), never (q+1)^n.
 /// Results do not depend on the thread count (each entropy is computed the same way).
-/// Throws Interrupted when `interrupt` (optional) reports a cancellation.
+/// Throws Interrupted when `interrupt` (optional) reports a cancellation. Tables of at least
+/// `big_table` entries are computed by all threads together, on one chain of scratch tables;
+/// smaller subtrees run as tasks with their own buffers (the cut trades memory for balance).
+constexpr std::size_t kDefaultBigTable = std::size_t(1) << 20;
 void subset_entropies(const double* joint, int n, int q, double* out, int threads,
-                      Interrupt* interrupt = nullptr);
+                      Interrupt* interrupt = nullptr, std::size_t big_table = kDefaultBigTable);
 
 /// sums[k] = sum of values[A] over |A| = k (compensated), k = 0..n; values has 2^n entries.
 void level_sums(const double* values, int n, double* sums);
