@@ -48,16 +48,23 @@ double sum_axis_plogp_range(const double* in, int q, std::size_t inner, double* 
       t += len;
     }
   } else {
+    // Short inner rows: walk (o, i) incrementally (no division per entry).
+    std::size_t o = begin / inner;
+    std::size_t i = begin - o * inner;
+    const std::size_t row = static_cast<std::size_t>(q) * inner;
+    const double* base = in + o * row;
     for (std::size_t t0 = begin; t0 < end; t0 += kChunk) {
       const std::size_t len = std::min(kChunk, end - t0);
       double* dst = out ? out + t0 : local;
       for (std::size_t t = 0; t < len; ++t) {
-        const std::size_t o = (t0 + t) / inner;
-        const std::size_t i = (t0 + t) - o * inner;
-        const double* src = in + o * q * inner + i;
+        const double* src = base + i;
         double s = src[0];
         for (int x = 1; x < q; ++x) s += src[x * inner];
         dst[t] = s;
+        if (++i == inner) {
+          i = 0;
+          base += row;
+        }
       }
       total.add(plogp_sum(dst, len));
     }
