@@ -8,6 +8,7 @@ usage message; a failed verification exits with code 1.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
 import io
@@ -15,6 +16,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,24 @@ def _console(stderr: bool = False) -> Any:
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = max(console.width, 112)  # pipes and files: room for the tables
     return console
+
+
+@contextlib.contextmanager
+def _busy(label: str) -> Iterator[None]:
+    """A spinner with the elapsed time on stderr while a long computation runs (terminals only).
+
+    The C++ core reports no progress, so this is an activity indicator, not a fraction done.
+    """
+    console = _console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn(label), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        bar.add_task(label, total=None)
+        yield
 
 
 def _fmt(v: Any) -> str:
@@ -81,13 +101,66 @@ BUILTIN_LAWS = (
 INPUT_KINDS = ("auto", "joint", "samples", "h", "loss-curve")
 
 
-def build_law(name: str, n: int, q: int, seed: int, param: float) -> Joint:
+#: What ``--param`` means for each built-in law, and its default (None: the law takes none).
+LAW_PARAMS: dict[str, tuple[str, float] | None] = {
+    "all-equal": None,
+    "parity": None,
+    "independent": None,
+    "markov": ("stay probability in [0, 1]", 0.9),
+    "ising": ("finite nearest-neighbour coupling", 0.5),
+    "random": ("Dirichlet concentration > 0", 0.5),
+    "copy-pair": None,
+    "mixture": ("number of components, an integer >= 1", 3.0),
+    "digits": None,
+}
+#: Laws whose length or alphabet is fixed (n, q); None = free.
+_FIXED_SHAPE: dict[str, tuple[int | None, int | None]] = {
+    "parity": (None, 2), "ising": (None, 2), "copy-pair": (3, 2), "digits": (16, 2),
+}
+
+
+def _law_param(name: str, param: float | None) -> float:
+    """Validate ``--param`` for law ``name`` and fill in the default (never silently replaced)."""
+    spec = LAW_PARAMS[name]
+    if spec is None:
+        if param is not None:
+            raise click.BadParameter(f"the {name} law takes no parameter", param_hint="--param")
+        return math.nan
+    meaning, default = spec
+    if param is None:
+        return default
+    ok = math.isfinite(param)
+    if name == "markov":
+        ok = ok and 0.0 <= param <= 1.0
+    elif name == "random":
+        ok = ok and param > 0
+    elif name == "mixture":
+        ok = ok and param >= 1 and param == int(param)
+    if not ok:
+        raise click.BadParameter(f"the {name} law's parameter is the {meaning}, got {param!r}",
+                                 param_hint="--param")
+    return param
+
+
+def build_law(name: str, n: int | None, q: int, seed: int, param: float | None) -> Joint:
     """Build one of the built-in laws by name (used by several commands).
 
-    ``param`` is the stay probability of ``markov``, the coupling of the ``ising`` chain, the
-    Dirichlet concentration of ``random`` and the number of components of ``mixture``
-    (0 = default).
+    ``n`` defaults to 8 (``copy-pair`` has n = 3, ``digits`` n = 16). ``param`` is the stay
+    probability of ``markov`` (default 0.9), the coupling of the ``ising`` chain (0.5), the
+    Dirichlet concentration of ``random`` (0.5) and the number of components of ``mixture``
+    (3); the other laws take none. A parameter, length or alphabet a law cannot honour raises
+    :class:`click.BadParameter` (exit code 2) instead of being silently replaced.
     """
+    if name not in LAW_PARAMS:
+        raise click.BadParameter(f"unknown law {name!r}")  # pragma: no cover - caller checks
+    fixed_n, fixed_q = _FIXED_SHAPE.get(name, (None, None))
+    if fixed_q is not None and q != fixed_q:
+        raise click.BadParameter(f"the {name} law is on {{0,1}}: q is {fixed_q}, got {q}",
+                                 param_hint="--q")
+    if fixed_n is not None and n is not None and n != fixed_n:
+        raise click.BadParameter(f"the {name} law has n = {fixed_n}, got {n}", param_hint="--n")
+    value = _law_param(name, param)
+    n = 8 if n is None else n
     if name == "all-equal":
         return joints.all_equal(n, q)
     if name == "parity":
@@ -96,39 +169,47 @@ def build_law(name: str, n: int, q: int, seed: int, param: float) -> Joint:
         rng = np.random.default_rng(seed)
         return joints.independent(rng.dirichlet(np.ones(q), size=n))
     if name == "markov":
-        stay = param if 0 < param < 1 else 0.9
-        P = np.full((q, q), (1 - stay) / (q - 1))
-        np.fill_diagonal(P, stay)
+        P = np.full((q, q), (1 - value) / (q - 1))
+        np.fill_diagonal(P, value)
         return joints.markov_chain(P, n)
     if name == "ising":
         J = np.zeros((n, n))
         for j in range(n - 1):
-            J[j, j + 1] = J[j + 1, j] = param if param else 0.5
+            J[j, j + 1] = J[j + 1, j] = value
         return joints.ising(J)
     if name == "random":
-        return joints.random(n, q, concentration=param if param > 0 else 0.5, seed=seed)
+        return joints.random(n, q, concentration=value, seed=seed)
     if name == "copy-pair":
         p = np.zeros((2, 2, 2))
         p[0, 0, :] = p[1, 1, :] = 0.25
         return Joint(p)
     if name == "mixture":
-        comps = int(param) if param >= 1 else 3
+        comps = int(value)
         rng = np.random.default_rng(seed)
         return joints.mixture_of_products(
             np.full(comps, 1.0 / comps), rng.dirichlet(np.ones(q), size=(comps, n))
         )
-    if name == "digits":
-        try:
-            datasets = importlib.import_module("unmask.datasets")
-        except ModuleNotFoundError as exc:
-            raise click.ClickException("the digit-patch law needs unmask.datasets") from exc
-        jt: Joint = datasets.digit_patches()
-        return jt
-    raise click.BadParameter(f"unknown law {name!r}")  # pragma: no cover - checked by caller
+    try:
+        datasets = importlib.import_module("unmask.datasets")
+    except ModuleNotFoundError as exc:
+        raise click.ClickException("the digit-patch law needs unmask.datasets") from exc
+    jt: Joint = datasets.digit_patches()
+    return jt
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"{path} is not a text file ({exc.reason})",
+                                 param_hint="SOURCE") from exc
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror or exc}",
+                                 param_hint="SOURCE") from exc
 
 
 def _read_csv(path: Path) -> tuple[list[str] | None, np.ndarray]:
-    text = path.read_text()
+    text = _read_text(path)
     rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
     if not rows:
         raise click.BadParameter(f"{path} is empty")
@@ -161,7 +242,7 @@ def _loss_curve_profile(ratios: np.ndarray, losses: np.ndarray, n: int | None) -
 
 
 def load_source(
-    source: str, kind: str, n: int | None, q: int, seed: int, param: float
+    source: str, kind: str, n: int | None, q: int, seed: int, param: float | None
 ) -> Joint | Profile:
     """Resolve SOURCE: a built-in law name, a .npy joint/samples/h, a .csv, or a .json h.
 
@@ -172,9 +253,13 @@ def load_source(
             raise click.BadParameter(f"{source!r} is a built-in law, not a {kind} file",
                                      param_hint="--kind")
         try:
-            return build_law(source, 8 if n is None else n, q, seed, param)
+            with _busy(f"building the {source} law"):
+                return build_law(source, n, q, seed, param)
         except (ValueError, MemoryError) as exc:
             raise click.UsageError(f"cannot build the {source} law: {exc}") from exc
+    if param is not None:
+        raise click.BadParameter(f"--param applies to the built-in laws, not to the file {source}",
+                                 param_hint="--param")
     path = Path(source)
     if not path.exists():
         raise click.BadParameter(
@@ -192,8 +277,11 @@ def load_source(
             raise click.BadParameter(f"cannot read {path} as .npy: {exc}") from exc
         return _from_array(arr, kind, path, n)
     if suffix == ".json":
+        if kind not in ("auto", "h"):
+            raise click.BadParameter(f"{path}: a .json source is an h curve, not {kind}",
+                                     param_hint="--kind")
         try:
-            obj = json.loads(path.read_text())
+            obj = json.loads(_read_text(path))
         except json.JSONDecodeError as exc:
             raise click.BadParameter(f"{path} is not valid JSON: {exc}") from exc
         h = obj.get("h") if isinstance(obj, dict) else obj
@@ -217,6 +305,11 @@ def load_source(
                 raise click.BadParameter(
                     f"{path}: samples must be integers (or pass --kind h / loss-curve)"
                 )
+            if np.any(np.abs(data) > 2**53):
+                raise click.BadParameter(
+                    f"{path}: sample symbols must be small non-negative integers, got "
+                    f"{float(np.max(np.abs(data))):g}"
+                )
             return _samples_joint(data.astype(np.int64), path)
         raise click.BadParameter(f"{path}: a .csv holds samples, an h curve or a loss curve",
                                  param_hint="--kind")
@@ -227,7 +320,13 @@ def load_source(
 
 def _profile_or_usage(h: Any, stderr: Any = None, source: str = "") -> Profile:
     try:
-        return Profile(np.asarray(h, dtype=np.float64), stderr=stderr, source=source)
+        arr = np.asarray(h)
+        if arr.dtype.kind not in "fiu":  # complex, bool, strings, objects: not an h curve
+            if arr.dtype.kind == "O" and arr.size:
+                arr = np.asarray(h, dtype=np.float64)  # a JSON list with nulls, for instance
+            elif arr.size:
+                raise ValueError(f"h must be real numbers, got dtype {arr.dtype}")
+        return Profile(arr.astype(np.float64), stderr=stderr, source=source)
     except (ValueError, TypeError) as exc:
         raise click.BadParameter(f"{source}: not a valid h curve: {exc}") from exc
 
@@ -270,9 +369,43 @@ def _as_profile(obj: Joint | Profile, base: float | None, threads: int | None) -
     if isinstance(obj, Profile):
         return obj if base is None else obj.in_base(base)
     try:
-        return unmask.profile(obj, base=base, threads=threads)
+        with _busy(f"exact profile (n={obj.n}, q={obj.q})"):
+            return unmask.profile(obj, base=base, threads=threads)
     except (ValueError, MemoryError) as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+NONMONOTONE = ("project", "plain", "raise")
+
+
+def _monotone_profile(prof: Profile, nonmonotone: str) -> tuple[Profile, bool]:
+    """Apply the ``--nonmonotone`` policy (theory section 7); return ``(profile, projected)``.
+
+    An exact profile is non-increasing (Han); an estimated or user-given one may not be, and
+    its costs ``g(a, b)`` can then be negative. The default projects it (pool adjacent
+    violators) so that every cost printed is that of the same, projected curve, and says so.
+    """
+    if prof.is_monotone:
+        return prof, False
+    worst = float(np.max(np.diff(prof.h)))
+    what = f"h is not non-increasing (largest increase {worst:.3g})"
+    if nonmonotone == "raise":
+        raise click.BadParameter(f"{what}; pass --nonmonotone project or plain",
+                                 param_hint="--nonmonotone")
+    if nonmonotone == "project":
+        click.echo(f"note: {what}: projected onto non-increasing curves (pool adjacent "
+                   "violators); every cost below is that of the projected h", err=True)
+        return prof.monotone(), True
+    click.echo(f"note: {what}: kept as given (plain DP); its costs can be negative", err=True)
+    return prof, False
+
+
+def _nonmonotone_option(func: Any) -> Any:
+    return click.option(
+        "--nonmonotone", type=click.Choice(NONMONOTONE), default="project", show_default=True,
+        help="What to do with an h that is not non-increasing (an estimated curve): project it "
+             "(pool adjacent violators), keep it (plain DP) or refuse it.",
+    )(func)
 
 
 def source_options(func: Any) -> Any:
@@ -284,9 +417,9 @@ def source_options(func: Any) -> Any:
         click.option("--q", "q", type=click.IntRange(2, 16), default=2, show_default=True,
                      help="Alphabet size of a built-in law."),
         click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--param", type=float, default=0.0,
-                     help="Law parameter (markov stay prob., ising coupling, random "
-                          "concentration, mixture components)."),
+        click.option("--param", type=float, default=None,
+                     help="Law parameter: markov stay prob. (0.9), ising coupling (0.5), random "
+                          "concentration (0.5), mixture components (3); other laws take none."),
         click.option("--kind", type=click.Choice(INPUT_KINDS), default="auto",
                      show_default=True, help="How to read a SOURCE file."),
         click.option("--threads", type=click.IntRange(1, None), default=None,
@@ -314,7 +447,8 @@ SOURCE_HELP = (
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
               default=None, help="Write a PNG of h and f to this file.")
 def profile_cmd(
-    source: str, n: int | None, q: int, seed: int, param: float, kind: str, threads: int | None,
+    source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
+    threads: int | None,
     base: float | None, as_json: bool, plot_path: str | None,
 ) -> None:
     """Entropy profile h and information profile f of SOURCE."""
@@ -327,6 +461,7 @@ def profile_cmd(
         payload = {
             "source": source, "n": prof.n, "q": qq, "unit": prof.unit,
             "h": prof.h.tolist(), "f": prof.f.tolist(), **prof.summary(),
+            "monotone": prof.is_monotone,
         }
         payload["n"] = prof.n
         click.echo(json.dumps(payload, indent=2))
@@ -388,12 +523,17 @@ ENCODING_CONVENTION = {
 }
 
 
-def _make_schedule(family: str, prof: Profile, steps: int, threads: int | None) -> Schedule:
+def _make_schedule(family: str, prof: Profile, steps: int, threads: int | None,
+                   nonmonotone: str = "project") -> Schedule:
     from unmask.verification import FAMILIES, _Ingredients, _Missing
 
     if steps > prof.n:
         raise click.BadParameter(f"--steps {steps} exceeds n = {prof.n}", param_hint="--steps")
     try:
+        if family == "optimal" and nonmonotone == "plain" and not prof.is_monotone:
+            plain: Schedule = unmask.optimal_schedule(prof, steps, nonmonotone="plain",
+                                                      threads=threads)
+            return plain
         if family in FAMILIES:
             return _Ingredients().schedule(family, prof, steps, threads)
         sched: Schedule = _SCHEDULES.get(family, prof, steps)
@@ -439,13 +579,22 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
               help="Block width for --encoding blocks.")
 @click.option("--format", "fmt", type=click.Choice(("json", "csv")), default="json",
               show_default=True)
+@_nonmonotone_option
 def schedule_cmd(
-    source: str, n: int | None, q: int, seed: int, param: float, kind: str, threads: int | None,
+    source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
+    threads: int | None,
     steps: int, family: str, encoding: str, block_width: int | None, fmt: str,
+    nonmonotone: str,
 ) -> None:
-    """A K-step schedule for SOURCE (default: optimal) in a sampler's encoding."""
-    prof = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
-    sched = _make_schedule(family, prof, steps, threads)
+    """A K-step schedule for SOURCE (default: optimal) in a sampler's encoding.
+
+    The expected KL reported is the exact E_sigma KL(p || q_sigma) of random-order sampling
+    (theory section 5) for the profile the schedule was chosen on.
+    """
+    given = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
+    prof, projected = _monotone_profile(given, nonmonotone)
+    with _busy(f"{family} schedule (n={prof.n}, K={steps})"):
+        sched = _make_schedule(family, prof, steps, threads, nonmonotone)
     values = _encode(sched, encoding, block_width)
     ekl = unmask.expected_kl(prof, sched)
     if fmt == "json":
@@ -454,6 +603,7 @@ def schedule_cmd(
             "encoding": encoding, "convention": ENCODING_CONVENTION[encoding],
             "values": values, "sizes": list(sched.sizes),
             "expected_kl": ekl, "unit": prof.unit,
+            "monotone": given.is_monotone, "projected": projected,
         }
         if encoding == "alpha":
             payload["t"] = np.linspace(0.0, 1.0, sched.steps + 1).tolist()
@@ -486,13 +636,13 @@ def schedule_cmd(
 # -------------------------------------------------------------------------------------------
 # unmask frontier
 # -------------------------------------------------------------------------------------------
-def _frontier_costs(prof: Profile, max_steps: int) -> list[float]:
+def _frontier_costs(prof: Profile, max_steps: int, nonmonotone: str = "project") -> list[float]:
     fn = getattr(unmask, "optimal_frontier", None)
     if fn is None:
         raise click.ClickException("the frontier needs unmask.optimal_frontier")
     from unmask.verification import _frontier_costs as costs_of
 
-    return costs_of(fn(prof, max_steps))
+    return costs_of(fn(prof, max_steps, nonmonotone=nonmonotone))
 
 
 @main.command("frontier", epilog=SOURCE_HELP)
@@ -502,18 +652,26 @@ def _frontier_costs(prof: Profile, max_steps: int) -> list[float]:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
               default=None, help="Write a PNG of the error versus K to this file.")
+@_nonmonotone_option
 def frontier_cmd(
-    source: str, n: int | None, q: int, seed: int, param: float, kind: str, threads: int | None,
-    max_steps: int | None, as_json: bool, plot_path: str | None,
+    source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
+    threads: int | None,
+    max_steps: int | None, as_json: bool, plot_path: str | None, nonmonotone: str,
 ) -> None:
-    """Optimal error for every K = 1..max-steps, next to the constant schedule."""
-    prof = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
+    """Optimal error for every K = 1..max-steps, next to the constant schedule.
+
+    Errors are the exact E_sigma KL(p || q_sigma) of random-order sampling (theory section 5).
+    """
+    given = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
+    prof, projected = _monotone_profile(given, nonmonotone)
     kmax = min(prof.n, 32) if max_steps is None else max_steps
     if kmax > prof.n:
         raise click.BadParameter(f"--max-steps {kmax} exceeds n = {prof.n}",
                                  param_hint="--max-steps")
-    optimal = _frontier_costs(prof, kmax)
-    constant = [unmask.expected_kl(prof, Schedule.constant(prof.n, k)) for k in range(1, kmax + 1)]
+    with _busy(f"frontier (n={prof.n}, K=1..{kmax})"):
+        optimal = _frontier_costs(prof, kmax, nonmonotone)
+        constant = [unmask.expected_kl(prof, Schedule.constant(prof.n, k))
+                    for k in range(1, kmax + 1)]
     if plot_path is not None:
         from unmask.plotting import plot_frontier
 
@@ -523,6 +681,7 @@ def frontier_cmd(
         click.echo(json.dumps({
             "source": source, "n": prof.n, "unit": prof.unit,
             "K": list(range(1, kmax + 1)), "optimal": optimal, "constant": constant,
+            "monotone": given.is_monotone, "projected": projected,
         }, indent=2))
         return
     rows: list[list[Any]] = []
@@ -574,7 +733,10 @@ def verify_cmd(
         kwargs["laws"] = list(laws)
     if ks:
         kwargs["ks"] = list(ks)
-    result = _run_with_progress(verify, kwargs, enabled=not no_progress)
+    try:
+        result = _run_with_progress(verify, kwargs, enabled=not no_progress)
+    except ValueError as exc:  # e.g. a law of the full suite asked for with --quick
+        raise click.UsageError(str(exc)) from exc
     if plot_dir is not None:
         try:
             from unmask.plotting import save_verification_figures
@@ -585,6 +747,8 @@ def verify_cmd(
             )
         except ImportError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:
+            raise click.ClickException(f"cannot write figures to {plot_dir}: {exc}") from exc
         click.echo(f"wrote {len(files)} figures to {plot_dir}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), separators=(",", ":")))

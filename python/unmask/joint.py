@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from unmask._validation import as_probability_array, check_memory
+from unmask._validation import (
+    as_probability_array,
+    available_memory_bytes,
+    check_memory,
+    format_bytes,
+)
 
 __all__ = ["Joint", "check_dense_size"]
 
@@ -22,6 +28,15 @@ def check_dense_size(n: int, q: int, *, what: str = "a joint law") -> int:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 2:
         raise ValueError(f"q must be an integer >= 2, got {q!r}")
+    if int(n) * math.log2(int(q)) > 80:
+        # Far beyond any memory; q**n itself may not even fit in a float (q=2, n=10**7), so
+        # refuse without forming it or printing all of its digits.
+        exponent = int(n) * math.log10(int(q))
+        raise MemoryError(
+            f"{what} on [{q}]^{n} (about 10^{exponent:.0f} entries) needs about "
+            f"10^{exponent + math.log10(8.0):.0f} bytes but only "
+            f"{format_bytes(available_memory_bytes())} is available"
+        )
     size: int = int(q) ** int(n)
     check_memory(8.0 * size, f"{what} on [{q}]^{n} ({size} entries)")
     return size

@@ -697,9 +697,11 @@ class _Runner:
         families: Sequence[str],
         sampler_max_states: int,
         threads: int | None,
+        steps_given: bool = False,
     ) -> None:
         self.ing = ingredients
         self.ks = tuple(ks)
+        self.steps_given = steps_given
         self.families = tuple(families)
         self.sampler_max_states = sampler_max_states
         self.threads = threads
@@ -751,7 +753,8 @@ class _Runner:
             self.profile_checks(name, joint, prof, spec.closed_form)
         n = prof.n
         affordable = joint is not None and (q + 1) ** n <= self.sampler_max_states
-        for steps in spec.ks or self.ks:
+        # A law's own step counts (a real length wants larger K) unless the caller chose some.
+        for steps in (self.ks if self.steps_given else spec.ks or self.ks):
             if steps > n:
                 continue
             family_costs: dict[str, float] = {}
@@ -1002,6 +1005,20 @@ def _section9_dp(runner: _Runner) -> list[LawReport]:
     return reports
 
 
+def _step_counts(ks: Any) -> tuple[int, ...]:
+    if isinstance(ks, (str, bytes)) or not isinstance(ks, Iterable):
+        raise TypeError(f"ks must be a sequence of step counts, got {ks!r}")
+    steps = tuple(ks)
+    if not steps:
+        raise ValueError("ks is empty: give at least one step count")
+    for k in steps:
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"step counts must be integers, got {k!r} in {list(steps)}")
+    if any(k < 1 for k in steps):
+        raise ValueError(f"step counts must be >= 1, got {list(steps)}")
+    return tuple(int(k) for k in steps)
+
+
 def verify(
     quick: bool = False,
     *,
@@ -1023,8 +1040,9 @@ def verify(
         Restrict to these law names (see :func:`default_suite`; ``"section-9"`` selects the
         solver sanity numbers at n = 400). Unknown names raise ValueError.
     ks : sequence of int, optional
-        Step counts to evaluate (default ``(2, 3, 4, 8)``, quick ``(2, 4)``); values above a
-        law's ``n`` are left out for that law.
+        Step counts to evaluate, for every law (default ``(2, 3, 4, 8)``, quick ``(2, 4)``,
+        and ``(4, 16, 64)`` for the Markov chain at a real length); values above a law's ``n``
+        are left out for that law.
     families : sequence of str, optional
         Schedule families (default :data:`FAMILIES`).
     sampler_max_states : int, optional
@@ -1047,7 +1065,10 @@ def verify(
     Raises
     ------
     ValueError
-        Unknown law or family names, or step counts below 1.
+        Unknown law or family names (a law of the full suite that the quick suite lacks
+        included), an empty ``ks`` or step counts below 1.
+    TypeError
+        ``laws`` given as one string, or step counts that are not integers.
 
     Notes
     -----
@@ -1072,6 +1093,8 @@ def verify(
     t0 = time.perf_counter()
     specs = default_suite(quick)
     known = [s.name for s in specs] + ["section-9"]
+    if isinstance(laws, str):
+        raise TypeError(f"laws must be a sequence of law names, got the string {laws!r}")
     if laws is not None:
         unknown = [name for name in laws if name not in known]
         if unknown:
@@ -1081,16 +1104,20 @@ def verify(
         with_dp = "section-9" in wanted
     else:
         with_dp = True
+    if isinstance(families, str):
+        raise TypeError(f"families must be a sequence of names, got the string {families!r}")
     fams = tuple(FAMILIES if families is None else families)
     bad = [f for f in fams if f not in FAMILIES]
     if bad:
         raise ValueError(f"unknown schedule family/families {bad}; choose from {list(FAMILIES)}")
-    steps = tuple((2, 4) if quick else (2, 3, 4, 8)) if ks is None else tuple(int(k) for k in ks)
-    if any(k < 1 for k in steps):
-        raise ValueError(f"step counts must be >= 1, got {list(steps)}")
+    steps: tuple[int, ...]
+    if ks is None:
+        steps = (2, 4) if quick else (2, 3, 4, 8)
+    else:
+        steps = _step_counts(ks)
     max_states = (3**7 if quick else 3**12) if sampler_max_states is None else sampler_max_states
     ing = _Ingredients()
-    runner = _Runner(ing, steps, fams, max_states, threads)
+    runner = _Runner(ing, steps, fams, max_states, threads, steps_given=ks is not None)
     reports: list[LawReport] = []
     total = len(specs) + (1 if with_dp else 0)
     for done, spec in enumerate(specs):
