@@ -392,3 +392,144 @@ def test_profile_of_the_digit_patch_law() -> None:
     p = unmask.datasets.digit_patches().flat
     p = p[p > 0]
     assert sum(data["h"]) == pytest.approx(float(-(p * np.log(p)).sum()), rel=1e-9)
+
+
+# -- review: adversarial inputs (each a bug found in review) ----------------------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # a parameter the law cannot honour used to be replaced silently by the default
+        (["markov", "--param", "1.5"], "stay probability in [0, 1], got 1.5"),
+        (["markov", "--param", "nan"], "stay probability"),
+        (["mixture", "--param", "2.5"], "number of components"),
+        (["random", "--param", "0"], "Dirichlet concentration > 0"),
+        (["parity", "--param", "0.3"], "takes no parameter"),
+        # a length or alphabet the law cannot honour used to be ignored silently
+        (["parity", "--q", "3"], "q is 2, got 3"),
+        (["ising", "--q", "3", "--n", "4"], "q is 2, got 3"),
+        (["copy-pair", "--n", "7"], "has n = 3, got 7"),
+        (["digits", "--n", "8"], "has n = 16, got 8"),
+        # q**n beyond any memory used to end in OverflowError: int too large to convert
+        (["markov", "--n", "10000000"], "about 10^3010300 entries"),
+        (["all-equal", "--n", "2000"], "about 10^602 entries"),
+    ],
+)
+def test_law_options_are_validated(args: list[str], message: str) -> None:
+    code, out = run("profile", *args)
+    assert code == 2, out
+    assert "Usage:" in out and message in out
+
+
+@pytest.mark.parametrize(("param", "f0"), [("1.0", LOG2), ("0.0", LOG2), ("0.5", 0.0)])
+def test_markov_param_is_honoured_at_the_ends(param: str, f0: float) -> None:
+    # stay 1 or 0: every token is a function of X_0, the all-equal profile of section 9;
+    # stay 1/2: independent fair bits, f = 0. (The old code replaced 1.0 and 0.0 by 0.9.)
+    code, out = run_stdout("profile", "markov", "--n", "6", "--param", param, "--json")
+    assert code == 0, out
+    np.testing.assert_allclose(json.loads(out)["f"], [f0, 0, 0, 0, 0], atol=1e-12)
+
+
+def test_mixture_of_one_component_is_independent() -> None:
+    code, out = run_stdout("profile", "mixture", "--n", "5", "--param", "1", "--json")
+    assert code == 0, out
+    np.testing.assert_allclose(json.loads(out)["f"], np.zeros(4), atol=1e-12)
+
+
+def test_unreadable_sources_are_usage_errors(tmp_path: Path) -> None:
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\x89\xff\xfe\x00 binary")
+    code, out = run("profile", str(binary))  # was a UnicodeDecodeError traceback
+    assert code == 2 and "bin.csv is not a text file" in out
+    huge = tmp_path / "huge.csv"
+    huge.write_text("0,1\n1,1e300\n")
+    code, out = run("profile", str(huge))  # was cast to int64 min and misreported
+    assert code == 2 and "small non-negative integers, got 1e+300" in out
+    cplx = tmp_path / "c.npy"
+    np.save(cplx, np.array([1.0 + 1.0j, 0.5]))
+    code, out = run("profile", str(cplx))  # the imaginary part was dropped silently
+    assert code == 2 and "real numbers" in out and "complex" in out
+    h_json = tmp_path / "h.json"
+    h_json.write_text("[1.0, 0.5]")
+    code, out = run("profile", str(h_json), "--kind", "samples")  # --kind was ignored
+    assert code == 2 and "--kind" in out and "h curve" in out
+    code, out = run("profile", str(h_json), "--param", "0.3")  # --param was ignored
+    assert code == 2 and "--param applies to the built-in laws" in out
+    strings = tmp_path / "s.json"
+    strings.write_text('{"h": ["a", "b"]}')
+    code, out = run("profile", str(strings))
+    assert code == 2 and "real numbers" in out
+
+
+def _pava_by_hand() -> np.ndarray:
+    # h = (0.1, 0.2, 0.05, 0.3, 0.0): the first four pool to their mean 0.65/4, then 0.
+    return np.array([0.1625, 0.1625, 0.1625, 0.1625, 0.0])
+
+
+def test_non_monotone_h_is_projected_and_said(tmp_path: Path) -> None:
+    from oracle_dp import brute_force_optimum, plain_frontier
+
+    h = np.array([0.1, 0.2, 0.05, 0.3, 0.0])
+    path = tmp_path / "h.csv"
+    path.write_text("\n".join(map(repr, h.tolist())) + "\n")
+    # default: project (pool adjacent violators), and report every cost on the projected h;
+    # the old command printed the optimum of the projected h with the raw h's cost (-0.25).
+    result = CliRunner().invoke(main, ["schedule", str(path), "-K", "2"])
+    assert result.exit_code == 0, result.output
+    assert "projected onto non-increasing" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["monotone"] is False and data["projected"] is True
+    best, _ = brute_force_optimum(_pava_by_hand(), 2)
+    assert data["expected_kl"] == pytest.approx(best, abs=1e-12)
+    assert data["expected_kl"] >= 0.0
+    result = CliRunner().invoke(main, ["frontier", str(path), "--json"])
+    data = json.loads(result.stdout)
+    np.testing.assert_allclose(data["optimal"], plain_frontier(_pava_by_hand(), 5), atol=1e-12)
+    assert all(o <= c + 1e-12 for o, c in zip(data["optimal"], data["constant"], strict=True))
+    # plain: the raw curve with the plain DP, costs on that same curve (negative here)
+    result = CliRunner().invoke(main, ["schedule", str(path), "-K", "2", "--nonmonotone",
+                                       "plain"])
+    data = json.loads(result.stdout)
+    best, sizes = brute_force_optimum(h, 2)
+    assert data["projected"] is False and "kept as given" in result.stderr
+    assert data["expected_kl"] == pytest.approx(best, abs=1e-12) and best < 0
+    assert data["expected_kl"] == pytest.approx(schedule_cost_direct(h, data["sizes"]),
+                                                abs=1e-12)
+    result = CliRunner().invoke(main, ["frontier", str(path), "--json", "--nonmonotone",
+                                       "plain"])
+    np.testing.assert_allclose(json.loads(result.stdout)["optimal"], plain_frontier(h, 5),
+                               atol=1e-12)
+    code, out = run("schedule", str(path), "-K", "2", "--nonmonotone", "raise")
+    assert code == 2 and "not non-increasing (largest increase 0.25)" in out
+    code, out = run_stdout("profile", str(path), "--json")
+    assert code == 0 and json.loads(out)["monotone"] is False
+
+
+def test_verify_bad_plot_dir_and_quick_only_names(tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    code, out = run("verify", "--quick", "--law", "parity", "--plot", str(blocker / "sub"))
+    assert code == 1  # was a NotADirectoryError traceback
+    assert "cannot write figures to" in out and "afile" in out
+    # a law of the full suite that the quick suite lacks: a usage error, not a traceback
+    code, out = run("verify", "--quick", "--law", "random-5")
+    assert code == 2 and "Usage:" in out and "random-5" in out
+
+
+def test_busy_spinner_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from unmask import cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "_console", lambda stderr=False: Console(
+        file=buf, force_terminal=True, width=100))
+    with cli._busy("exact profile (n=3)"):
+        pass
+    assert "exact profile (n=3)" in buf.getvalue()
+    quiet = io.StringIO()
+    monkeypatch.setattr(cli, "_console", lambda stderr=False: Console(file=quiet))
+    with cli._busy("exact profile (n=3)"):
+        pass
+    assert quiet.getvalue() == ""

@@ -142,3 +142,16 @@ def test_mixture_independent_random_from_samples() -> None:
         joints.all_equal(3, 1)
     with pytest.raises(ValueError, match="n must be an integer >= 1"):
         joints.all_equal(0, 2)
+
+
+@pytest.mark.parametrize(("n", "q", "digits"), [(10**7, 2, "3010300"), (2000, 2, "602"),
+                                                 (100, 16, "120")])
+def test_astronomical_sizes_are_refused_without_overflow(n: int, q: int, digits: str) -> None:
+    # 8.0 * 2**(10**7) used to raise OverflowError (int too large to convert to float), and
+    # printing q**n in full is refused by Python above 4300 digits.
+    from unmask.joint import check_dense_size
+
+    with pytest.raises(MemoryError, match=rf"\[{q}\]\^{n} \(about 10\^{digits} entries\)"):
+        check_dense_size(n, q)
+    with pytest.raises(MemoryError, match="is available"):
+        unmask.joints.all_equal(n, q)

@@ -149,11 +149,39 @@ def test_check_to_dict_maps_infinity_to_a_string() -> None:
         ({"laws": ["no-such-law"]}, "unknown law"),
         ({"families": ["zigzag"]}, "unknown schedule family"),
         ({"ks": [0]}, "step counts must be >= 1"),
+        ({"ks": []}, "ks is empty"),
+        ({"laws": ["markov n=2000"]}, "unknown law"),  # full-suite name under quick
     ],
 )
 def test_bad_arguments(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         verify(quick=True, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        # these used to run: 2.5 truncated to 2, True read as K = 1, "markov" as 6 letters
+        ({"ks": [2.5]}, "step counts must be integers, got 2.5"),
+        ({"ks": [True]}, "step counts must be integers, got True"),
+        ({"ks": [float("nan")]}, "step counts must be integers"),
+        ({"ks": 2}, "ks must be a sequence"),
+        ({"laws": "markov"}, "laws must be a sequence of law names"),
+        ({"families": "constant"}, "families must be a sequence"),
+    ],
+)
+def test_bad_argument_types(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(TypeError, match=match):
+        verify(quick=True, **kwargs)  # type: ignore[arg-type]
+
+
+def test_explicit_ks_apply_to_the_real_length_law() -> None:
+    # The Markov chain at a real length has its own default K (4, 16, 64); an explicit ks
+    # used to be ignored for it.
+    res = verify(quick=True, laws=["markov n=200"], ks=[2, 5])
+    assert sorted({c.steps for c in res.cases}) == [2, 5]
+    res = verify(quick=True, laws=["markov n=200"], families=["constant"])
+    assert sorted({c.steps for c in res.cases}) == [4, 16, 64]
 
 
 def test_laws_filter_and_section9_selection() -> None:
