@@ -489,7 +489,7 @@ def test_non_monotone_h_is_projected_and_said(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["schedule", str(path), "-K", "2", "--nonmonotone",
                                        "plain"])
     data = json.loads(result.stdout)
-    best, sizes = brute_force_optimum(h, 2)
+    best, _ = brute_force_optimum(h, 2)
     assert data["projected"] is False and "kept as given" in result.stderr
     assert data["expected_kl"] == pytest.approx(best, abs=1e-12) and best < 0
     assert data["expected_kl"] == pytest.approx(schedule_cost_direct(h, data["sizes"]),
