@@ -533,3 +533,55 @@ def test_busy_spinner_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> Non
     with cli._busy("exact profile (n=3)"):
         pass
     assert quiet.getvalue() == ""
+
+
+def test_every_documented_command_line_runs(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each `unmask ...` line of docs/command-line.md, in order, with the files the page
+    # assumes (samples.csv, joint.npy, loss.csv); the full `verify` runs with --quick here.
+    import shlex
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "command-line.md"
+    lines, fence = [], None
+    for raw in page.read_text().splitlines():
+        if raw.startswith("```"):
+            fence = raw[3:] if fence is None else None
+        elif fence == "" and raw.startswith("unmask "):
+            lines.append(raw.split("#")[0].strip())
+    assert len(lines) >= 10
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "samples.csv").write_text("a,b,c\n" + "0,0,1\n1,1,0\n0,0,0\n" * 4)
+    np.save(tmp_path / "joint.npy", unmask.joints.parity(4).probs)
+    (tmp_path / "loss.csv").write_text("ratio,loss\n1.0,3.0\n0.5,2.2\n0.05,1.4\n")
+    for line in lines:
+        args = shlex.split(line)[1:]
+        target = None
+        if ">" in args:
+            target = tmp_path / args[args.index(">") + 1]
+            args = args[: args.index(">")]
+        if args[0] == "verify" and "--quick" not in args:
+            args.append("--quick")
+        if args[0] == "verify" and "--plot" in args:
+            args += ["--law", "copy-pair"]  # every law's figures take ~10 s: one law here
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, (line, result.output)
+        if target is not None:
+            target.write_text(result.stdout)
+    assert (tmp_path / "figs").is_dir() and (tmp_path / "frontier.png").stat().st_size > 2000
+
+
+@pytest.mark.parametrize(("q", "stay"), [(2, 0.8), (3, 0.6)])
+def test_long_markov_source_uses_the_exact_chain_profile(q: int, stay: float) -> None:
+    # `profile markov --n 64` (documented) used to be refused: 2^64 dense entries. Beyond
+    # n = 16 the chain's exact profile is used; H(X) = H(X_0) + (n-1) H(X_1 | X_0) for the
+    # stationary (uniform) start, and TC = n log q - H(X), both by hand.
+    n = 40
+    code, out = run_stdout("profile", "markov", "--n", str(n), "--q", str(q), "--param",
+                           str(stay), "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    row = np.array([stay] + [(1 - stay) / (q - 1)] * (q - 1))
+    entropy = math.log(q) + (n - 1) * float(-(row * np.log(row)).sum())
+    assert data["n"] == n and len(data["h"]) == n
+    assert sum(data["h"]) == pytest.approx(entropy, rel=1e-12)
+    assert data["tc"] == pytest.approx(n * math.log(q) - entropy, rel=1e-9)

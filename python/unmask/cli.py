@@ -142,6 +142,17 @@ def _law_param(name: str, param: float | None) -> float:
     return param
 
 
+def _markov_transition(q: int, stay: float) -> np.ndarray:
+    P = np.full((q, q), (1 - stay) / (q - 1))
+    np.fill_diagonal(P, stay)
+    return P
+
+
+#: Above this length the ``markov`` law is given by its exact nearest-neighbour profile
+#: (:func:`unmask.markov_profile`, any length) instead of a dense joint and the subset lattice.
+MARKOV_DENSE_MAX_N = 16
+
+
 def build_law(name: str, n: int | None, q: int, seed: int, param: float | None) -> Joint:
     """Build one of the built-in laws by name (used by several commands).
 
@@ -169,9 +180,7 @@ def build_law(name: str, n: int | None, q: int, seed: int, param: float | None) 
         rng = np.random.default_rng(seed)
         return joints.independent(rng.dirichlet(np.ones(q), size=n))
     if name == "markov":
-        P = np.full((q, q), (1 - value) / (q - 1))
-        np.fill_diagonal(P, value)
-        return joints.markov_chain(P, n)
+        return joints.markov_chain(_markov_transition(q, value), n)
     if name == "ising":
         J = np.zeros((n, n))
         for j in range(n - 1):
@@ -253,6 +262,11 @@ def load_source(
             raise click.BadParameter(f"{source!r} is a built-in law, not a {kind} file",
                                      param_hint="--kind")
         try:
+            if source == "markov" and n is not None and n > MARKOV_DENSE_MAX_N:
+                stay = _law_param("markov", param)
+                with _busy(f"exact Markov profile (n={n})"):
+                    prof: Profile = unmask.markov_profile(_markov_transition(q, stay), n)
+                return prof
             with _busy(f"building the {source} law"):
                 return build_law(source, n, q, seed, param)
         except (ValueError, MemoryError) as exc:
