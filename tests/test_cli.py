@@ -410,7 +410,7 @@ def test_profile_of_the_digit_patch_law() -> None:
         (["copy-pair", "--n", "7"], "has n = 3, got 7"),
         (["digits", "--n", "8"], "has n = 16, got 8"),
         # q**n beyond any memory used to end in OverflowError: int too large to convert
-        (["markov", "--n", "10000000"], "about 10^3010300 entries"),
+        (["all-equal", "--n", "10000000"], "about 10^3010300 entries"),
         (["all-equal", "--n", "2000"], "about 10^602 entries"),
     ],
 )
@@ -585,3 +585,17 @@ def test_long_markov_source_uses_the_exact_chain_profile(q: int, stay: float) ->
     assert data["n"] == n and len(data["h"]) == n
     assert sum(data["h"]) == pytest.approx(entropy, rel=1e-12)
     assert data["tc"] == pytest.approx(n * math.log(q) - entropy, rel=1e-9)
+
+
+def test_long_tables_show_head_and_tail() -> None:
+    # A real-length profile used to print every row (10^7 rows took minutes and GBs).
+    from unmask.cli import TABLE_MAX_ROWS
+
+    n = 5000
+    code, out = run_stdout("profile", "markov", "--n", str(n))
+    assert code == 0
+    assert f"of {n} rows not shown; --json has all" in " ".join(out.split())
+    assert out.count("\n") < TABLE_MAX_ROWS + 30
+    prof = unmask.markov_profile(np.array([[0.9, 0.1], [0.1, 0.9]]), n)
+    last = next(ln for ln in out.splitlines() if f" {n - 1} " in ln)  # last row shown
+    assert f"{prof.h[-1]:.6g}" in last

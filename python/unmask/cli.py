@@ -16,9 +16,9 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import click
 import numpy as np
@@ -71,10 +71,21 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _echo_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+#: Longest table printed in full; longer ones show their head and tail (``--json`` has all).
+TABLE_MAX_ROWS = 60
+
+
+def _echo_table(title: str, columns: list[str], rows: Sequence[list[Any]]) -> None:
     from rich.table import Table
 
-    table = Table(title=title)
+    caption = None
+    total = len(rows)
+    if total > TABLE_MAX_ROWS:  # rows may be computed on access: touch only those shown
+        head, tail = TABLE_MAX_ROWS * 2 // 3, TABLE_MAX_ROWS // 3
+        caption = f"{total - head - tail} of {total} rows not shown; --json has all"
+        rows = [*(rows[i] for i in range(head)), ["..."] * len(columns),
+                *(rows[i] for i in range(total - tail, total))]
+    table = Table(title=title, caption=caption)
     for col in columns:
         table.add_column(col, justify="right")
     for row in rows:
@@ -480,10 +491,7 @@ def profile_cmd(
         payload["n"] = prof.n
         click.echo(json.dumps(payload, indent=2))
         return
-    rows: list[list[Any]] = []
-    f = prof.f
-    for i in range(prof.n):
-        rows.append([i, float(prof.h[i]), float(f[i]) if i < f.size else "-"])
+    rows = _ProfileRows(prof)
     qtxt = f", q={qq}" if qq else ""
     _echo_table(f"{source} (n={prof.n}{qtxt}) profile in {prof.unit}", ["i", "h(i)", "f(i)"],
                 rows)
@@ -492,6 +500,25 @@ def profile_cmd(
         f"H = {s['entropy']:.6g}  TC = {s['tc']:.6g}  DTC = {s['dtc']:.6g}  "
         f"sum_j I(X_j;X_-j) = {s['mi_sum']:.6g}  ({prof.unit})"
     )
+
+
+class _ProfileRows(Sequence[list[Any]]):
+    """Rows ``(i, h(i), f(i))`` made on access (a profile can have 10^7 of them)."""
+
+    def __init__(self, prof: Profile) -> None:
+        self.h, self.f = prof.h, prof.f
+
+    def __len__(self) -> int:
+        return int(self.h.size)
+
+    @overload
+    def __getitem__(self, i: int) -> list[Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[list[Any]]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return [i, float(self.h[i]), float(self.f[i]) if i < self.f.size else "-"]
 
 
 def _save(fig: Any, path: str) -> None:
