@@ -599,3 +599,20 @@ def test_long_tables_show_head_and_tail() -> None:
     prof = unmask.markov_profile(np.array([[0.9, 0.1], [0.1, 0.9]]), n)
     last = next(ln for ln in out.splitlines() if f" {n - 1} " in ln)  # last row shown
     assert f"{prof.h[-1]:.6g}" in last
+
+
+def test_plot_helpers_refuse_bad_input(tmp_path: Path) -> None:
+    from unmask.plotting import plot_error_vs_steps, plot_frontier, save_verification_figures
+
+    with pytest.raises(ValueError, match="curve 'c' has 1 values for 2 steps"):
+        plot_error_vs_steps([1, 2], {"c": [1.0]})
+    with pytest.raises(ValueError, match="bound 'b' has 1 values for 2 steps"):
+        plot_error_vs_steps([1, 2], {"c": [1.0, 0.5]}, bounds={"b": [1.0]})
+    with pytest.raises(ValueError, match="optimal has 3 values"):
+        plot_error_vs_steps([1, 2], {}, optimal=[1.0, 0.5, 0.1])
+    with pytest.raises(ValueError, match="1-d"):
+        plot_frontier([[1.0, 0.5], [0.2, 0.0]])  # was raveled into K = 1..4 silently
+    with pytest.raises(ValueError, match="NaN"):
+        plot_frontier([float("nan"), 0.0])
+    with pytest.raises(TypeError, match="VerifyResult"):
+        save_verification_figures("not a result", tmp_path)  # type: ignore[arg-type]

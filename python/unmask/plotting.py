@@ -138,6 +138,11 @@ def plot_error_vs_steps(
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    ValueError
+        When a curve, a bound or ``optimal`` does not have one value per ``K``.
+
     Examples
     --------
     >>> from unmask.plotting import plot_error_vs_steps
@@ -145,8 +150,16 @@ def plot_error_vs_steps(
     >>> fig.axes[0].get_xlabel()
     'K (steps)'
     """
-    fig, (axis,) = _new_axes(ax, width=7.0)
     x = np.asarray(steps, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"steps must be a 1-d sequence of K values, got shape {x.shape}")
+    for what, named in (("curve", curves), ("bound", bounds or {})):
+        for name, vals in named.items():
+            if len(vals) != len(x):
+                raise ValueError(f"{what} {name!r} has {len(vals)} values for {len(x)} steps")
+    if optimal is not None and len(optimal) != len(x):
+        raise ValueError(f"optimal has {len(optimal)} values for {len(x)} steps")
+    fig, (axis,) = _new_axes(ax, width=7.0)
     many = len(x) > 20
 
     def draw(values: Sequence[float | None], **kw: Any) -> None:
@@ -210,6 +223,11 @@ def plot_frontier(
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    ValueError
+        When the costs are not 1-d or contain NaN.
+
     Examples
     --------
     >>> from unmask.plotting import plot_frontier
@@ -217,7 +235,12 @@ def plot_frontier(
     >>> fig.axes[0].get_yscale()
     'log'
     """
-    costs = [float(c) for c in np.asarray(getattr(frontier, "costs", frontier)).ravel()]
+    arr = np.asarray(getattr(frontier, "costs", frontier), dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"frontier costs must be 1-d (one per K), got shape {arr.shape}")
+    if np.any(np.isnan(arr)):
+        raise ValueError("frontier costs contain NaN")
+    costs = [float(c) for c in arr]
     ks = list(range(1, len(costs) + 1))
     return plot_error_vs_steps(ks, dict(compare or {}), optimal=costs, ax=ax, title=title,
                                unit=unit, log=log)
@@ -292,7 +315,30 @@ def save_verification_figures(
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    TypeError
+        When ``result`` is not a :class:`~unmask.verification.VerifyResult`.
+    OSError
+        When ``directory`` cannot be created or written.
+    ImportError
+        When matplotlib is missing.
+
+    Examples
+    --------
+    >>> import tempfile, unmask
+    >>> from unmask.plotting import save_verification_figures
+    >>> res = unmask.verify(quick=True, laws=["copy-pair"], ks=[2])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     sorted(p.name for p in save_verification_figures(res, tmp))
+    ['copy-pair_error_vs_K.png', 'copy-pair_profile.png', 'schedules.png']
     """
+    from unmask.verification import VerifyResult
+
+    if not isinstance(result, VerifyResult):
+        raise TypeError(f"result must be a VerifyResult (unmask.verify()), got "
+                        f"{type(result).__name__}")
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
