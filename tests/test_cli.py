@@ -409,6 +409,7 @@ def test_profile_of_the_digit_patch_law() -> None:
         (["ising", "--q", "3", "--n", "4"], "q is 2, got 3"),
         (["copy-pair", "--n", "7"], "has n = 3, got 7"),
         (["digits", "--n", "8"], "has n = 16, got 8"),
+        (["random", "--seed", "-1"], "--seed"),  # was numpy's "expected non-negative integer"
         # q**n beyond any memory used to end in OverflowError: int too large to convert
         (["all-equal", "--n", "10000000"], "about 10^3010300 entries"),
         (["all-equal", "--n", "2000"], "about 10^602 entries"),

@@ -441,7 +441,8 @@ def source_options(func: Any) -> Any:
                      help="Length of a built-in law (default 8) or of a loss-curve profile."),
         click.option("--q", "q", type=click.IntRange(2, 16), default=2, show_default=True,
                      help="Alphabet size of a built-in law."),
-        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True,
+                     help="Seed of the random, independent and mixture laws."),
         click.option("--param", type=float, default=None,
                      help="Law parameter: markov stay prob. (0.9), ising coupling (0.5), random "
                           "concentration (0.5), mixture components (3); other laws take none."),
