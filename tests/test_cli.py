@@ -617,3 +617,23 @@ def test_plot_helpers_refuse_bad_input(tmp_path: Path) -> None:
         plot_frontier([float("nan"), 0.0])
     with pytest.raises(TypeError, match="VerifyResult"):
         save_verification_figures("not a result", tmp_path)  # type: ignore[arg-type]
+
+
+def test_frontier_plot_method(tmp_path: Path) -> None:
+    from oracle_dp import plain_frontier
+
+    prof = unmask.profile(unmask.joints.markov_chain([[0.8, 0.2], [0.3, 0.7]], 7))
+    fr = unmask.optimal_frontier(prof, 7)
+    const = [cost.expected_kl(prof, unmask.Schedule.constant(7, k)) for k in range(1, 8)]
+    fig = fr.plot(compare={"constant": const}, title="markov")
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+    # the drawn optimum is the plain DP's, zeros (K = n) left off the log axis
+    y = np.asarray(lines["optimal (DP)"].get_ydata(), dtype=float)
+    ref = np.asarray(plain_frontier(prof.h, 7), dtype=float)
+    np.testing.assert_allclose(y[ref > 0], ref[ref > 0], rtol=1e-9)
+    assert "constant" in lines
+    path = tmp_path / "fr.png"
+    fig.savefig(path)
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="curve 'constant' has 2 values for 7 steps"):
+        fr.plot(compare={"constant": const[:2]})

@@ -11,6 +11,7 @@ and per-layer divide and conquer for the whole frontier. Anything else gets the 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -255,6 +256,53 @@ class OptimalFrontier:
         if self._schedules is None:
             raise ValueError("schedules were not kept; call optimal_frontier(..., schedules=True)")
         return self._schedules[steps - 1]
+
+    def plot(
+        self,
+        *,
+        compare: Mapping[str, Sequence[float | None]] | None = None,
+        ax: Any = None,
+        title: str | None = None,
+        unit: str = "nats",
+        log: bool = True,
+    ) -> Any:
+        """Plot the optimal cost versus ``K`` (needs matplotlib: ``pip install 'unmask[plot]'``).
+
+        Parameters
+        ----------
+        compare : mapping of str to sequence, optional
+            Other curves over ``K = 1..max_steps`` (e.g. the constant schedule's costs).
+        ax : matplotlib Axes, optional
+            Where to draw (default: a new figure).
+        title : str, optional
+            Axes title.
+        unit : str
+            Unit of the costs shown on the y axis (the profile's: ``"nats"`` by default).
+        log : bool
+            Logarithmic y axis (zero costs are not drawn on it).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Raises
+        ------
+        ImportError
+            When matplotlib is missing; the message names the ``unmask[plot]`` extra.
+        ValueError
+            When a ``compare`` curve does not have one value per ``K``.
+
+        Examples
+        --------
+        >>> import unmask
+        >>> fr = unmask.optimal_frontier([1.0, 0.5, 0.25, 0.0], 3)
+        >>> fig = fr.plot(compare={"constant": [2.25, 1.0, 0.25]})
+        >>> fig.axes[0].get_xlabel()
+        'K (steps)'
+        """
+        from unmask.plotting import plot_frontier
+
+        return plot_frontier(self, compare=compare, ax=ax, title=title, unit=unit, log=log)
 
     def _check(self, steps: int) -> None:
         if not 1 <= steps <= self.max_steps:
