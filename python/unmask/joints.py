@@ -220,8 +220,9 @@ def ising(couplings: Any, fields: Any = None, beta: float = 1.0) -> Joint:
     for j in range(n):
         spins[:, j] = 2.0 * ((idx >> (n - 1 - j)) & 1) - 1.0  # variable 0 is the slowest axis
     Ju = np.triu(J, 1)
-    energy = np.einsum("si,ij,sj->s", spins, Ju, spins) + spins @ h
-    logits = float(beta) * energy
+    with np.errstate(over="ignore", invalid="ignore"):
+        energy = np.einsum("si,ij,sj->s", spins, Ju, spins) + spins @ h
+        logits = float(beta) * energy
     if not np.all(np.isfinite(logits)):
         raise ValueError("beta * energy overflows float64: couplings or fields are too large")
     w = np.exp(logits - logits.max())
