@@ -310,3 +310,42 @@ def test_to_dit_accepts_arrays_and_round_trips() -> None:
     P = joints.random(3, 2, seed=1).probs
     back = joints.from_dit(joints.to_dit(P))
     np.testing.assert_allclose(back.probs, P, atol=1e-15)
+
+
+# -- the private core's in-place output -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make_out",
+    [
+        lambda: np.zeros(8)[::2],  # float64 but not contiguous
+        lambda: np.zeros(4, dtype=np.float32),
+        lambda: np.zeros(4, dtype=np.int64),
+    ],
+    ids=["strided", "float32", "int64"],
+)
+def test_core_refuses_an_output_it_would_have_to_copy(make_out: object) -> None:
+    """Such an `out` used to be converted to a temporary: the call 'succeeded', out stayed 0."""
+    out = make_out()  # type: ignore[operator]
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        unmask._core.subset_entropies(np.full(4, 0.25), 2, 2, out, 1)
+    assert not np.any(out)
+
+
+def test_core_argument_ranges() -> None:
+    good = np.full(4, 0.25)
+    for n, q in [(-1, 2), (0, 2), (63, 2)]:
+        with pytest.raises(ValueError, match=r"n must be in 1\.\.62"):
+            unmask._core.subset_entropies(good, n, q, np.zeros(4), 1)
+    with pytest.raises(ValueError, match="q must be >= 2"):
+        unmask._core.subset_entropies(good, 2, 0, np.zeros(4), 1)
+    for n in (-1, 63):
+        with pytest.raises(ValueError, match="level_sums needs 0 <= n <= 62"):
+            unmask._core.level_sums(np.zeros(1), n)
+    ro = np.zeros(4)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        unmask._core.subset_entropies(good, 2, 2, ro, 1)
+    out = np.zeros(4)
+    unmask._core.subset_entropies(good, 2, 2, out, 1)
+    np.testing.assert_allclose(out, [0.0, LOG2, LOG2, 2 * LOG2], rtol=1e-15)

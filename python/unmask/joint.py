@@ -48,10 +48,30 @@ class Joint:
     probs : numpy.ndarray
         Read-only float64 view of shape ``(q,) * n``. A C-contiguous float64 input is not copied.
 
+    Raises
+    ------
+    TypeError
+        For a non-numeric array (strings, objects, complex, bool).
+    ValueError
+        For a ragged or wrongly shaped array, non-finite or negative entries, or a total that
+        is not 1 within 1e-9 (without ``normalize``) or not positive.
+
     Notes
     -----
     The flat index of ``x`` is ``sum_j x_j q**(n-1-j)`` (C order): variable 0 is the slowest axis.
     Subsets of variables are bitmasks with bit ``j`` standing for variable ``j``.
+    A table accepted with a total of ``1 +- 1e-9`` is kept as given (no copy); the entropy
+    functions treat it as the normalised law ``probs / probs.sum()``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import unmask
+    >>> J = unmask.Joint(np.array([[0.5, 0.0], [0.25, 0.25]]))
+    >>> J.n, J.q, J.support_size
+    (2, 2, 3)
+    >>> J.marginal([1]).tolist()  # law of X_1
+    [0.75, 0.25]
     """
 
     __slots__ = ("_probs",)
@@ -211,7 +231,7 @@ class Joint:
             raise TypeError(f"size must be an int, got {type(size).__name__}")
         if size < 0:
             raise ValueError(f"size must be >= 0, got {size}")
-        check_memory(8.0 * int(size) * (self.n + 2), f"{size} samples of length {self.n}")
+        check_memory(8.0 * int(size) * (2 * self.n + 2), f"{size} samples of length {self.n}")
         rng = np.random.default_rng(seed)
         idx = rng.choice(self.flat.size, size=size, p=self.flat)
         return np.stack(np.unravel_index(idx, self._probs.shape), axis=1).astype(np.int64)
@@ -240,9 +260,7 @@ def _as_variable_list(variables: Any, n: int) -> list[int]:
             raise ValueError(f"subset bitmask {mask} out of range for n={n}")
         return [j for j in range(n) if mask >> j & 1]
     items = list(variables)
-    if any(
-        isinstance(j, (bool, np.bool_)) or not isinstance(j, (int, np.integer)) for j in items
-    ):
+    if any(isinstance(j, (bool, np.bool_)) or not isinstance(j, (int, np.integer)) for j in items):
         raise TypeError(f"variable indices must be ints, got {items!r}")
     out = sorted({int(j) for j in items})
     if out and (out[0] < 0 or out[-1] >= n):

@@ -205,17 +205,27 @@ class Profile:
 
     @property
     def tc(self) -> float:
-        """Total correlation ``sum_j H(X_j) - H(X) = n h(0) - H(X)``."""
+        """Total correlation ``sum_j H(X_j) - H(X) = n h(0) - H(X) = sum_i (n-1-i) f(i)``.
+
+        Clamped at 0: a non-monotone (estimated) curve can make the formula negative.
+        """
         return max(0.0, self.n * float(self._h[0]) - self.entropy)
 
     @property
     def dtc(self) -> float:
-        """Dual total correlation ``H(X) - sum_j H(X_j | X_-j) = H(X) - n h(n-1)``."""
+        """Dual total correlation ``H(X) - sum_j H(X_j | X_-j) = H(X) - n h(n-1)``.
+
+        Equal to ``sum_i (i+1) f(i)``; clamped at 0 like :attr:`tc`.
+        """
         return max(0.0, self.entropy - self.n * float(self._h[-1]))
 
     @property
     def mi_sum(self) -> float:
-        """``sum_j I(X_j ; X_-j) = n (h(0) - h(n-1))``."""
+        """``sum_j I(X_j ; X_-j) = n (h(0) - h(n-1)) = n sum_i f(i)``, clamped at 0.
+
+        Note the factor ``n``: theory section 4 states ``sum_i f(i)`` as the average
+        ``(1/n) sum_j I(X_j ; X_-j)``; this is the sum.
+        """
         return max(0.0, self.n * (float(self._h[0]) - float(self._h[-1])))
 
     @property

@@ -56,6 +56,22 @@ def probability_tables(
 
     Weights are drawn as small integers (so exact sums and ties occur) or as floats spanning
     several orders of magnitude; a fraction of entries is zeroed (never all of them).
+
+    Parameters
+    ----------
+    min_n, max_n : int
+        Range of the number of variables (``1 <= min_n <= max_n``; the table has ``q**n``
+        entries, so keep ``max_q**max_n`` small).
+    min_q, max_q : int
+        Range of the alphabet size (``2 <= min_q <= max_q``).
+    zero_fraction : float
+        Expected fraction of entries set to exactly 0.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Float64 arrays summing to 1 up to rounding (wrap them with
+        ``Joint(..., normalize=True)``, or use :func:`random_joints`).
     """
     n = draw(st.integers(min_n, max_n))
     q = draw(st.integers(min_q, max_q))
