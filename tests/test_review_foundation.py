@@ -349,3 +349,25 @@ def test_core_argument_ranges() -> None:
     out = np.zeros(4)
     unmask._core.subset_entropies(good, 2, 2, out, 1)
     np.testing.assert_allclose(out, [0.0, LOG2, LOG2, 2 * LOG2], rtol=1e-15)
+
+
+# -- unmask.testing -------------------------------------------------------------------------
+
+
+@given(joint_laws(min_n=1, max_n=1, max_q=3))
+def test_joints_strategy_respects_max_n_one(joint: unmask.Joint) -> None:
+    """joints(max_n=1) used to draw n = 2 structured laws as well."""
+    assert joint.n == 1 and 2 <= joint.q <= 3
+
+
+@given(joint_laws(min_n=3, max_n=4, max_q=2))
+def test_joints_strategy_respects_its_ranges(joint: unmask.Joint) -> None:
+    assert 3 <= joint.n <= 4 and joint.q == 2
+    assert abs(math.fsum(joint.flat.tolist()) - 1.0) <= 1e-12
+
+
+def test_joints_strategy_rejects_empty_ranges() -> None:
+    with pytest.raises(ValueError, match="min_n <= max_n"):
+        joint_laws(min_n=3, max_n=2)
+    with pytest.raises(ValueError, match="max_q >= 2"):
+        joint_laws(max_q=1)
