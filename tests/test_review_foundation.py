@@ -371,3 +371,23 @@ def test_joints_strategy_rejects_empty_ranges() -> None:
         joint_laws(min_n=3, max_n=2)
     with pytest.raises(ValueError, match="max_q >= 2"):
         joint_laws(max_q=1)
+
+
+def test_builders_count_their_temporaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Room for two tables of 2^16 entries: enough for all_equal, not for the builders whose
+    temporaries need three or more (they used to pass the check, then allocate)."""
+    import unmask._validation as validation
+
+    table = 8 * (1 << 16)
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 2 * table)
+    assert joints.all_equal(16).n == 16
+    for build in (
+        lambda: joints.random(16, 2),
+        lambda: joints.parity(16),
+        lambda: joints.markov_chain([[0.9, 0.1], [0.1, 0.9]], 16),
+        lambda: joints.independent(np.full((16, 2), 0.5)),
+        lambda: joints.mixture_of_products([1.0], np.full((1, 16, 2), 0.5)),
+        lambda: joints.from_samples(np.zeros((3, 16), dtype=np.int64), q=2),
+    ):
+        with pytest.raises(MemoryError, match=r"\[2\]\^16"):
+            build()

@@ -12,18 +12,19 @@ from unmask._validation import as_probability_array, check_memory
 __all__ = ["Joint", "check_dense_size"]
 
 
-def check_dense_size(n: int, q: int, *, what: str = "a joint law") -> int:
-    """Validate ``n`` and ``q`` and check that q**n float64 entries fit in memory.
+def check_dense_size(n: int, q: int, *, what: str = "a joint law", copies: float = 1.0) -> int:
+    """Validate ``n`` and ``q`` and check that ``copies`` tables of q**n float64 fit in memory.
 
     Returns the number of entries.  Raises ValueError for bad parameters and MemoryError,
-    before anything is allocated, when the dense table cannot be held.
+    before anything is allocated, when the dense tables cannot be held (``copies`` counts the
+    temporaries a builder makes besides the result).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 2:
         raise ValueError(f"q must be an integer >= 2, got {q!r}")
     size: int = int(q) ** int(n)
-    check_memory(8.0 * size, f"{what} on [{q}]^{n} ({size} entries)")
+    check_memory(8.0 * size * copies, f"{what} on [{q}]^{n} ({size} entries)")
     return size
 
 

@@ -56,7 +56,7 @@ def independent(marginals: Any) -> Joint:
     if m.ndim != 2 or m.shape[1] < 2 or m.shape[0] < 1:
         raise ValueError(f"marginals must have shape (n, q) with q >= 2, got {m.shape}")
     n, q = m.shape
-    check_dense_size(n, q)
+    check_dense_size(n, q, copies=3)
     rows = [as_probability_array(row, name=f"marginal {j}") for j, row in enumerate(m)]
     out = rows[0]
     for row in rows[1:]:
@@ -96,7 +96,7 @@ def parity(n: int) -> Joint:
     """
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"parity needs n >= 2, got {n!r}")
-    size = check_dense_size(n, 2)
+    size = check_dense_size(n, 2, copies=4)
     idx = np.arange(size, dtype=np.uint64)
     bits = np.zeros(size, dtype=np.uint64)
     for j in range(n):
@@ -151,7 +151,7 @@ def markov_chain(transition: Any, n: int, initial: Any = None) -> Joint:
     """
     P = _check_transition(transition)
     q = P.shape[0]
-    check_dense_size(n, q)
+    check_dense_size(n, q, copies=3)
     pi = (
         stationary_distribution(P)
         if initial is None
@@ -258,7 +258,7 @@ def mixture_of_products(weights: Any, components: Any) -> Joint:
             f"components must have shape (C, n, q) with C = {w.size}, got {comp.shape}"
         )
     _, n, q = comp.shape
-    check_dense_size(n, q)
+    check_dense_size(n, q, copies=4)
     total = np.zeros((q,) * n)
     for c in range(w.size):
         total += w[c] * independent(comp[c]).probs
@@ -296,7 +296,7 @@ def random(n: int, q: int = 2, concentration: float = 1.0, seed: Any = None) -> 
         raise TypeError(f"concentration must be a positive number, got {concentration!r}")
     if not math.isfinite(float(concentration)) or concentration <= 0:
         raise ValueError(f"concentration must be a positive number, got {concentration!r}")
-    size = check_dense_size(n, q)
+    size = check_dense_size(n, q, copies=3)
     rng = np.random.default_rng(seed)
     g = rng.gamma(concentration, size=size)
     if g.sum() == 0:  # pragma: no cover - astronomically unlikely underflow
@@ -355,7 +355,7 @@ def from_samples(samples: Any, q: int | None = None) -> Joint:
     if x.max() >= qq:
         raise ValueError(f"samples contain symbol {x.max()} >= q = {qq}")
     n = x.shape[1]
-    size = check_dense_size(n, qq)
+    size = check_dense_size(n, qq, copies=3)
     flat = np.ravel_multi_index(tuple(x.T.astype(np.intp)), (qq,) * n)
     counts = np.bincount(flat, minlength=size).astype(np.float64)
     return Joint((counts / counts.sum()).reshape((qq,) * n), normalize=True)
