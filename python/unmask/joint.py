@@ -62,7 +62,9 @@ class Joint:
     The flat index of ``x`` is ``sum_j x_j q**(n-1-j)`` (C order): variable 0 is the slowest axis.
     Subsets of variables are bitmasks with bit ``j`` standing for variable ``j``.
     A table accepted with a total of ``1 +- 1e-9`` is kept as given (no copy); the entropy
-    functions treat it as the normalised law ``probs / probs.sum()``.
+    functions treat it as the normalised law ``probs / probs.sum()``. Without a copy the
+    Joint shares memory with the caller's array: writing to that array afterwards changes the
+    law behind the Joint's back (and skips validation), so don't.
 
     Examples
     --------
