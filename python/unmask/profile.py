@@ -33,7 +33,8 @@ class Profile:
     Parameters
     ----------
     h : array_like
-        The curve ``h(0), ..., h(n-1)``, finite and non-negative.
+        The curve ``h(0), ..., h(n-1)``, finite and non-negative; ``i`` counts the variables
+        already *unmasked* (known) when one more, still masked, is revealed.
     base : float, optional
         Logarithm base the values are expressed in (None: nats).
     stderr : array_like, optional
@@ -48,6 +49,21 @@ class Profile:
     An exact profile is non-increasing (Han's inequality); an estimated one may not be.
     :attr:`is_monotone` tells, and :meth:`monotone` returns the projection onto the
     non-increasing cone (pool adjacent violators, weighted by ``1/stderr**2`` when known).
+
+    Raises
+    ------
+    TypeError
+        For a non-numeric curve or base.
+    ValueError
+        For a curve that is not 1-d, is empty, non-finite or negative, a base that is not a
+        number > 1, a band of another shape or an inverted band (``lower > upper``).
+
+    Examples
+    --------
+    >>> import unmask
+    >>> p = unmask.Profile([1.0, 0.6, 0.5])  # nats
+    >>> p.f.tolist(), round(p.tc, 12), round(p.dtc, 12)
+    ([0.4, 0.09999999999999998], 0.9, 0.6)
     """
 
     __slots__ = ("_base", "_h", "_lower", "_source", "_stderr", "_upper")
