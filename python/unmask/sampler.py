@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from unmask._core_loader import core
 from unmask._validation import check_memory, log_base_factor, resolve_threads
-from unmask.conditionals import Conditionals, as_conditionals, context_rows
+from unmask.conditionals import Conditionals, as_conditionals
 from unmask.joint import Joint, check_dense_size
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
 
@@ -242,12 +242,11 @@ def _random_order_bernoulli(sizes: BernoulliSizes, cond: Conditionals, threads: 
 def _conditional_block(cond: Conditionals, prefix: Sequence[int], j: int) -> NDArray[np.float64]:
     """``q_j(x_j | x_A)`` for every ``x_A`` as an n-dim array (q on A and j, 1 elsewhere)."""
     n, q = cond.n, cond.q
-    amask = sum(1 << v for v in prefix)
     avars = sorted(prefix)
-    values = cond(context_rows(n, q, amask), j).reshape((q,) * len(avars) + (q,))
+    values = cond.block(avars, j).reshape((q,) * len(avars) + (q,))
     axes = [*avars, j]
     arr = np.transpose(values, np.argsort(axes))
-    shape = [q if (amask >> v & 1 or v == j) else 1 for v in range(n)]
+    shape = [q if (v in avars or v == j) else 1 for v in range(n)]
     return arr.reshape(shape)
 
 
@@ -337,15 +336,14 @@ def _entropy_of(marginal: NDArray[np.float64]) -> float:
 
 def _learning_term(p: Joint, cond: Conditionals, prefix: Sequence[int], j: int) -> float:
     """``E_p[KL(p(. | X_A) || q_j(. | X_A))]`` for the context set ``A = prefix``."""
-    n, q = p.n, p.q
+    q = p.q
     avars = sorted(prefix)
-    amask = sum(1 << v for v in avars)
     joint_aj = p.marginal([*avars, j])
     pos = sorted([*avars, j]).index(j)
     table = np.moveaxis(joint_aj, pos, -1).reshape(-1, q)  # rows: x_A in C order; cols: x_j
     pa = table.sum(axis=1)
     live = pa > 0
-    qj = cond(context_rows(n, q, amask), j)
+    qj = cond.block(avars, j)
     pj, qv, pa_live = table[live], qj[live], pa[live][:, None]
     support = pj > 0
     if np.any(qv[support] == 0):
@@ -356,7 +354,13 @@ def _learning_term(p: Joint, cond: Conditionals, prefix: Sequence[int], j: int) 
               - np.log(np.where(support, qv, 1.0))),
         0.0,
     )
-    return math.fsum(terms.ravel().tolist())
+    # A KL is >= 0 (Gibbs): what falls below is rounding.
+    return max(0.0, math.fsum(terms.ravel().tolist()))
+
+
+def _is_exact_for(cond: Conditionals, p: Joint) -> bool:
+    """True when ``cond`` are the exact conditionals of ``p`` itself (learning error 0)."""
+    return cond.kind == "exact" and cond.joint is not None and cond.joint == p
 
 
 def decompose(
@@ -421,14 +425,19 @@ def decompose(
     check_dense_size(n, p.q)
     cond = as_conditionals(conditionals, p)
     factor = log_base_factor(base)
+    exact = _is_exact_for(cond, p)
     fac, learn = [], []
     for i, s in sched.blocks():
         prefix, block = sigma[:i], sigma[i : i + s]
         h_a = _entropy_of(p.marginal(list(prefix))) if i else 0.0
         singles = [_entropy_of(p.marginal([*prefix, j])) - h_a for j in block]
         h_ab = _entropy_of(p.marginal([*prefix, *block])) - h_a
-        fac.append((math.fsum(singles) - h_ab) / factor)
-        learn.append(math.fsum(_learning_term(p, cond, prefix, j) for j in block) / factor)
+        # F_k is a conditional total correlation, >= 0: what falls below is rounding.
+        fac.append(max(0.0, math.fsum(singles) - h_ab) / factor)
+        if exact:
+            learn.append(0.0)
+        else:
+            learn.append(math.fsum(_learning_term(p, cond, prefix, j) for j in block) / factor)
     return Decomposition(np.array(fac), np.array(learn), sigma, sched)
 
 
@@ -472,6 +481,8 @@ def learning_errors(
     cond = as_conditionals(conditionals, p)
     factor = log_base_factor(base)
     out = np.zeros(n)
+    if _is_exact_for(cond, p):
+        return out
     for i in range(n):
         terms: list[float] = []
         for prefix in _subsets_of_size(n, i):

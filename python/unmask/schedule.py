@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -313,21 +314,60 @@ class BernoulliSizes:
         return b
 
     def step_probabilities(self, k: int, masked: int) -> NDArray[np.float64]:
-        """Binomial law of the number revealed at step ``k`` (0-based) given ``masked`` masked."""
-        from math import comb
+        """Binomial law of the number revealed at step ``k`` (0-based) given ``masked`` masked.
 
+        Parameters
+        ----------
+        k : int
+            Step index, ``0 <= k < steps``.
+        masked : int
+            Tokens still masked before the step, ``0 <= masked <= n``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Length ``masked + 1``: entry ``s`` is ``Binomial(s; masked, beta_k)``, the
+            probability that the step reveals ``s`` tokens.
+
+        Raises
+        ------
+        ValueError
+            When ``k`` or ``masked`` is out of range or not an integer.
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.steps:
+            raise ValueError(f"step k must be an integer in 0..{self.steps - 1}, got {k!r}")
+        if (
+            isinstance(masked, bool)
+            or not isinstance(masked, (int, np.integer))
+            or not 0 <= masked <= self._n
+        ):
+            raise ValueError(f"masked must be an integer in 0..{self._n}, got {masked!r}")
+        m = int(masked)
         beta = float(self.betas[k])
-        s = np.arange(masked + 1)
+        s = np.arange(m + 1)
         if beta >= 1.0:
-            out = np.zeros(masked + 1)
+            out = np.zeros(m + 1)
             out[-1] = 1.0
             return out
         if beta <= 0.0:
-            out = np.zeros(masked + 1)
+            out = np.zeros(m + 1)
             out[0] = 1.0
             return out
-        logc = np.array([np.log(comb(masked, int(v))) for v in s])
-        return np.asarray(np.exp(logc + s * np.log(beta) + (masked - s) * np.log1p(-beta)))
+        if m <= 1000:  # C(m, s) fits a double: log of the exactly rounded coefficient
+            logc = np.log(np.array([float(math.comb(m, v)) for v in range(m + 1)]))
+            return np.asarray(np.exp(logc + s * np.log(beta) + (m - s) * np.log1p(-beta)))
+        # C(1030, 515) overflows a double: ratios pmf(s+1)/pmf(s) = (m-s)/(s+1) beta/(1-beta)
+        # multiplied outward from the mode (about sqrt(m) roundings where the mass is), then
+        # normalised; far tails underflow to 0.
+        ratio = beta / (1.0 - beta)
+        mode = min(m, int((m + 1) * beta))
+        out = np.zeros(m + 1)
+        out[mode] = 1.0
+        for v in range(mode, m):
+            out[v + 1] = out[v] * ((m - v) / (v + 1)) * ratio
+        for v in range(mode, 0, -1):
+            out[v - 1] = out[v] * (v / (m - v + 1)) / ratio
+        return out / math.fsum(out.tolist())
 
     def __repr__(self) -> str:
         return f"BernoulliSizes(n={self._n}, steps={self.steps})"
