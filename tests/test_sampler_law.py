@@ -201,7 +201,9 @@ def test_schedule_not_summing_to_n():
         unmask.sampler_law(coupled_pair(), [3, 0])
 
 
-@pytest.mark.parametrize("order", [(0, 0, 1), (0, 1), (0, 1, 3), "backwards", (0.0, 1.0, 2.0)])
+@pytest.mark.parametrize(
+    "order", [(0, 0, 1), (0, 1), (0, 1, 3), "backwards", (0.0, 1.0, 2.0), [True, False, 2]]
+)
 def test_bad_permutation(order):
     with pytest.raises(ValueError, match="order must be"):
         unmask.sampler_law(coupled_pair(), [2, 1], order=order)

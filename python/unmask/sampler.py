@@ -51,6 +51,8 @@ def _as_order(order: Any, n: int) -> tuple[int, ...] | None:
         raise ValueError(
             f"order must be 'random', 'left-to-right' or a permutation, got {order!r}"
         )
+    if isinstance(order, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in order):
+        raise ValueError(f"order must be a permutation of 0..{n - 1} (integers), got {order!r}")
     arr = np.asarray(order)
     if (
         arr.ndim != 1

@@ -12,6 +12,27 @@ from numpy.typing import NDArray
 __all__ = ["Schedule"]
 
 
+#: Largest float that is still an exact integer neighbourhood (2^53).
+_EXACT_FLOAT_INT = float(2**53)
+
+
+def _as_count(value: Any, name: str) -> int:
+    """A positive integer (Python or numpy int, not bool), or ValueError naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _refuse_bools(values: Any, what: str) -> None:
+    """numpy turns ``[True, 2]`` into ``[1, 2]``: refuse booleans in a plain list."""
+    if isinstance(values, (list, tuple)) and any(
+        isinstance(v, (bool, np.bool_)) for v in values
+    ):
+        raise ValueError(f"{what} must be integers, got booleans in {list(values)!r}")
+
+
 class Schedule:
     """How many tokens are unmasked at each step: a composition ``(s_1, ..., s_K)`` of ``n``.
 
@@ -49,13 +70,20 @@ class Schedule:
     def __init__(self, sizes: Any, *, n: int | None = None) -> None:
         if isinstance(sizes, Schedule):
             sizes = sizes.sizes
+        _refuse_bools(sizes, "schedule sizes")
+        if n is not None:
+            n = _as_count(n, "n")
         arr = np.asarray(sizes)
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"a schedule is a non-empty 1-d list of sizes, got shape {arr.shape}")
         if arr.dtype == np.bool_:
             raise ValueError("schedule sizes must be integers, got booleans")
         if np.issubdtype(arr.dtype, np.floating):
-            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            if (
+                not np.all(np.isfinite(arr))
+                or not np.all(arr == np.round(arr))
+                or np.any(np.abs(arr) > _EXACT_FLOAT_INT)
+            ):
                 raise ValueError(f"schedule sizes must be integers, got {arr.tolist()}")
         elif not np.issubdtype(arr.dtype, np.integer):
             raise ValueError(f"schedule sizes must be integers, got dtype {arr.dtype}")
@@ -83,9 +111,14 @@ class Schedule:
     @classmethod
     def from_cumulative(cls, cumulative: Any, *, n: int | None = None) -> Schedule:
         """From cumulative unmasked counts ``[i_2, ..., i_{K+1} = n]`` (a leading 0 is accepted)."""
+        _refuse_bools(cumulative, "cumulative counts")
         arr = np.asarray(cumulative)
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError("cumulative counts must be a non-empty 1-d list")
+        if arr.dtype == np.bool_ or not (
+            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+        ):
+            raise ValueError(f"cumulative counts must be integers, got dtype {arr.dtype}")
         if not np.issubdtype(arr.dtype, np.integer):
             if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
                 raise ValueError(f"cumulative counts must be integers, got {arr.tolist()}")
@@ -101,7 +134,11 @@ class Schedule:
 
         Ratios are rounded to the nearest count; steps that round to nothing are dropped.
         """
-        arr = np.asarray(ratios, dtype=np.float64)
+        n = _as_count(n, "n")
+        try:
+            arr = np.asarray(ratios, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"mask ratios must be real numbers, got {ratios!r}") from None
         if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
             raise ValueError("mask ratios must be a non-empty 1-d list of finite numbers")
         if np.any((arr < 0) | (arr > 1)):
@@ -117,8 +154,13 @@ class Schedule:
     @classmethod
     def constant(cls, n: int, steps: int) -> Schedule:
         """Even split of ``n`` into ``steps`` sizes, remainder to the first steps (as LLaDA)."""
-        if n < 1 or steps < 1 or steps > n:
+        n = _as_count(n, "n")
+        steps = _as_count(steps, "steps")
+        if steps > n:
             raise ValueError(f"need 1 <= steps <= n, got n={n}, steps={steps}")
+        from unmask._validation import check_memory
+
+        check_memory(40.0 * steps, f"a schedule of {steps} steps")
         base, rem = divmod(int(n), int(steps))
         return cls([base + 1] * rem + [base] * (steps - rem))
 
@@ -213,6 +255,10 @@ class CompositionLaw:
     __slots__ = ("_schedules", "_weights")
 
     def __init__(self, schedules: Any, weights: Any = None) -> None:
+        if isinstance(schedules, (str, bytes)) or not hasattr(schedules, "__iter__"):
+            raise TypeError(
+                f"schedules must be a sequence of schedules, got {type(schedules).__name__}"
+            )
         scheds = [s if isinstance(s, Schedule) else Schedule(s) for s in schedules]
         if not scheds:
             raise ValueError("a law over schedules needs at least one schedule")
@@ -224,7 +270,11 @@ class CompositionLaw:
         else:
             from unmask._validation import as_probability_array
 
-            w = as_probability_array(weights, name="schedule weights")
+            try:
+                w = as_probability_array(weights, name="schedule weights")
+            except ValueError as err:  # no normalize= here: drop that hint
+                msg = str(err).replace("; pass normalize=True to rescale", "")
+                raise ValueError(msg) from None
             if w.shape != (len(scheds),):
                 raise ValueError(f"need one weight per schedule ({len(scheds)}), got {w.shape}")
         self._schedules = tuple(scheds)
@@ -271,7 +321,12 @@ class BernoulliSizes:
     __slots__ = ("_alpha", "_n")
 
     def __init__(self, alpha: Any, n: int) -> None:
-        a = np.asarray(alpha, dtype=np.float64)
+        raw = np.asarray(alpha)
+        if raw.dtype == np.bool_ or not (
+            np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)
+        ):
+            raise ValueError(f"alpha must be real numbers, got dtype {raw.dtype}")
+        a = np.asarray(raw, dtype=np.float64)
         if a.ndim != 1 or a.size < 2:
             raise ValueError(f"alpha must be a 1-d grid of length K+1 >= 2, got shape {a.shape}")
         if not np.all(np.isfinite(a)):
