@@ -101,3 +101,16 @@ def test_bad_input():
         unmask.decompose(p, [2, 2])
     with pytest.raises(ValueError, match="needs the joint law"):
         unmask.expected_kl(unmask.profile(p), [2, 1], conditionals=p)
+
+
+def test_memory_is_refused_before_the_dense_work(monkeypatch):
+    import unmask._validation as validation
+
+    p = unmask.joints.random(6, 2, seed=0)
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 2000)
+    with pytest.raises(MemoryError, match=r"decompose on \[2\]\^6 needs about"):
+        unmask.decompose(p, [3, 3], conditionals=unmask.joints.random(6, 2, seed=1))
+    with pytest.raises(MemoryError, match=r"learning_errors on \[2\]\^6 needs about"):
+        unmask.learning_errors(p, unmask.joints.random(6, 2, seed=1))
+    with pytest.raises(MemoryError, match=r"the fixed-order law on \[2\]\^6 needs about"):
+        unmask.sampler_law(p, [3, 3], order="left-to-right")
