@@ -585,6 +585,7 @@ def sample(
         perms = np.argsort(rng.random((m, n)), axis=1)
     else:
         perms = np.broadcast_to(np.asarray(sigma, dtype=np.int64), (m, n))
+    fixed = sigma is not None and cond.uses_marginals
     x = np.full((m, n), -1, dtype=np.int64)
     done = np.zeros(m, dtype=np.int64)
     rows = np.arange(m)
@@ -592,7 +593,9 @@ def sample(
         for k in range(sizes.steps):
             beta = float(sizes.betas[k])
             counts = rng.binomial(n - done, beta) if beta < 1 else n - done
-            _sample_step(cond, x, perms, done, np.asarray(counts, dtype=np.int64), rows, rng, q)
+            _sample_step(
+                cond, x, perms, done, np.asarray(counts, dtype=np.int64), rows, rng, fixed
+            )
         return x
     if isinstance(sizes, CompositionLaw):
         which = rng.choice(len(sizes.schedules), size=m, p=sizes.weights)
@@ -604,8 +607,32 @@ def sample(
     else:
         per_step = np.broadcast_to(np.asarray(sizes.sizes, dtype=np.int64), (m, sizes.steps))
     for k in range(per_step.shape[1]):
-        _sample_step(cond, x, perms, done, per_step[:, k], rows, rng, q)
+        _sample_step(cond, x, perms, done, per_step[:, k], rows, rng, fixed)
     return x
+
+
+def _fixed_order_probs(
+    cond: Conditionals, context: NDArray[np.int64], j: int
+) -> NDArray[np.float64]:
+    """``cond(context, j)`` read from one marginal per context set (a fixed order has few).
+
+    ``cond(x, j)`` reads the marginals of every subset of each level it meets ((q+1)^n values
+    over a run); a fixed order only ever conditions on prefixes of the order.
+    """
+    q = cond.q
+    weights = 1 << np.arange(cond.n, dtype=np.int64)
+    masks = (context >= 0).astype(np.int64) @ weights
+    out = np.empty((context.shape[0], q))
+    for amask in np.unique(masks).tolist():
+        rows = masks == amask
+        avars = [v for v in range(cond.n) if amask >> v & 1]
+        table = cond.block(avars, j)
+        if avars:
+            idx = np.ravel_multi_index(context[rows][:, avars].T, (q,) * len(avars))
+            out[rows] = table[idx]
+        else:
+            out[rows] = table[0]
+    return out
 
 
 def _sample_step(
@@ -616,15 +643,16 @@ def _sample_step(
     counts: NDArray[np.int64],
     rows: NDArray[np.int64],
     rng: np.random.Generator,
-    q: int,
+    fixed: bool,
 ) -> None:
+    q = cond.q
     context = x.copy()
     for t in range(int(counts.max(initial=0))):
         active = rows[counts > t]
         targets = perms[active, done[active] + t]
         for j in np.unique(targets).tolist():
             sel = active[targets == j]
-            probs = cond(context[sel], j)
+            probs = _fixed_order_probs(cond, context[sel], j) if fixed else cond(context[sel], j)
             cdf = np.cumsum(probs, axis=1)
             u = rng.random(sel.size)[:, None] * cdf[:, -1:]
             x[sel, j] = np.minimum((u >= cdf).sum(axis=1), q - 1)
