@@ -379,11 +379,11 @@ def test_block_and_call_reject_bad_variables():
         cond.block([3], 1)
     with pytest.raises(TypeError, match="context variable must be an integer"):
         cond.block([0.0], 1)
-    with pytest.raises(TypeError, match="variable j must be an integer, got 1.5"):
+    with pytest.raises(TypeError, match=r"variable j must be an integer, got 1\.5"):
         cond(np.array([[0, -1, -1]]), 1.5)
     with pytest.raises(TypeError, match="variable j must be an integer"):
         cond(np.array([[0, -1, -1]]), True)
-    with pytest.raises(ValueError, match="variable j must lie in 0..2, got -1"):
+    with pytest.raises(ValueError, match=r"variable j must lie in 0\.\.2, got -1"):
         cond(np.array([[0, -1, -1]]), -1)
 
 

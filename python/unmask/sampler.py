@@ -573,7 +573,7 @@ def sample(
     True
     """
     cond = source if isinstance(source, Conditionals) else Conditionals.exact(_as_joint(source))
-    n, q = cond.n, cond.q
+    n = cond.n
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
         raise ValueError(f"size must be a non-negative integer, got {size!r}")
     sizes = _as_sizes(schedule, n)

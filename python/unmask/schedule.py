@@ -26,7 +26,7 @@ def _as_count(value: Any, name: str) -> int:
 
 
 def _refuse_bools(values: Any, what: str) -> None:
-    """numpy turns ``[True, 2]`` into ``[1, 2]``: refuse booleans in a plain list."""
+    """Refuse booleans in a plain list (numpy turns ``[True, 2]`` into ``[1, 2]``)."""
     if isinstance(values, (list, tuple)) and any(
         isinstance(v, (bool, np.bool_)) for v in values
     ):
@@ -101,7 +101,28 @@ class Schedule:
     ) -> Schedule:
         """From per-step counts (LLaDA's ``num_transfer_tokens`` row).
 
-        ``drop_zeros`` removes steps that unmask nothing (as dllm does) instead of rejecting them.
+        Parameters
+        ----------
+        counts : sequence of int
+            Tokens unmasked *at* each step (per-step convention, not cumulative).
+        n : int, optional
+            Expected sequence length (checked against the sum).
+        drop_zeros : bool, optional
+            Remove steps that unmask nothing (as dllm does) instead of rejecting them.
+
+        Returns
+        -------
+        Schedule
+
+        Raises
+        ------
+        ValueError
+            Non-integer or negative counts, a zero count without ``drop_zeros``, a wrong sum.
+
+        Examples
+        --------
+        >>> Schedule.from_counts([3, 0, 1], drop_zeros=True).sizes
+        (3, 1)
         """
         arr = np.asarray(counts)
         if drop_zeros:
@@ -110,7 +131,30 @@ class Schedule:
 
     @classmethod
     def from_cumulative(cls, cumulative: Any, *, n: int | None = None) -> Schedule:
-        """From cumulative unmasked counts ``[i_2, ..., i_{K+1} = n]`` (a leading 0 is accepted)."""
+        """From cumulative unmasked counts ``[i_2, ..., i_{K+1} = n]`` (a leading 0 is accepted).
+
+        Parameters
+        ----------
+        cumulative : sequence of int
+            Tokens unmasked *after* each step (cumulative convention), strictly increasing;
+            the last entry is ``n``.
+        n : int, optional
+            Expected sequence length (checked against the last entry).
+
+        Returns
+        -------
+        Schedule
+
+        Raises
+        ------
+        ValueError
+            Non-integer, not strictly increasing, or not ending at ``n``.
+
+        Examples
+        --------
+        >>> Schedule.from_cumulative([0, 2, 3, 4]).sizes
+        (2, 1, 1)
+        """
         _refuse_bools(cumulative, "cumulative counts")
         arr = np.asarray(cumulative)
         if arr.ndim != 1 or arr.size == 0:
@@ -132,7 +176,28 @@ class Schedule:
     def from_mask_ratios(cls, ratios: Any, n: int) -> Schedule:
         """From remaining-mask ratios ``1 - i_{k+1}/n`` after each step (last one 0).
 
-        Ratios are rounded to the nearest count; steps that round to nothing are dropped.
+        Parameters
+        ----------
+        ratios : sequence of float
+            Fraction of the ``n`` tokens still *masked* after each step (MaskGIT's gamma),
+            non-increasing in ``[0, 1]``, last entry 0.
+        n : int
+            Sequence length.
+
+        Returns
+        -------
+        Schedule
+            Ratios are rounded to the nearest count; steps that round to nothing are dropped.
+
+        Raises
+        ------
+        ValueError
+            Non-finite, out of ``[0, 1]``, increasing, last ratio not 0, or a bad ``n``.
+
+        Examples
+        --------
+        >>> Schedule.from_mask_ratios([0.75, 0.5, 0.0], 8).sizes
+        (2, 2, 4)
         """
         n = _as_count(n, "n")
         try:
@@ -153,7 +218,32 @@ class Schedule:
 
     @classmethod
     def constant(cls, n: int, steps: int) -> Schedule:
-        """Even split of ``n`` into ``steps`` sizes, remainder to the first steps (as LLaDA)."""
+        """Even split of ``n`` into ``steps`` sizes, remainder to the first steps (as LLaDA).
+
+        Parameters
+        ----------
+        n : int
+            Sequence length, ``n >= 1``.
+        steps : int
+            Number of steps ``K``, ``1 <= K <= n``.
+
+        Returns
+        -------
+        Schedule
+            ``n // K`` tokens per step, plus one on each of the first ``n % K`` steps.
+
+        Raises
+        ------
+        ValueError
+            When ``n`` or ``steps`` is not a positive integer or ``steps > n``.
+        MemoryError
+            When the ``steps`` sizes cannot be held.
+
+        Examples
+        --------
+        >>> Schedule.constant(10, 4).sizes
+        (3, 3, 2, 2)
+        """
         n = _as_count(n, "n")
         steps = _as_count(steps, "steps")
         if steps > n:
@@ -250,6 +340,28 @@ class CompositionLaw:
         Compositions of the same ``n``.
     weights : array_like, optional
         Probabilities (default uniform); must sum to 1.
+
+    Raises
+    ------
+    ValueError
+        No schedule, schedules for different ``n``, or weights that are not a probability
+        vector with one entry per schedule.
+    TypeError
+        When ``schedules`` is not a sequence, or the weights are not real numbers.
+
+    Notes
+    -----
+    Each run of the sampler first draws its schedule from this law, then unmasks with it
+    (theory section 2, random sizes (b)); exact laws and expected KLs are the weighted averages
+    over the schedules.
+
+    Examples
+    --------
+    >>> import unmask
+    >>> law = unmask.CompositionLaw([[2, 2], [1, 3]], [0.25, 0.75])
+    >>> p = unmask.joints.all_equal(4, 2)
+    >>> round(unmask.expected_kl(p, law), 6) == round(0.25 * 0.693147 + 0.75 * 0.0, 6)
+    True
     """
 
     __slots__ = ("_schedules", "_weights")
@@ -313,9 +425,24 @@ class BernoulliSizes:
     Parameters
     ----------
     alpha : array_like
-        ``alpha_0 = 0 <= alpha_1 <= ... <= alpha_K = 1`` on the sampling grid (length K+1).
+        ``alpha_0 = 0 <= alpha_1 <= ... <= alpha_K = 1`` on the sampling grid (length K+1):
+        the fraction *unmasked* (not masked) at each grid time, in sampling order.
     n : int
         Sequence length.
+
+    Raises
+    ------
+    ValueError
+        A grid that is not real, finite, non-decreasing from 0 to 1, or a bad ``n``.
+
+    Examples
+    --------
+    >>> import unmask
+    >>> sizes = unmask.BernoulliSizes([0.0, 0.5, 1.0], 4)
+    >>> sizes.betas.tolist()
+    [0.5, 1.0]
+    >>> sizes.step_probabilities(0, 4).round(12).tolist()   # Binomial(4, 1/2)
+    [0.0625, 0.25, 0.375, 0.25, 0.0625]
     """
 
     __slots__ = ("_alpha", "_n")
