@@ -97,3 +97,8 @@ def test_fixed_order_monte_carlo_reads_one_marginal_per_context(kind, monkeypatc
     law = unmask.sampler_law(joint, sizes, order=order, conditionals=cond)
     x = unmask.sample(cond, sizes, 20000, order=order, seed=11)
     assert _chi_square_pvalue(x, law) > 1e-3
+
+
+def test_bare_callable_source_is_refused_clearly():
+    with pytest.raises(TypeError, match=r"Conditionals\.from_callable\(fn, n, q\)"):
+        unmask.sample(lambda x, j: np.full((x.shape[0], 2), 0.5), [1, 1], 3)

@@ -398,3 +398,18 @@ def test_exact_conditionals_have_exactly_zero_learning_error():
     p_hat = unmask.joints.random(4, 3, concentration=50.0, seed=7)
     assert np.all(unmask.learning_errors(p, p_hat) >= 0.0)
     assert np.all(unmask.decompose(p, [1, 1, 1, 1], conditionals=p_hat).learning >= 0.0)
+
+
+@pytest.mark.parametrize(
+    ("n", "q", "sizes", "kind"),
+    [(6, 2, [2, 2, 2], "exact"), (6, 2, [3, 1, 2], "p_hat"), (5, 3, [2, 3], "tempered")],
+)
+def test_random_order_law_against_partitions_up_to_n6(n, q, sizes, kind):
+    # The issue asks for the brute force over ordered set partitions up to n = 6; the
+    # property tests above stop at n = 4.
+    p = unmask.joints.random(n, q, concentration=0.3, seed=n + q)
+    p_hat = unmask.joints.random(n, q, concentration=1.0, seed=1).probs
+    cond, ocond = oracle_cond(kind, p.probs, p_hat)
+    law = unmask.sampler_law(p, sizes, conditionals=cond)
+    want = oracle.random_order_law(n, q, sizes, ocond)
+    np.testing.assert_allclose(law.probs, want, rtol=1e-10, atol=1e-15)

@@ -105,6 +105,8 @@ def sampler_law(
     ValueError
         Schedule not summing to ``n``, bad order, conditionals for another ``n``/``q`` or invalid
         values returned by a callable.
+    TypeError
+        ``conditionals`` of another type, or a callable returning non-real values.
     MemoryError
         Before allocating, when the states of the level DP do not fit.
 
@@ -558,6 +560,10 @@ def sample(
     ------
     ValueError
         Bad size, schedule, order or conditionals.
+    TypeError
+        A bare callable as ``source`` (wrap it with :meth:`Conditionals.from_callable`).
+    MemoryError
+        When the batch (about ``48 size n`` bytes) cannot be held.
 
     Notes
     -----
@@ -572,6 +578,11 @@ def sample(
     >>> bool((x == x[:, :1]).all())                  # exact one-at-a-time sampling
     True
     """
+    if callable(source) and not isinstance(source, (Conditionals, Joint)):
+        raise TypeError(
+            "a conditional callable does not say n and q: pass "
+            "unmask.Conditionals.from_callable(fn, n, q) as the source"
+        )
     cond = source if isinstance(source, Conditionals) else Conditionals.exact(_as_joint(source))
     n = cond.n
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
