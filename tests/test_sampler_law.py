@@ -413,3 +413,15 @@ def test_random_order_law_against_partitions_up_to_n6(n, q, sizes, kind):
     law = unmask.sampler_law(p, sizes, conditionals=cond)
     want = oracle.random_order_law(n, q, sizes, ocond)
     np.testing.assert_allclose(law.probs, want, rtol=1e-10, atol=1e-15)
+
+
+def test_level_accessors_reject_bad_levels():
+    cond = Conditionals.exact(coupled_pair())
+    with pytest.raises(ValueError, match=r"marginal level must lie in 0\.\.3, got 4"):
+        cond.marginals([4])
+    with pytest.raises(ValueError, match=r"marginal level must lie in 0\.\.3, got -1"):
+        cond.marginals([-1])
+    with pytest.raises(TypeError, match="marginal level must be an integer"):
+        cond.marginals([1.0])
+    with pytest.raises(TypeError, match="context level must be an integer"):
+        cond.table(1.5)

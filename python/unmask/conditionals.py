@@ -239,7 +239,8 @@ class Conditionals:
         """Subset marginals of :attr:`joint` for the given levels (cached), in mask order."""
         if self._joint is None:
             raise ValueError("callable conditionals have no subset marginals")
-        want = sorted({int(level) for level in levels} - set(self._levels))
+        levels = [_as_index(level, self._n + 1, "marginal level") for level in levels]
+        want = sorted(set(levels) - set(self._levels))
         if want:
             need = sum(math.comb(self._n, lv) * self._q**lv for lv in want) * 8.0
             check_memory(need, f"subset marginals of levels {want}")
@@ -258,8 +259,7 @@ class Conditionals:
         the value of ``x_j``. Validated before it is returned.
         """
         n, q = self._n, self._q
-        if not 0 <= level < n:
-            raise ValueError(f"context level must lie in 0..{n - 1}, got {level}")
+        level = _as_index(level, n, "context level")
         ncontexts = math.comb(n, level) * q**level
         need = ncontexts * (n - level) * q * 8.0 + ncontexts * n * 8.0 * 2
         check_memory(need, f"the conditional table of level {level}")
