@@ -526,7 +526,6 @@ class BernoulliSizes:
             raise ValueError(f"masked must be an integer in 0..{self._n}, got {masked!r}")
         m = int(masked)
         beta = float(self.betas[k])
-        s = np.arange(m + 1)
         if beta >= 1.0:
             out = np.zeros(m + 1)
             out[-1] = 1.0
@@ -535,20 +534,18 @@ class BernoulliSizes:
             out = np.zeros(m + 1)
             out[0] = 1.0
             return out
-        if m <= 1000:  # C(m, s) fits a double: log of the exactly rounded coefficient
-            logc = np.log(np.array([float(math.comb(m, v)) for v in range(m + 1)]))
-            return np.asarray(np.exp(logc + s * np.log(beta) + (m - s) * np.log1p(-beta)))
-        # C(1030, 515) overflows a double: ratios pmf(s+1)/pmf(s) = (m-s)/(s+1) beta/(1-beta)
-        # multiplied outward from the mode (about sqrt(m) roundings where the mass is), then
-        # normalised; far tails underflow to 0.
+        # pmf(s+1)/pmf(s) = (m-s)/(s+1) * beta/(1-beta): cumulative products outward from the
+        # mode (the largest term, so nothing overflows; far tails underflow to 0), then
+        # normalised. Where the mass lies that is a few dozen roundings, fewer than exp() of a
+        # log-coefficient near 700 costs; and no big integers (C(1030, 515) overflows a double).
         ratio = beta / (1.0 - beta)
         mode = min(m, int((m + 1) * beta))
-        out = np.zeros(m + 1)
+        out = np.empty(m + 1)
         out[mode] = 1.0
-        for v in range(mode, m):
-            out[v + 1] = out[v] * ((m - v) / (v + 1)) * ratio
-        for v in range(mode, 0, -1):
-            out[v - 1] = out[v] * (v / (m - v + 1)) / ratio
+        up = np.arange(mode, m, dtype=np.float64)
+        out[mode + 1 :] = np.cumprod((m - up) / (up + 1.0) * ratio)
+        down = np.arange(mode, 0, -1, dtype=np.float64)
+        out[:mode][::-1] = np.cumprod(down / (m - down + 1.0) / ratio)
         return out / math.fsum(out.tolist())
 
     def __repr__(self) -> str:
