@@ -402,7 +402,13 @@ def test_exact_conditionals_have_exactly_zero_learning_error():
 
 @pytest.mark.parametrize(
     ("n", "q", "sizes", "kind"),
-    [(6, 2, [2, 2, 2], "exact"), (6, 2, [3, 1, 2], "p_hat"), (5, 3, [2, 3], "tempered")],
+    [
+        (6, 2, [2, 2, 2], "exact"),
+        (6, 2, [3, 1, 2], "p_hat"),
+        (5, 3, [2, 3], "tempered"),
+        (4, 4, [2, 2], "exact"),
+        (4, 4, [1, 3], "callable"),
+    ],
 )
 def test_random_order_law_against_partitions_up_to_n6(n, q, sizes, kind):
     # The issue asks for the brute force over ordered set partitions up to n = 6; the
