@@ -275,6 +275,30 @@ class Conditionals:
             out[np.nonzero(sel)[0], pos] = self(rows[sel], j)
         return out.reshape(math.comb(n, level), q**level, n - level, q)
 
+    def _log_block(self, avars: list[int], j: int) -> NDArray[np.float64]:
+        """``log`` of :meth:`block`, computed in logs (``-inf`` where the conditional is 0).
+
+        Strong tempering makes ``(v / max)^(1/T)`` underflow to 0 although the conditional is
+        positive; a learning KL read from those zeros would be ``inf`` instead of finite.
+        """
+        if self._joint is None:
+            with np.errstate(divide="ignore"):
+                out: NDArray[np.float64] = np.log(self.block(avars, j))
+            return out
+        q = self._q
+        keep = sorted([*avars, j])
+        marg = self._joint.marginal(keep)
+        raw = np.moveaxis(marg, keep.index(j), -1).reshape(-1, q)
+        live = raw > 0
+        logs = np.where(live, np.log(np.where(live, raw, 1.0)), -np.inf) / self._temperature
+        empty: NDArray[np.bool_] = np.logical_not(live.any(axis=1, keepdims=True))
+        top = np.where(empty, 0.0, np.max(np.where(live, logs, -np.inf), axis=1, keepdims=True))
+        shifted = logs - top
+        with np.errstate(divide="ignore"):
+            lse = np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        out = np.where(empty, -math.log(q), shifted - lse)
+        return out
+
     # -- evaluation ---------------------------------------------------------------------------
     def __call__(self, x: Any, j: int) -> NDArray[np.float64]:
         """Conditional law of ``x_j`` for each row of ``x`` (``-1`` = masked): shape ``(m, q)``."""

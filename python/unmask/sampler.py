@@ -359,15 +359,15 @@ def _learning_term(p: Joint, cond: Conditionals, prefix: Sequence[int], j: int) 
     table = np.moveaxis(joint_aj, pos, -1).reshape(-1, q)  # rows: x_A in C order; cols: x_j
     pa = table.sum(axis=1)
     live = pa > 0
-    qj = cond.block(avars, j)
-    pj, qv, pa_live = table[live], qj[live], pa[live][:, None]
+    log_qj = cond._log_block(avars, j)  # in logs: strong tempering underflows q, not log q
+    pj, log_qv, pa_live = table[live], log_qj[live], pa[live][:, None]
     support = pj > 0
-    if np.any(qv[support] == 0):
+    if np.any(np.isneginf(log_qv[support])):
         return math.inf
     terms = np.where(
         support,
         pj * (np.log(np.where(support, pj, 1.0)) - np.log(pa_live)
-              - np.log(np.where(support, qv, 1.0))),
+              - np.where(support, log_qv, 0.0)),
         0.0,
     )
     # A KL is >= 0 (Gibbs): what falls below is rounding.
