@@ -154,4 +154,4 @@ def _bernoulli_expected_kl(
                     total += state[i] * mean_revealed * float(eps[i])
             new[i : i + probs.size] += state[i] * probs
         state = new
-    return total
+    return float(total)
