@@ -185,3 +185,11 @@ def test_step_probabilities_reject_out_of_range() -> None:
 def test_bernoulli_expected_kl_is_a_python_float() -> None:
     got = unmask.expected_kl(joints.parity(4), unmask.BernoulliSizes([0.0, 0.5, 1.0], 4))
     assert type(got) is float
+
+
+def test_bernoulli_and_fixed_sizes_treat_non_monotone_curves_alike() -> None:
+    raw = unmask.Profile([0.5, 0.7, 0.2])  # an estimate that is not non-increasing
+    always_two_then_one = unmask.BernoulliSizes([0.0, 1.0], 3)  # reveals all 3 at once
+    assert unmask.expected_kl(raw, always_two_then_one) == pytest.approx(
+        unmask.expected_kl(raw, [3])
+    )

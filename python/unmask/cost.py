@@ -138,6 +138,7 @@ def _bernoulli_expected_kl(
     n = prof.n
     h = prof.h
     C = prof.cumulative
+    floor = 0.0 if prof.is_monotone else -np.inf  # as step_costs: clip rounding, not estimates
     state = np.zeros(n + 1)  # law of the number unmasked before the step
     state[0] = 1.0
     total = 0.0
@@ -147,7 +148,7 @@ def _bernoulli_expected_kl(
             probs = sizes.step_probabilities(k, n - i)
             b = i + np.arange(probs.size)
             g = (b - i) * h[i] - (C[b] - C[i]) if i < n else np.zeros(1)
-            total += state[i] * float(probs @ np.maximum(g, 0.0))
+            total += state[i] * float(probs @ np.maximum(g, floor))
             if eps is not None and i < n:
                 mean_revealed = float(probs @ np.arange(probs.size))
                 if mean_revealed > 0:
