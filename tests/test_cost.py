@@ -188,8 +188,7 @@ def test_bernoulli_expected_kl_is_a_python_float() -> None:
 
 
 def test_bernoulli_and_fixed_sizes_treat_non_monotone_curves_alike() -> None:
-    raw = unmask.Profile([0.5, 0.7, 0.2])  # an estimate that is not non-increasing
-    always_two_then_one = unmask.BernoulliSizes([0.0, 1.0], 3)  # reveals all 3 at once
-    assert unmask.expected_kl(raw, always_two_then_one) == pytest.approx(
-        unmask.expected_kl(raw, [3])
-    )
+    raw = unmask.Profile([0.2, 0.9, 0.1])  # an estimate that is not non-increasing
+    all_at_once = unmask.BernoulliSizes([0.0, 1.0], 3)  # reveals all 3 tokens in one step
+    assert unmask.expected_kl(raw, [3]) == pytest.approx(3 * 0.2 - 1.2)  # negative: reported
+    assert unmask.expected_kl(raw, all_at_once) == pytest.approx(unmask.expected_kl(raw, [3]))
