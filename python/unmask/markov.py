@@ -56,9 +56,12 @@ def markov_profile(
 
     Raises
     ------
+    TypeError
+        If ``transition`` or ``initial`` is not real numeric (bool, complex, strings).
     ValueError
-        If ``transition`` is not a square row-stochastic matrix, ``initial`` is not a law on
-        ``q`` symbols, or ``n < 1``.
+        If ``transition`` is not a square row-stochastic matrix (rows summing to 1 within
+        ``1e-9``: rescale float32 rows first), ``initial`` is not a law on ``q`` symbols, or
+        ``n`` is not an integer ``>= 1``.
     MemoryError
         If the workspace (about ``32 n q`` bytes) does not fit in memory.
 
@@ -78,7 +81,10 @@ def markov_profile(
     and ``T(k)`` the one-sided sums. The binomial ratios are built as running products of
     factors in ``[0, 1]`` (no overflow, stopped once below 1e-300). Cost: ``O(n q^3)`` for the
     powers of ``P``, then ``O(n^2)`` when the chain is stationary or ``O(n^2 q)`` otherwise (the
-    positions' marginals enter through convolutions); memory ``O(n q)``.
+    positions' marginals enter through convolutions); memory ``O(n q + q^2)``. The powers stop
+    early once ``P^d`` repeats bit for bit, which small chains usually reach; otherwise the
+    ``O(n q^3)`` term dominates for large alphabets (``q`` in the hundreds), and such a call can
+    be interrupted with Ctrl-C.
 
     Examples
     --------
