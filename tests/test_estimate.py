@@ -470,3 +470,29 @@ def test_loss_curve_zero_stderr_stays_zero() -> None:
     assert prof.stderr is not None
     # i = 0: 0.2; i = 2: an exact point (pooled with a noisy one) -> 0; linear in between
     np.testing.assert_allclose(prof.stderr, [0.2, 0.1, 0.0, 0.0], rtol=0, atol=1e-15)
+
+
+def test_tensor_output_in_a_dtype_numpy_lacks_is_widened() -> None:
+    class Bf16LikeTensor:  # .numpy() refuses, as torch does for bfloat16; .float() converts
+        def __init__(self, arr: np.ndarray, widened: bool = False) -> None:
+            self.arr, self.widened = arr, widened
+
+        def detach(self) -> Bf16LikeTensor:
+            return self
+
+        def cpu(self) -> Bf16LikeTensor:
+            return self
+
+        def float(self) -> Bf16LikeTensor:
+            return Bf16LikeTensor(self.arr.astype(np.float32), widened=True)
+
+        def numpy(self) -> np.ndarray:
+            if not self.widened:
+                raise TypeError("Got unsupported ScalarType BFloat16")
+            return self.arr
+
+    def model(values, mask):  # type: ignore[no-untyped-def]
+        return Bf16LikeTensor(_uniform_model(values, mask))
+
+    est = unmask.estimate_profile(model, DATA2, 6, samples_per_level=4)
+    np.testing.assert_allclose(est.h, math.log(2), rtol=1e-7)

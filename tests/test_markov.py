@@ -234,10 +234,7 @@ def _cond_entropy_oracle(P: np.ndarray, mu: np.ndarray, n: int, levels: list[int
     left_only = []  # l -> sum_{j>l} H(X_j | X_l)
     for k in range(n):
         right_only.append(
-            sum(
-                ent(marg[j][:, None] * powers[k - j]) - ent(marg[k])
-                for j in range(k)
-            )
+            sum(ent(marg[j][:, None] * powers[k - j]) - ent(marg[k]) for j in range(k))
         )
         left_only.append(
             sum(ent(marg[k][:, None] * powers[j - k]) - ent(marg[k]) for j in range(k + 1, n))

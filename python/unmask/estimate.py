@@ -51,7 +51,8 @@ def estimate_profile(
         ``(B, n, q)``: for every masked position ``j`` the model's distribution
         ``q_j(. | x_A)`` over the ``q`` symbols, as probabilities (``output="probs"``),
         log-probabilities or unnormalised logits. Rows at unmasked positions are ignored. ``out``
-        may be a numpy array or a torch tensor (converted with ``.detach().cpu().numpy()``).
+        may be a numpy array or a torch tensor (converted with ``.detach().cpu().numpy()``,
+        through ``.float()`` for dtypes numpy lacks such as bfloat16).
     data : array_like or callable
         Samples ``x ~ p``: an int array ``(m, n)`` (rows are drawn uniformly with replacement,
         i.e. from its empirical law) or a sampler ``data(size, rng) -> int array (size, n)``
@@ -305,7 +306,11 @@ def _import_torch() -> Any:
 
 def _to_numpy(raw: Any) -> NDArray[np.float64]:
     if hasattr(raw, "detach") and hasattr(raw, "cpu"):
-        raw = raw.detach().cpu().numpy()
+        tensor = raw.detach().cpu()
+        try:
+            raw = tensor.numpy()
+        except TypeError:  # dtypes numpy lacks (torch.bfloat16): widen to float32 first
+            raw = tensor.float().numpy()
     arr = np.asarray(raw)
     if arr.dtype == np.bool_ or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
