@@ -438,6 +438,8 @@ def test_huge_batches_refused_before_drawing() -> None:
         unmask.estimate_profile(
             _uniform_model, DATA2, 6, samples_per_level=10**13, batch_size=10**13
         )
+    with pytest.raises(MemoryError, match="per-sequence values of one level"):
+        unmask.estimate_profile(_uniform_model, DATA2, 6, samples_per_level=10**13)
 
 
 @pytest.mark.parametrize(

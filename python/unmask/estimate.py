@@ -164,6 +164,7 @@ def estimate_profile(
     check_memory(
         41.0 * rows_per_call * n, f"masked batches of {rows_per_call} x {n} (batch_size x n)"
     )
+    check_memory(16.0 * spl, f"the per-sequence values of one level ({spl} samples_per_level)")
 
     means = np.empty(level_list.size)
     errs = np.empty(level_list.size)
