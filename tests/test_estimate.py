@@ -498,3 +498,19 @@ def test_tensor_output_in_a_dtype_numpy_lacks_is_widened() -> None:
 
     est = unmask.estimate_profile(model, DATA2, 6, samples_per_level=4)
     np.testing.assert_allclose(est.h, math.log(2), rtol=1e-7)
+
+
+def test_astronomically_small_probability_of_observed_symbol() -> None:
+    def model(values, mask):  # type: ignore[no-untyped-def]
+        out = np.zeros((*np.shape(values), 2))
+        out[..., 0] = -1e308  # every observed symbol is 0 in the data below: -log q = 1e308
+        return out
+
+    data = np.zeros((20, 6), dtype=np.int64)
+    with pytest.raises(ValueError, match="cross-entropy at level i = 0 overflows float64"):
+        unmask.estimate_profile(model, data, 6, output="logits", samples_per_level=4)
+    # the entropy estimator is bounded by log q and is fine with the same model
+    est = unmask.estimate_profile(
+        model, data, 6, output="logits", samples_per_level=4, estimator="entropy"
+    )
+    np.testing.assert_array_equal(est.h, 0.0)

@@ -403,8 +403,17 @@ def _per_sequence(
         per_pos = -picked
     else:
         per_pos = -(probs * np.where(probs > 0, logp, 0.0)).sum(axis=1)
-    sums = np.bincount(rows, weights=per_pos, minlength=mask.shape[0])
-    return np.asarray(sums / mask.sum(axis=1), dtype=np.float64)
+    with np.errstate(over="ignore"):
+        sums = np.bincount(rows, weights=per_pos, minlength=mask.shape[0])
+        means = np.asarray(sums / mask.sum(axis=1), dtype=np.float64)
+    # a per-sequence mean beyond 1e300 cannot be averaged (or squared for a standard error)
+    if not np.all(np.abs(means) < 1e300):
+        raise ValueError(
+            f"the model's {estimator.replace('_', '-')} at level i = {level} overflows float64: "
+            "it gives an observed symbol a probability below about 1e-300; smooth the model or "
+            "use estimator='entropy'"
+        )
+    return means
 
 
 # ---------------------------------------------------------------------------------------------
