@@ -288,3 +288,18 @@ def test_float32_rows_get_a_usable_message() -> None:
     P = P32.astype(np.float64)
     fixed = unmask.markov_profile(P / P.sum(axis=1, keepdims=True), 5)
     assert fixed.n == 5
+
+
+def test_default_law_checked_for_stationarity(monkeypatch: pytest.MonkeyPatch) -> None:
+    # if the least-squares stationary law were off, the fast path (every X_t has law pi) would
+    # be wrong; the general path must be taken and match the lattice engine with that start
+    import unmask.markov as markov_module
+
+    P, _ = _random_chain(4, 3)
+    pi = joints.stationary_distribution(P)
+    off = np.array([pi[0] + 1e-6, pi[1] - 1e-6, pi[2]])
+    monkeypatch.setattr(markov_module, "stationary_distribution", lambda _P: off)
+    got = unmask.markov_profile(P, 8)
+    assert "non-stationary" in got.source
+    exact = unmask.profile(joints.markov_chain(P, 8, off))
+    np.testing.assert_allclose(got.h, exact.h, rtol=0, atol=1e-12)

@@ -41,7 +41,9 @@ def markov_profile(
     initial : array_like, optional
         Law of ``X_0`` (length ``q``). Default: the stationary law of ``transition`` (the one
         :func:`unmask.joints.stationary_distribution` returns, as :func:`unmask.joints.markov_chain`
-        uses), and then every ``X_t`` has that law.
+        uses), and then every ``X_t`` has that law. Any ``initial`` (default or given) with
+        ``max |mu P - mu| <= 1e-13`` takes the stationary fast path; otherwise the laws of the
+        ``X_t`` are propagated (the Profile's ``source`` says which).
     base : float, optional
         Logarithm base of the result (None: nats).
     threads : int, optional
@@ -103,12 +105,13 @@ def markov_profile(
     n = int(n)
     if initial is None:
         mu = stationary_distribution(P)
-        stationary = True
     else:
         mu = as_probability_array(initial, name="initial")
         if mu.shape != (q,):
             raise ValueError(f"initial must have length q = {q}, got shape {mu.shape}")
-        stationary = bool(np.max(np.abs(mu @ P - mu)) <= STATIONARY_TOL)
+    # Also for the default law: a least-squares solution of an ill-conditioned chain that misses
+    # stationarity takes the general path (marginals propagated) instead of being assumed exact.
+    stationary = bool(np.max(np.abs(mu @ P - mu)) <= STATIONARY_TOL)
     factor = log_base_factor(base)
     nthreads = resolve_threads(threads)
     check_memory(
