@@ -514,3 +514,20 @@ def test_astronomically_small_probability_of_observed_symbol() -> None:
         model, data, 6, output="logits", samples_per_level=4, estimator="entropy"
     )
     np.testing.assert_array_equal(est.h, 0.0)
+
+
+def test_model_editing_its_inputs_in_place_changes_nothing() -> None:
+    law = joints.random(5, 2, seed=3)
+    exact_model = joint_model(law)
+
+    def vandal(values, mask):  # type: ignore[no-untyped-def]
+        out = exact_model(values.copy(), mask.copy())
+        mask[:] = False  # would leave no masked position to score
+        values[:] = 1
+        return out
+
+    data = law.sample(100, seed=0)
+    kw = {"samples_per_level": 20, "seed": 4, "monotone": False}
+    a = unmask.estimate_profile(exact_model, data, 5, **kw)
+    b = unmask.estimate_profile(vandal, data, 5, **kw)
+    np.testing.assert_array_equal(a.h, b.h)

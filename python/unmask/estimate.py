@@ -184,10 +184,12 @@ def estimate_profile(
             shown = np.where(mask, 0, x)
             if q is not None:
                 check_memory(8.0 * 3 * b * n * q, f"model output of batch {b} x {n} x {q}")
+            # the model gets its own copy of the mask: one that edits its inputs in place (or a
+            # torch tensor sharing their memory) cannot change which positions are scored
             if torch_mod is not None:
-                raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask))
+                raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask.copy()))
             else:
-                raw = model(shown, mask)
+                raw = model(shown, mask.copy())
             logp, probs = _validated_output(raw, b, n, q, output, tol, mask, i)
             if q is None:
                 q = probs.shape[1]
