@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from unmask._validation import as_probability_array, check_memory
+from unmask._validation import NORMALIZATION_TOL, as_probability_array, check_memory
 from unmask.joint import Joint, check_dense_size
 
 __all__ = [
@@ -118,11 +118,26 @@ def stationary_distribution(transition: Any) -> NDArray[np.float64]:
 
 
 def _check_transition(transition: Any) -> NDArray[np.float64]:
-    P = np.asarray(transition, dtype=np.float64)
+    raw = np.asarray(transition)
+    # Checked before converting: numpy would silently turn booleans into 0/1 and drop the
+    # imaginary part of complex entries.
+    if raw.dtype == np.bool_ or not (
+        np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)
+    ):
+        raise TypeError(f"transition must be a real numeric matrix, got dtype {raw.dtype}")
+    P = np.asarray(raw, dtype=np.float64)
     if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] < 2:
         raise ValueError(f"transition must be a square (q, q) matrix with q >= 2, got {P.shape}")
     for i, row in enumerate(P):
-        as_probability_array(row, name=f"transition row {i}")
+        # finite, non-negative, positive total; the total itself is checked here so that the
+        # message does not point to a normalize= argument these functions do not have
+        as_probability_array(row, name=f"transition row {i}", normalize=True)
+        total = math.fsum(row.tolist())
+        if abs(total - 1.0) > NORMALIZATION_TOL:
+            raise ValueError(
+                f"transition row {i} sums to {total!r}, not 1 (tolerance {NORMALIZATION_TOL}); "
+                "rescale the rows, e.g. P / P.sum(axis=1, keepdims=True)"
+            )
     return P
 
 
