@@ -48,7 +48,7 @@ def integer_profile(seed: int, n: int) -> np.ndarray:
 # -- exactness against brute force and the plain DP -------------------------------------------
 
 
-@given(prof=profiles(min_n=1, max_n=11), k_fraction=st.floats(0.0, 1.0))
+@given(prof=profiles(min_n=1, max_n=12), k_fraction=st.floats(0.0, 1.0))
 @example(prof=Profile.from_f([1.0, 2.0, 0.0, 2.0, 0.0, 1.0, 0.0]), k_fraction=0.5)
 def test_optimum_equals_brute_force(prof: Profile, k_fraction: float) -> None:
     n = prof.n

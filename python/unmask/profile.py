@@ -31,7 +31,8 @@ class Profile:
     Parameters
     ----------
     h : array_like
-        The curve ``h(0), ..., h(n-1)``, finite and non-negative.
+        The curve ``h(0), ..., h(n-1)``: real numbers (not bool, str or complex), finite,
+        non-negative, with ``n * max h`` finite.
     base : float, optional
         Logarithm base the values are expressed in (None: nats).
     stderr : array_like, optional
@@ -40,6 +41,13 @@ class Profile:
         A confidence band around ``h`` (defaults to ``h -/+ 1.96 stderr`` when ``stderr`` is given).
     source : str, optional
         Free text saying where the curve came from (shown in the repr).
+
+    Raises
+    ------
+    TypeError
+        ``h`` is not a real numeric array (bool, str, complex, object).
+    ValueError
+        Wrong shape, NaN/inf, negative values (below -1e-12), or ``n * max h`` overflowing.
 
     Notes
     -----
@@ -60,11 +68,22 @@ class Profile:
         upper: Any = None,
         source: str = "",
     ) -> None:
-        arr = np.array(h, dtype=np.float64, copy=True)
+        raw = np.asarray(h)
+        if raw.dtype == np.bool_ or not (
+            np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)
+        ):
+            raise TypeError(f"h must be a real numeric array, got dtype {raw.dtype}")
+        arr = np.array(raw, dtype=np.float64, copy=True)
         if arr.ndim != 1 or arr.size < 1:
             raise ValueError(f"h must be a 1-d array of length n >= 1, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError("h contains NaN or infinite values")
+        if not math.isfinite(float(np.max(np.abs(arr))) * arr.size):
+            # n * h(0) and H(X) = sum h must stay finite: every cost, bound and DP uses them.
+            raise ValueError(
+                f"h is too large: n * max|h| = {arr.size} * {float(np.max(np.abs(arr))):.3g} "
+                "overflows float64 (conditional entropies are at most log q per token)"
+            )
         if np.any(arr < -1e-12):
             raise ValueError(f"h must be non-negative (conditional entropies); min is {arr.min()}")
         arr = np.maximum(arr, 0.0)

@@ -53,7 +53,8 @@ class CostMatrix:
     Parameters
     ----------
     matrix : array_like
-        Shape ``(n+1, n+1)``; the entries with ``a < b`` must be finite, the others are ignored.
+        Real numbers of shape ``(n+1, n+1)``; the entries with ``a < b`` must be finite, the
+        others are ignored.
     order : sequence of int, optional
         The variable order the costs refer to (informational).
     source : str, optional
@@ -66,6 +67,13 @@ class CostMatrix:
     n : int
         Sequence length.
 
+    Raises
+    ------
+    TypeError
+        A non-numeric (bool, str, complex) matrix.
+    ValueError
+        A wrong shape, or NaN/inf above the diagonal.
+
     Examples
     --------
     >>> import numpy as np
@@ -77,7 +85,12 @@ class CostMatrix:
     __slots__ = ("_matrix", "_order", "_source")
 
     def __init__(self, matrix: Any, *, order: Any = None, source: str = "") -> None:
-        arr = np.array(matrix, dtype=np.float64, copy=True)
+        raw = np.asarray(matrix)
+        if raw.dtype == np.bool_ or not (
+            np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)
+        ):
+            raise TypeError(f"a cost matrix must be a real numeric array, got dtype {raw.dtype}")
+        arr = np.array(raw, dtype=np.float64, copy=True)
         if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 2:
             raise ValueError(
                 f"a cost matrix must have shape (n+1, n+1) with n >= 1, got {arr.shape}"
@@ -108,6 +121,9 @@ class CostMatrix:
 
     def cost(self, a: int, b: int) -> float:
         """Cost of the block ``a..b-1`` (``0 <= a < b <= n``)."""
+        for name, v in (("a", a), ("b", b)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name} must be an int, got {type(v).__name__}")
         if not 0 <= a < b <= self.n:
             raise ValueError(f"need 0 <= a < b <= n = {self.n}, got a={a}, b={b}")
         return float(self._matrix[a, b])
@@ -303,7 +319,7 @@ def fixed_order_costs(
     Raises
     ------
     ValueError
-        When ``order`` is not a permutation of ``0..n-1``.
+        When ``order`` is not a permutation of ``0..n-1`` given as ints.
 
     Notes
     -----
@@ -325,7 +341,13 @@ def fixed_order_costs(
     if order is None:
         sigma = list(range(n))
     else:
-        sigma = [int(v) for v in np.asarray(order).ravel().tolist()]
+        raw = np.asarray(order)
+        if raw.ndim != 1 or raw.dtype == np.bool_ or not np.issubdtype(raw.dtype, np.integer):
+            raise ValueError(
+                f"order must be a 1-d sequence of ints (a permutation of 0..{n - 1}), got "
+                f"{raw.tolist()!r}"
+            )
+        sigma = [int(v) for v in raw.tolist()]
         if sorted(sigma) != list(range(n)):
             raise ValueError(f"order must be a permutation of 0..{n - 1}, got {sigma}")
     ent = subset_entropies(jt, base=base, threads=threads)
