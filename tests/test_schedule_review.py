@@ -183,6 +183,16 @@ def test_geometric_eps_types() -> None:
     assert S.two_sided_geometric(20, eps=np.float64(0.5)) == S.two_sided_geometric(20, eps=0.5)
 
 
+@given(st.integers(1, 3000), st.floats(1e-6, 5.0))
+@example(n=30, eps=5e-324)  # log1p(eps) underflows the bound to inf: was an OverflowError
+def test_greedy_step_count_bound_used_for_the_memory_check(n: int, eps: float) -> None:
+    # the memory check sizes eps-mode schedules by K <= 4 + 2 log(n + 1) / log(1 + eps)
+    bound = 4.0 + 2.0 * math.log(n + 1.0) / math.log1p(eps) if eps > 0 else math.inf
+    for family in (S.geometric_unmasked, S.geometric_masked, S.two_sided_geometric):
+        sched = family(n, eps=eps)
+        assert sched.n == n and sched.steps <= min(n, bound)
+
+
 def test_alpha_values_must_be_real_numbers() -> None:
     with pytest.raises(TypeError, match="alpha values must be real numbers, got dtype bool"):
         S.from_alpha_values([False, True], 10)
@@ -211,7 +221,7 @@ def test_registry_rejects_what_it_would_ignore() -> None:
 
 def test_sqrt_prediction_step_range_and_types() -> None:
     prof = Profile.from_f([0.5, 0.2, 0.1])
-    with pytest.raises(ValueError, match=r"steps must be in 1\.\.n = 4, got 5"):
+    with pytest.raises(ValueError, match="steps must be >= 1 and at most n = 4, got 5"):
         B.sqrt_rule_prediction(prof, 5)
     with pytest.raises(TypeError, match="got bool"):
         B.sqrt_rule_prediction(prof, True)

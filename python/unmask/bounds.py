@@ -451,7 +451,7 @@ def sqrt_rule_prediction(profile: Any, schedule: Any) -> float:
     if isinstance(schedule, (int, np.integer)):
         k = int(schedule)
         if not 1 <= k <= prof.n:
-            raise ValueError(f"steps must be in 1..n = {prof.n}, got {k}")
+            raise ValueError(f"steps must be >= 1 and at most n = {prof.n}, got {k}")
     elif isinstance(schedule, CompositionLaw):
         _check_n(prof, schedule.n)
         return math.fsum(w * sqrt_rule_prediction(prof, s) for w, s in schedule)

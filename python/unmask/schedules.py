@@ -462,9 +462,10 @@ def _geometric(
             raise ValueError(f"eps must be a finite number >= 0, got {eps}")
         e = float(eps)
         # Every greedy step multiplies the unmasked count + 1 (DTC) or shrinks the masked count
-        # - 1 (TC) by at least 1 + eps, so K <= 2 + 2 log(n + 1) / log(1 + eps) for all three
+        # - 1 (TC) by at least 1 + eps, so K <= 4 + 2 log(n + 1) / log(1 + eps) for all three
         # conditions (and K <= n); refuse before the loop what memory cannot hold.
-        most = n if e == 0.0 else min(n, 2 + math.ceil(2.0 * math.log(n + 1.0) / math.log1p(e)))
+        bound = 4.0 + 2.0 * math.log(n + 1.0) / math.log1p(e) if e > 0.0 else math.inf
+        most = n if bound >= n else math.ceil(bound)
         _check_schedule_memory(most, f"the {what} for n={n}, eps={e:g}")
         sizes = _greedy(n, _at(reach, e), n)
         assert sizes is not None
