@@ -309,3 +309,22 @@ def test_solver_on_flat_and_step_profiles(offset: float) -> None:
 def test_schedule_of_a_frontier_is_a_schedule() -> None:
     fr = unmask.optimal_frontier(Profile.from_f(1.0 / np.arange(1, 30) ** 2), 5, schedules=True)
     assert all(isinstance(s, Schedule) for s in fr.schedules or ())
+
+
+def test_frontier_memory_check_counts_the_schedules(monkeypatch: pytest.MonkeyPatch) -> None:
+    # K = n = 4000 with schedules: the int32 table is 64 MB but the 4000 schedules hold 8e6
+    # sizes (~320 MB of Python objects); with 128 MiB free it must be refused up front
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 128 << 20)
+    h = np.linspace(1.0, 0.0, 4000)
+    with pytest.raises(MemoryError, match=r"frontier for K=1\.\.4000, n=4000"):
+        unmask.optimal_frontier(h, 4000, schedules=True)
+    assert unmask.optimal_frontier(h[:400], 400, schedules=True).max_steps == 400
+
+
+def test_threads_are_validated_whatever_the_method() -> None:
+    # before: the Lagrangian path (the default) ignored threads=-1 or threads=1.5 silently
+    h = np.linspace(1.0, 0.0, 20)
+    with pytest.raises(ValueError, match="threads must be >= 1, got -1"):
+        unmask.optimal_schedule(h, 3, threads=-1)
+    with pytest.raises(TypeError, match="threads must be an int or None, got float"):
+        unmask.optimal_schedule(h, 3, threads=1.5)  # type: ignore[arg-type]

@@ -500,10 +500,11 @@ def optimal_schedule(
     Raises
     ------
     ValueError
-        NaN/inf or negative ``h``; ``steps < 1`` or ``steps > n``; an unknown method; a
-        non-monotone ``h`` with ``nonmonotone="raise"`` or with a Monge-only method.
+        NaN/inf or negative ``h``, or ``n * max h`` overflowing float64; ``steps < 1`` or
+        ``steps > n``; an unknown method; a non-monotone ``h`` with ``nonmonotone="raise"`` or
+        with a Monge-only method.
     TypeError
-        ``steps`` is not an int.
+        ``steps`` is not an int; ``h`` is not a real numeric array (bool, str, complex).
     MemoryError
         Before allocating, when the parent table of ``method="layers"``/``"plain"`` does not fit.
 
@@ -530,6 +531,7 @@ def optimal_schedule(
     """
     prob = _prepare(profile, method, nonmonotone)
     k = _check_steps(steps, prob.n, "steps")
+    nthreads = resolve_threads(threads)  # validated even when the Lagrangian ignores it
     n = prob.n
     chosen = method
     if method == "auto":
@@ -545,7 +547,6 @@ def optimal_schedule(
             chosen, fallback = "layers", True
     if chosen != "lagrangian":
         check_memory(_table_bytes(k, n), f"the {chosen} DP parent table for K={k}, n={n}")
-        nthreads = resolve_threads(threads)
         if chosen == "layers":
             assert prob.h is not None
             _, table = core.schedule_layers(prob.h, k, True, nthreads)
@@ -588,7 +589,8 @@ def optimal_frontier(
     max_steps : int
         Largest K, ``1 <= max_steps <= n``.
     schedules : bool
-        Also keep an optimal schedule for every K (needs a ``max_steps x (n+1)`` int32 table).
+        Also keep an optimal schedule for every K (needs a ``max_steps x (n+1)`` int32 table,
+        and ``max_steps (max_steps + 1) / 2`` sizes in all for the schedules).
     method : {"auto", "layers", "plain"}
         ``"auto"``: per-layer divide and conquer for a non-increasing (or projected) ``h``, the
         plain DP otherwise.
@@ -607,6 +609,8 @@ def optimal_frontier(
     ------
     ValueError
         As in :func:`optimal_schedule`, with ``max_steps`` in place of ``steps``.
+    TypeError
+        As in :func:`optimal_schedule`.
     MemoryError
         When the schedules' parent table does not fit in memory (checked before allocating).
 
@@ -632,7 +636,9 @@ def optimal_frontier(
     chosen: str = method
     if method == "auto":
         chosen = "layers" if prob.monotone or prob.projected else "plain"
-    need = _table_bytes(k, n) if schedules else 32.0 * (n + 1)
+    # With schedules: the parent table plus the K Schedules themselves (K(K+1)/2 sizes in all,
+    # a tuple slot and an int object each, about 40 bytes).
+    need = _table_bytes(k, n) + 20.0 * k * (k + 1) if schedules else 32.0 * (n + 1)
     check_memory(need, f"the {chosen} frontier for K=1..{k}, n={n}")
     nthreads = resolve_threads(threads)
     if chosen == "layers":
