@@ -756,7 +756,9 @@ def randomized(n: int, steps: int, *, phases: int = 16) -> CompositionLaw:
     is our own distribution-agnostic randomized schedule: cut points at the quantiles
     ``(k - 1 + theta) / (K - 1)``, ``k = 1..K-1``, of the density ``1 / min(x + 1, n - x + 1)``
     on ``[0, n]`` (steps small near both ends, so every member is small relative to both the
-    masked and the unmasked count), with a uniformly random phase ``theta``; rounding and the
+    masked and the unmasked count; quantiles in closed form, ``expm1(2 L u)`` for ``u <= 1/2``
+    and ``n - expm1(2 L (1 - u))`` above, ``L = log(1 + n/2)``, so O(K) work whatever ``n``),
+    with a uniformly random phase ``theta``; rounding and the
     one-token repair as in :func:`from_alpha_values`. Guarantee claimed: only what every member
     carries, the any-schedule bounds ``E KL <= eps_TC(S) TC`` and ``E KL <= eps_DTC(S) DTC`` of
     :mod:`unmask.bounds`, averaged over the members; no ``O~(TC/K)`` constant is claimed.
