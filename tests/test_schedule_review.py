@@ -328,3 +328,16 @@ def test_threads_are_validated_whatever_the_method() -> None:
         unmask.optimal_schedule(h, 3, threads=-1)
     with pytest.raises(TypeError, match="threads must be an int or None, got float"):
         unmask.optimal_schedule(h, 3, threads=1.5)  # type: ignore[arg-type]
+
+
+def test_reconstruct_refuses_a_corrupt_parent_table() -> None:
+    # before: a parent outside 0..b-1 was followed, reading outside the table's buffer
+    from unmask import _core
+
+    with pytest.raises(IndexError, match="corrupt parent table: layer 2 points from 10 to 99"):
+        _core.schedule_reconstruct(np.full((2, 11), 99, dtype=np.int32), 10, 2)
+    with pytest.raises(IndexError, match="layer 2 points from 10 to -1"):
+        _core.schedule_reconstruct(np.full((2, 11), -1, dtype=np.int32), 10, 2)
+    table = np.zeros((2, 11), dtype=np.int32)
+    table[1, 10] = 4
+    assert _core.schedule_reconstruct(table, 10, 2).tolist() == [0, 4, 10]
