@@ -341,3 +341,18 @@ def test_reconstruct_refuses_a_corrupt_parent_table() -> None:
     table = np.zeros((2, 11), dtype=np.int32)
     table[1, 10] = 4
     assert _core.schedule_reconstruct(table, 10, 2).tolist() == [0, 4, 10]
+
+
+@pytest.mark.parametrize(
+    ("arr", "detail"),
+    [
+        (np.linspace(1.0, 0.0, 6)[:, None], r"shape \(6, 1\).*must have shape \(q,\)\*n"),
+        (np.ones((5, 5)), r"shape \(5, 5\).*sums to 25\.0, not 1"),
+        ("abc", r"shape \(\).*at least one variable"),
+    ],
+)
+def test_a_2d_h_gets_a_message_about_profiles(arr: object, detail: str) -> None:
+    # before: only the joint-law reading was mentioned ("the alphabet size q must be >= 2")
+    for call in (lambda: unmask.optimal_schedule(arr, 1), lambda: B.all_bounds(arr, [1])):
+        with pytest.raises(ValueError, match=r"expected a profile \(a 1-d h curve.*" + detail):
+            call()
