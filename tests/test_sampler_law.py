@@ -263,8 +263,8 @@ def test_bad_conditional_constructors_and_contexts():
 
 
 def test_memory_is_refused_before_allocating(monkeypatch):
+    p = unmask.joints.random(6, 2, seed=0)  # built first: the check under test is the sampler's
     monkeypatch.setattr(validation, "available_memory_bytes", lambda: 1000)
-    p = unmask.joints.random(6, 2, seed=0)
     with pytest.raises(MemoryError, match=r"needs about .* but only 1000 B is available"):
         unmask.sampler_law(p, [2, 2, 2])
 
