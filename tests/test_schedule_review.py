@@ -348,7 +348,7 @@ def test_reconstruct_refuses_a_corrupt_parent_table() -> None:
     [
         (np.linspace(1.0, 0.0, 6)[:, None], r"shape \(6, 1\).*must have shape \(q,\)\*n"),
         (np.ones((5, 5)), r"shape \(5, 5\).*sums to 25\.0, not 1"),
-        ("abc", r"shape \(\).*at least one variable"),
+        (np.array(0.5), r"shape \(\).*at least one variable"),
     ],
 )
 def test_a_2d_h_gets_a_message_about_profiles(arr: object, detail: str) -> None:
@@ -356,3 +356,8 @@ def test_a_2d_h_gets_a_message_about_profiles(arr: object, detail: str) -> None:
     for call in (lambda: unmask.optimal_schedule(arr, 1), lambda: B.all_bounds(arr, [1])):
         with pytest.raises(ValueError, match=r"expected a profile \(a 1-d h curve.*" + detail):
             call()
+
+
+def test_a_str_h_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="real numeric array, got dtype <U3"):
+        unmask.optimal_schedule("abc", 1)
