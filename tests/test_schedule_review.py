@@ -361,3 +361,12 @@ def test_a_2d_h_gets_a_message_about_profiles(arr: object, detail: str) -> None:
 def test_a_str_h_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="real numeric array, got dtype <U3"):
         unmask.optimal_schedule("abc", 1)
+
+
+def test_cumulative_counts_must_be_numbers() -> None:
+    # before: [True, 2] was read as [1, 2]; ["a", 2] failed inside numpy's isfinite
+    with pytest.raises(TypeError, match="cumulative counts must be integers, got dtype bool"):
+        E.from_dict({"cumulative_unmasked": [True, False]})
+    with pytest.raises(TypeError, match="cumulative counts must be integers, got dtype <U"):
+        E.from_dict({"cumulative_unmasked": ["a", "2"]})
+    assert Schedule.from_cumulative(np.array([2.0, 3.0])) == [2, 1]

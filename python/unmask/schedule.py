@@ -83,6 +83,10 @@ class Schedule:
     def from_cumulative(cls, cumulative: Any, *, n: int | None = None) -> Schedule:
         """From cumulative unmasked counts ``[i_2, ..., i_{K+1} = n]`` (a leading 0 is accepted)."""
         arr = np.asarray(cumulative)
+        if arr.dtype == np.bool_ or not (
+            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+        ):
+            raise TypeError(f"cumulative counts must be integers, got dtype {arr.dtype}")
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError("cumulative counts must be a non-empty 1-d list")
         if not np.issubdtype(arr.dtype, np.integer):
