@@ -29,7 +29,15 @@ def as_profile(obj: Any, base: float | None = None) -> Profile:
         return Profile(arr, base=base)
     from unmask.entropy import profile
 
-    return profile(Joint(arr), base=base)
+    try:
+        joint = Joint(arr)
+    except ValueError as exc:
+        # A 2-d h (a column or a row) lands here: say both readings, not only the joint one.
+        raise ValueError(
+            f"expected a profile (a 1-d h curve of length n) or a joint law of shape (q,)*n; "
+            f"got an array of shape {arr.shape} that is not a valid joint law: {exc}"
+        ) from exc
+    return profile(joint, base=base)
 
 
 def block_cost(prof: Profile, a: int, b: int) -> float:

@@ -33,8 +33,9 @@ class Profile:
     Parameters
     ----------
     h : array_like
-        The curve ``h(0), ..., h(n-1)``, finite and non-negative; ``i`` counts the variables
-        already *unmasked* (known) when one more, still masked, is revealed.
+        The curve ``h(0), ..., h(n-1)``: real numbers (not bool, str or complex), finite,
+        non-negative, with ``n * max h`` finite; ``i`` counts the variables already *unmasked*
+        (known) when one more, still masked, is revealed.
     base : float, optional
         Logarithm base the values are expressed in (None: nats).
     stderr : array_like, optional
@@ -55,8 +56,9 @@ class Profile:
     TypeError
         For a non-numeric curve or base.
     ValueError
-        For a curve that is not 1-d, is empty, non-finite or negative, a base that is not a
-        number > 1, a band of another shape or an inverted band (``lower > upper``).
+        For a curve that is not 1-d, is empty, non-finite or negative, whose ``n * max h``
+        overflows float64, a base that is not a number > 1, a band of another shape or an
+        inverted band (``lower > upper``).
 
     Examples
     --------
@@ -83,6 +85,12 @@ class Profile:
             raise ValueError(f"h must be a 1-d array of length n >= 1, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError("h contains NaN or infinite values")
+        if not math.isfinite(float(np.max(np.abs(arr))) * arr.size):
+            # n * h(0) and H(X) = sum h must stay finite: every cost, bound and DP uses them.
+            raise ValueError(
+                f"h is too large: n * max|h| = {arr.size} * {float(np.max(np.abs(arr))):.3g} "
+                "overflows float64 (conditional entropies are at most log q per token)"
+            )
         if np.any(arr < -1e-12):
             raise ValueError(f"h must be non-negative (conditional entropies); min is {arr.min()}")
         with np.errstate(over="ignore"):

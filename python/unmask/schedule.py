@@ -157,6 +157,10 @@ class Schedule:
         """
         _refuse_bools(cumulative, "cumulative counts")
         arr = np.asarray(cumulative)
+        if arr.dtype == np.bool_ or not (
+            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+        ):
+            raise TypeError(f"cumulative counts must be integers, got dtype {arr.dtype}")
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError("cumulative counts must be a non-empty 1-d list")
         if arr.dtype == np.bool_ or not (
