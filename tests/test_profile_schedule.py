@@ -148,7 +148,7 @@ def test_schedule_other_constructors_reject_bad_input() -> None:
         (lambda: unmask.Schedule([1e300]), ValueError, "integers"),
         (lambda: unmask.Schedule([1], n=True), ValueError, "n must be a positive integer"),
         (lambda: unmask.Schedule([1, 1], n=2.0), ValueError, "n must be a positive integer"),
-        (lambda: unmask.Schedule.from_cumulative(["a"]), ValueError, "integers, got dtype"),
+        (lambda: unmask.Schedule.from_cumulative(["a"]), TypeError, "integers, got dtype"),
         (lambda: unmask.Schedule.from_cumulative([True]), ValueError, "booleans"),
         (lambda: unmask.Schedule.from_mask_ratios([0.5, 0.0], 0), ValueError, "n must be a"),
         (lambda: unmask.Schedule.from_mask_ratios([0.5, 0.0], 2.5), ValueError, "n must be a"),

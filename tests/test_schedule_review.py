@@ -365,7 +365,7 @@ def test_a_str_h_is_a_type_error() -> None:
 
 def test_cumulative_counts_must_be_numbers() -> None:
     # before: [True, 2] was read as [1, 2]; ["a", 2] failed inside numpy's isfinite
-    with pytest.raises(TypeError, match="cumulative counts must be integers, got dtype bool"):
+    with pytest.raises(ValueError, match="cumulative counts must be integers, got booleans"):
         E.from_dict({"cumulative_unmasked": [True, False]})
     with pytest.raises(TypeError, match="cumulative counts must be integers, got dtype <U"):
         E.from_dict({"cumulative_unmasked": ["a", "2"]})

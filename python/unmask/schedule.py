@@ -163,10 +163,6 @@ class Schedule:
             raise TypeError(f"cumulative counts must be integers, got dtype {arr.dtype}")
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError("cumulative counts must be a non-empty 1-d list")
-        if arr.dtype == np.bool_ or not (
-            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-        ):
-            raise ValueError(f"cumulative counts must be integers, got dtype {arr.dtype}")
         if not np.issubdtype(arr.dtype, np.integer):
             if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
                 raise ValueError(f"cumulative counts must be integers, got {arr.tolist()}")
