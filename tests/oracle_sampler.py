@@ -27,8 +27,11 @@ def exact_cond(p: np.ndarray, temperature: float = 1.0):
             values = dict(zip(avars, xa, strict=True))
             values[j] = x
             out[x] = marg[tuple(values[v] for v in keep)]
-        if temperature != 1.0:
-            out = np.where(out > 0, out ** (1.0 / temperature), 0.0)
+        if temperature != 1.0 and out.max() > 0:
+            # in logs, shifted by the largest term: out ** (1/T) underflows for small T
+            logs = np.log(np.where(out > 0, out, 1.0)) / temperature
+            top = logs[out > 0].max()
+            out = np.where(out > 0, np.exp(logs - top), 0.0)
         total = out.sum()
         return out / total if total > 0 else np.full(q, 1.0 / q)
 

@@ -134,3 +134,61 @@ def test_rounding_never_makes_an_exact_expected_kl_negative() -> None:
                 assert unmask.expected_kl(law, sizes) >= 0.0
     raw = unmask.Profile([0.5, 0.7, 0.2])  # not monotone: a negative term is reported as is
     assert unmask.expected_kl(raw, [2, 1]) < 0
+
+
+@pytest.mark.parametrize("n", [70, 500, 1500])
+def test_bernoulli_sizes_at_real_lengths(n: int) -> None:
+    # step_probabilities took np.log of Python ints: C(n, s) above 2^63 (n >= 67) raised
+    # TypeError. Closed form for the all-equal law (h = [log 2, 0, ...]): only the first step
+    # that reveals anything costs, g(0, s) = (s - 1) log 2, and E[(S - 1)^+] = n beta - 1 +
+    # (1 - beta)^n for S ~ Binomial(n, beta).
+    h = np.zeros(n)
+    h[0] = LOG2
+    sizes = unmask.BernoulliSizes([0.0, 0.001, 0.01, 0.3, 1.0], n)
+    want, none_yet = 0.0, 1.0
+    for beta in sizes.betas.tolist():
+        want += none_yet * (n * beta - 1 + (1 - beta) ** n) * LOG2
+        none_yet *= (1 - beta) ** n
+    assert math.isclose(unmask.expected_kl(h, sizes), want, rel_tol=1e-11)
+
+
+@pytest.mark.parametrize(
+    ("masked", "beta"),
+    [(1, 0.5), (4, 0.3), (13, 0.97), (70, 0.3), (1001, 0.25), (3000, 1e-4), (2500, 0.999)],
+)
+def test_step_probabilities_against_exact_binomial(masked: int, beta: float) -> None:
+    from fractions import Fraction
+
+    sizes = unmask.BernoulliSizes([0.0, beta, 1.0], 3000)
+    got = sizes.step_probabilities(0, masked)
+    b = Fraction(float(sizes.betas[0]))
+    mode = int((masked + 1) * float(b))
+    check = range(masked + 1) if masked < 20 else {0, 1, max(mode - 40, 0), mode, masked}
+    for s in {*check, min(mode + 40, masked)}:
+        exact = float(math.comb(masked, s) * b**s * (1 - b) ** (masked - s))
+        assert got[s] == pytest.approx(exact, rel=1e-13, abs=1e-300)
+    assert math.fsum(got.tolist()) == pytest.approx(1.0, abs=1e-13)
+
+
+def test_step_probabilities_reject_out_of_range() -> None:
+    sizes = unmask.BernoulliSizes([0.0, 0.5, 1.0], 4)
+    with pytest.raises(ValueError, match=r"step k must be an integer in 0..1, got 2"):
+        sizes.step_probabilities(2, 4)
+    with pytest.raises(ValueError, match=r"masked must be an integer in 0..4, got -1"):
+        sizes.step_probabilities(0, -1)
+    with pytest.raises(ValueError, match=r"masked must be an integer in 0..4, got 5"):
+        sizes.step_probabilities(0, 5)
+    with pytest.raises(ValueError, match="step k must be an integer"):
+        sizes.step_probabilities(0.0, 4)  # type: ignore[arg-type]
+
+
+def test_bernoulli_expected_kl_is_a_python_float() -> None:
+    got = unmask.expected_kl(joints.parity(4), unmask.BernoulliSizes([0.0, 0.5, 1.0], 4))
+    assert type(got) is float
+
+
+def test_bernoulli_and_fixed_sizes_treat_non_monotone_curves_alike() -> None:
+    raw = unmask.Profile([0.2, 0.9, 0.1])  # an estimate that is not non-increasing
+    all_at_once = unmask.BernoulliSizes([0.0, 1.0], 3)  # reveals all 3 tokens in one step
+    assert unmask.expected_kl(raw, [3]) == pytest.approx(3 * 0.2 - 1.2)  # negative: reported
+    assert unmask.expected_kl(raw, all_at_once) == pytest.approx(unmask.expected_kl(raw, [3]))

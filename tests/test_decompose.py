@@ -101,3 +101,54 @@ def test_bad_input():
         unmask.decompose(p, [2, 2])
     with pytest.raises(ValueError, match="needs the joint law"):
         unmask.expected_kl(unmask.profile(p), [2, 1], conditionals=p)
+
+
+def test_memory_is_refused_before_the_dense_work(monkeypatch):
+    import unmask._validation as validation
+
+    p = unmask.joints.random(6, 2, seed=0)
+    monkeypatch.setattr(validation, "available_memory_bytes", lambda: 2000)
+    with pytest.raises(MemoryError, match=r"decompose on \[2\]\^6 needs about"):
+        unmask.decompose(p, [3, 3], conditionals=unmask.joints.random(6, 2, seed=1))
+    with pytest.raises(MemoryError, match=r"learning_errors on \[2\]\^6 needs about"):
+        unmask.learning_errors(p, unmask.joints.random(6, 2, seed=1))
+    with pytest.raises(MemoryError, match=r"the fixed-order law on \[2\]\^6 needs about"):
+        unmask.sampler_law(p, [3, 3], order="left-to-right")
+
+
+def _tempered_learning_oracle(p: np.ndarray, prefix, j, temperature: float) -> float:
+    """E_p KL(p(. | X_A) || q_j(. | X_A)), q_j ∝ p(. | x_A)^(1/T), all in logs (scipy)."""
+    from scipy.special import logsumexp
+
+    keep = sorted([*prefix, j])
+    drop = tuple(v for v in range(p.ndim) if v not in keep)
+    m = p.sum(axis=drop) if drop else p
+    m = np.moveaxis(m, keep.index(j), -1).reshape(-1, p.shape[0])
+    total = 0.0
+    for row in m:
+        if row.sum() == 0:
+            continue
+        logs = np.log(row[row > 0])
+        log_q = logs / temperature - logsumexp(logs / temperature)
+        total += float(np.sum(row[row > 0] * (logs - np.log(row.sum()) - log_q)))
+    return total
+
+
+@pytest.mark.parametrize("temperature", [1e-3, 0.05, 3.0])
+def test_strongly_tempered_learning_error_is_finite_and_exact(temperature):
+    # (v / max)^(1/T) underflows to 0 for T = 1e-3 although q_j > 0: read from those zeros the
+    # learning KL was inf. It is finite (about 1/T times a log ratio), computed in logs.
+    p = unmask.joints.random(3, 3, concentration=1.0, seed=4)  # full support
+    cond = unmask.Conditionals.tempered(p, temperature)
+    sigma, sizes = (2, 0, 1), [1, 2]
+    d = unmask.decompose(p, sizes, sigma, cond)
+    want = [
+        _tempered_learning_oracle(p.probs, (), 2, temperature),
+        _tempered_learning_oracle(p.probs, (2,), 0, temperature)
+        + _tempered_learning_oracle(p.probs, (2,), 1, temperature),
+    ]
+    assert np.all(np.isfinite(d.learning))
+    np.testing.assert_allclose(d.learning, want, rtol=1e-9)
+    eps = unmask.learning_errors(p, cond)
+    want0 = np.mean([_tempered_learning_oracle(p.probs, (), j, temperature) for j in range(3)])
+    assert eps[0] == pytest.approx(want0, rel=1e-9)

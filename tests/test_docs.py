@@ -1,4 +1,4 @@
-"""Every ```python block of docs/*.md runs (blocks of one page share a namespace)."""
+"""Every ```python block of docs/*.md and README.md runs (blocks of a page share a namespace)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 PAGES = sorted(DOCS.glob("*.md"))
+README = DOCS.parent / "README.md"
 
 
 def test_every_capability_has_a_page() -> None:
@@ -20,7 +21,7 @@ def test_every_capability_has_a_page() -> None:
         assert BLOCK.search(page.read_text()), f"{page.name} has no runnable example"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+@pytest.mark.parametrize("page", [*PAGES, README], ids=[*(p.stem for p in PAGES), "README"])
 def test_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # examples that save figures write here
     monkeypatch.setenv("MPLBACKEND", "Agg")

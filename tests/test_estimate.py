@@ -358,3 +358,176 @@ def test_loss_curve_stderr_band_and_base() -> None:
 def test_loss_curve_errors(ratios, losses, n, kw, match) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=match):
         unmask.profile_from_loss_curve(ratios, losses, n, **kw)
+
+
+# -- review: the learning-error bias against an exact oracle ---------------------------------
+def _tempered_cross_entropy(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Exact E[-log q_j(X_j | X_A)] per level i for tempered conditionals (brute force).
+
+    q_j(. | x_A) is proportional to p(. | x_A)^(1/T); the average runs over every i-subset A and
+    every j outside it, with (X_A, X_j) ~ p. Plain numpy on the dense table.
+    """
+    from itertools import combinations
+
+    n = probs.ndim
+    out = np.empty(n)
+    for i in range(n):
+        terms = []
+        for subset in combinations(range(n), i):
+            for j in (v for v in range(n) if v not in subset):
+                keep = (*subset, j)
+                drop = tuple(v for v in range(n) if v not in keep)
+                # axes of the marginal are sorted; move j last
+                joint = np.moveaxis(probs.sum(axis=drop), sorted(keep).index(j), -1)
+                cond = joint / joint.sum(axis=-1, keepdims=True)
+                tempered = cond ** (1.0 / temperature)
+                tempered /= tempered.sum(axis=-1, keepdims=True)
+                terms.append(float(-(joint * np.log(tempered)).sum()))
+        out[i] = math.fsum(terms) / len(terms)
+    return out
+
+
+@pytest.mark.parametrize("temperature", [0.5, 2.0])
+def test_cross_entropy_estimates_h_plus_learning_kl(temperature: float) -> None:
+    # h(i) + eps(i) for a tempered model, computed exactly; the estimate must sit on it (and
+    # clearly above the exact h: the learning-error bias the docstring states)
+    raw = joints.random(4, 3, concentration=0.3, seed=11).probs
+    law = unmask.Joint(0.9 * raw + 0.1 / raw.size, normalize=True)
+    target = _tempered_cross_entropy(np.asarray(law.probs), temperature)
+    exact = unmask.profile(law).h
+    assert np.all(target > exact + 1e-3)  # eps(i) > 0 at every level for this law
+
+    def sampler(size, rng):  # type: ignore[no-untyped-def]
+        return law.sample(size, seed=rng)
+
+    est = unmask.estimate_profile(
+        joint_model(law, temperature), sampler, 4, samples_per_level=600, seed=5, monotone=False
+    )
+    assert est.stderr is not None
+    assert np.all(np.abs(est.h - target) <= 5.0 * est.stderr)
+    z = (est.h - exact) / est.stderr
+    assert np.all(z > 0) and z.sum() / 2.0 > 6.0  # the exact h is rejected
+
+
+# -- review: argument types and sizes refused by name ----------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"confidence": "0.9"}, "confidence must lie in"),
+        ({"confidence": True}, "confidence must lie in"),
+        ({"tol": "1e-6"}, "tol must be a positive number"),
+        ({"tol": float("nan")}, "tol must be a positive number"),
+    ],
+)
+def test_non_numeric_confidence_and_tol(kwargs, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=match):
+        unmask.estimate_profile(_uniform_model, DATA2, 6, samples_per_level=4, **kwargs)
+
+
+def test_huge_batches_refused_before_drawing() -> None:
+    calls = []
+
+    def sampler(size, rng):  # type: ignore[no-untyped-def]
+        calls.append(size)
+        return np.zeros((size, 10**11), dtype=np.int8)
+
+    with pytest.raises(MemoryError, match=r"masked batches of 256 x 100000000000"):
+        unmask.estimate_profile(_uniform_model, sampler, 10**11, levels=[0])
+    assert calls == []  # refused before the sampler (or numpy) allocated anything
+    with pytest.raises(MemoryError, match="batch_size x n"):
+        unmask.estimate_profile(
+            _uniform_model, DATA2, 6, samples_per_level=10**13, batch_size=10**13
+        )
+    with pytest.raises(MemoryError, match="per-sequence values of one level"):
+        unmask.estimate_profile(_uniform_model, DATA2, 6, samples_per_level=10**13)
+
+
+@pytest.mark.parametrize(
+    ("ratios", "losses", "kw", "match"),
+    [
+        ([True, False], [1.0, 2.0], {}, "mask_ratios must be a real numeric array, got dtype bool"),
+        (["0.5"], [1.0], {}, "mask_ratios must be a real numeric array"),
+        ([0.5 + 0j], [1.0], {}, "mask_ratios must be a real numeric array, got dtype complex"),
+        ([0.5], [True], {}, "losses must be a real numeric array, got dtype bool"),
+        ([0.5], [1.0], {"stderr": [True]}, "stderr must be a real numeric array"),
+    ],
+)
+def test_loss_curve_refuses_non_real_arrays(ratios, losses, kw, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match=match):
+        unmask.profile_from_loss_curve(ratios, losses, 10, **kw)
+
+
+def test_loss_curve_base_and_huge_n() -> None:
+    for base in (-1.0, 1.0, 0.0):
+        with pytest.raises(ValueError, match="base must be a finite number > 1"):
+            unmask.profile_from_loss_curve([0.5], [1.0], 10, base=base)
+    with pytest.raises(MemoryError, match="a profile of length n = 10000000000000"):
+        unmask.profile_from_loss_curve([0.5], [1.0], 10**13)
+
+
+def test_loss_curve_zero_stderr_stays_zero() -> None:
+    prof = unmask.profile_from_loss_curve(
+        [1.0, 0.5, 0.5], [2.0, 1.0, 1.0], 4, stderr=[0.2, 0.1, 0.0]
+    )
+    assert prof.stderr is not None
+    # i = 0: 0.2; i = 2: an exact point (pooled with a noisy one) -> 0; linear in between
+    np.testing.assert_allclose(prof.stderr, [0.2, 0.1, 0.0, 0.0], rtol=0, atol=1e-15)
+
+
+def test_tensor_output_in_a_dtype_numpy_lacks_is_widened() -> None:
+    class Bf16LikeTensor:  # .numpy() refuses, as torch does for bfloat16; .float() converts
+        def __init__(self, arr: np.ndarray, widened: bool = False) -> None:
+            self.arr, self.widened = arr, widened
+
+        def detach(self) -> Bf16LikeTensor:
+            return self
+
+        def cpu(self) -> Bf16LikeTensor:
+            return self
+
+        def float(self) -> Bf16LikeTensor:
+            return Bf16LikeTensor(self.arr.astype(np.float32), widened=True)
+
+        def numpy(self) -> np.ndarray:
+            if not self.widened:
+                raise TypeError("Got unsupported ScalarType BFloat16")
+            return self.arr
+
+    def model(values, mask):  # type: ignore[no-untyped-def]
+        return Bf16LikeTensor(_uniform_model(values, mask))
+
+    est = unmask.estimate_profile(model, DATA2, 6, samples_per_level=4)
+    np.testing.assert_allclose(est.h, math.log(2), rtol=1e-7)
+
+
+def test_astronomically_small_probability_of_observed_symbol() -> None:
+    def model(values, mask):  # type: ignore[no-untyped-def]
+        out = np.zeros((*np.shape(values), 2))
+        out[..., 0] = -1e308  # every observed symbol is 0 in the data below: -log q = 1e308
+        return out
+
+    data = np.zeros((20, 6), dtype=np.int64)
+    with pytest.raises(ValueError, match="cross-entropy at level i = 0 overflows float64"):
+        unmask.estimate_profile(model, data, 6, output="logits", samples_per_level=4)
+    # the entropy estimator is bounded by log q and is fine with the same model
+    est = unmask.estimate_profile(
+        model, data, 6, output="logits", samples_per_level=4, estimator="entropy"
+    )
+    np.testing.assert_array_equal(est.h, 0.0)
+
+
+def test_model_editing_its_inputs_in_place_changes_nothing() -> None:
+    law = joints.random(5, 2, seed=3)
+    exact_model = joint_model(law)
+
+    def vandal(values, mask):  # type: ignore[no-untyped-def]
+        out = exact_model(values.copy(), mask.copy())
+        mask[:] = False  # would leave no masked position to score
+        values[:] = 1
+        return out
+
+    data = law.sample(100, seed=0)
+    kw = {"samples_per_level": 20, "seed": 4, "monotone": False}
+    a = unmask.estimate_profile(exact_model, data, 5, **kw)
+    b = unmask.estimate_profile(vandal, data, 5, **kw)
+    np.testing.assert_array_equal(a.h, b.h)

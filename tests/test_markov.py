@@ -201,3 +201,105 @@ def test_ctrl_c_interrupts_a_long_computation() -> None:
         timer.cancel()
     # and the core still works afterwards
     assert unmask.markov_profile(P, 5, mu).n == 5
+
+
+def _cond_entropy_oracle(P: np.ndarray, mu: np.ndarray, n: int, levels: list[int]) -> list[float]:
+    """h(i) by brute force over the nearest revealed neighbours (l, r) of each masked j.
+
+    Independent of the C++ decomposition: explicit (X_l, X_j, X_r) tables from numpy matrix
+    powers, and the probability that l and r are consecutive members of a uniform i-subset
+    (C(n - (r-l+1), i-2), or C(n-1-r, i-1) / C(l, i-1) with one side empty) as exact integers.
+    """
+    from fractions import Fraction
+
+    q = P.shape[0]
+    powers = [np.eye(q)]
+    for _ in range(n):
+        powers.append(powers[-1] @ P)
+    marg = [mu @ powers[t] for t in range(n)]
+
+    def ent(t: np.ndarray) -> float:
+        t = t[t > 0]
+        return float(-(t * np.log(t)).sum())
+
+    both = {}  # (l, r) -> sum_{l<j<r} H(X_j | X_l, X_r)
+    for l in range(n):
+        for r in range(l + 2, n):
+            total = 0.0
+            for j in range(l + 1, r):
+                t = marg[l][:, None, None] * powers[j - l][:, :, None] * powers[r - j][None, :, :]
+                total += ent(t) - ent(t.sum(axis=1))
+            both[(l, r)] = total
+    right_only = []  # r -> sum_{j<r} H(X_j | X_r)
+    left_only = []  # l -> sum_{j>l} H(X_j | X_l)
+    for k in range(n):
+        right_only.append(
+            sum(ent(marg[j][:, None] * powers[k - j]) - ent(marg[k]) for j in range(k))
+        )
+        left_only.append(
+            sum(ent(marg[k][:, None] * powers[j - k]) - ent(marg[k]) for j in range(k + 1, n))
+        )
+    out = []
+    for i in levels:
+        den = math.comb(n, i) * (n - i)
+        acc = [float(Fraction(math.comb(n - 1 - r, i - 1), den)) * right_only[r] for r in range(n)]
+        acc += [float(Fraction(math.comb(l, i - 1), den)) * left_only[l] for l in range(n)]
+        if i >= 2:
+            acc += [
+                float(Fraction(math.comb(n - (r - l + 1), i - 2), den)) * v
+                for (l, r), v in both.items()
+            ]
+        out.append(math.fsum(acc))
+    return out
+
+
+@pytest.mark.parametrize("stationary", [True, False])
+def test_middle_levels_against_neighbour_oracle_n_40(stationary: bool) -> None:
+    # n = 40 is past the lattice engine; q = 3 reaches the bitwise fixed point of P^d (the
+    # early exit of the power loop) at d ~ 30 < n, so the copied row entropies are checked too
+    n, q = 40, 3
+    P, mu = _random_chain(21, q)
+    init = joints.stationary_distribution(P) if stationary else mu
+    levels = [1, 2, 5, 13, 20, 31, 38, 39]
+    got = unmask.markov_profile(P, n, None if stationary else mu).h
+    want = _cond_entropy_oracle(P, init, n, levels)
+    np.testing.assert_allclose(got[levels], want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("transition", "match"),
+    [
+        (np.eye(2, dtype=bool), "transition must be a real numeric matrix, got dtype bool"),
+        (np.eye(2) + 0j, "got dtype complex128"),
+        ([["a", "b"], ["c", "d"]], "got dtype <U1"),
+    ],
+)
+def test_non_real_transition_is_refused_not_cast(transition, match) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match=match):
+        unmask.markov_profile(transition, 5)
+    with pytest.raises(TypeError, match=match):
+        joints.markov_chain(transition, 3)
+
+
+def test_float32_rows_get_a_usable_message() -> None:
+    P32 = np.array([[0.9, 0.1], [0.3, 0.7]], dtype=np.float32)  # rows sum to 1 - 2e-8
+    with pytest.raises(ValueError, match=r"transition row 0 sums to .*rescale the rows"):
+        unmask.markov_profile(P32, 5)
+    P = P32.astype(np.float64)
+    fixed = unmask.markov_profile(P / P.sum(axis=1, keepdims=True), 5)
+    assert fixed.n == 5
+
+
+def test_default_law_checked_for_stationarity(monkeypatch: pytest.MonkeyPatch) -> None:
+    # if the least-squares stationary law were off, the fast path (every X_t has law pi) would
+    # be wrong; the general path must be taken and match the lattice engine with that start
+    import unmask.markov as markov_module
+
+    P, _ = _random_chain(4, 3)
+    pi = joints.stationary_distribution(P)
+    off = np.array([pi[0] + 1e-6, pi[1] - 1e-6, pi[2]])
+    monkeypatch.setattr(markov_module, "stationary_distribution", lambda _P: off)
+    got = unmask.markov_profile(P, 8)
+    assert "non-stationary" in got.source
+    exact = unmask.profile(joints.markov_chain(P, 8, off))
+    np.testing.assert_allclose(got.h, exact.h, rtol=0, atol=1e-12)

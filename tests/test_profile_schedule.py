@@ -132,3 +132,39 @@ def test_schedule_other_constructors_reject_bad_input() -> None:
         unmask.Schedule.from_counts([2, 0, 2])
     s = unmask.Schedule([1] * 20)
     assert "..." in repr(s) and s.max_size == 1 and len(s) == 20 and s[3] == 1
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        # review 3: each of these was accepted (silently wrong) or failed with a numpy message
+        (lambda: unmask.Schedule.constant(4.5, 2), ValueError, "n must be a positive integer"),
+        (lambda: unmask.Schedule.constant("4", 2), ValueError, "n must be a positive integer"),
+        (lambda: unmask.Schedule.constant(4, 2.7), ValueError, "steps must be a positive integer"),
+        (lambda: unmask.Schedule.constant(True, 1), ValueError, "n must be a positive integer"),
+        (lambda: unmask.Schedule.constant(4, 0), ValueError, "steps must be a positive integer"),
+        (lambda: unmask.Schedule.constant(10**18, 10**18), MemoryError, "10+ steps needs about"),
+        (lambda: unmask.Schedule([True, 1]), ValueError, "booleans"),
+        (lambda: unmask.Schedule([1e300]), ValueError, "integers"),
+        (lambda: unmask.Schedule([1], n=True), ValueError, "n must be a positive integer"),
+        (lambda: unmask.Schedule([1, 1], n=2.0), ValueError, "n must be a positive integer"),
+        (lambda: unmask.Schedule.from_cumulative(["a"]), TypeError, "integers, got dtype"),
+        (lambda: unmask.Schedule.from_cumulative([True]), ValueError, "booleans"),
+        (lambda: unmask.Schedule.from_mask_ratios([0.5, 0.0], 0), ValueError, "n must be a"),
+        (lambda: unmask.Schedule.from_mask_ratios([0.5, 0.0], 2.5), ValueError, "n must be a"),
+        (lambda: unmask.Schedule.from_mask_ratios(["a"], 4), ValueError, "real numbers"),
+        (lambda: unmask.BernoulliSizes([False, True], 3), ValueError, "alpha must be real"),
+        (lambda: unmask.BernoulliSizes(["0", "1"], 3), ValueError, "alpha must be real"),
+        (lambda: unmask.CompositionLaw(3), TypeError, "sequence of schedules, got int"),
+        (lambda: unmask.CompositionLaw("ab"), TypeError, "sequence of schedules, got str"),
+    ],
+)
+def test_schedule_constructors_reject_bad_types(call, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_composition_law_weight_errors_do_not_suggest_a_missing_option() -> None:
+    with pytest.raises(ValueError, match=r"sums to 0.4, not 1 \(tolerance 1e-09\)$"):
+        unmask.CompositionLaw([[1, 1], [2]], [0.2, 0.2])
+    assert unmask.Schedule.constant(np.int64(6), np.int32(4)).sizes == (2, 2, 1, 1)

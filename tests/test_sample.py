@@ -74,3 +74,31 @@ def test_bad_input():
         unmask.sample(p, [2, 2], 10)
     with pytest.raises(ValueError, match="order must be"):
         unmask.sample(p, [2, 1], 10, order=[0, 0, 1])
+
+
+@pytest.mark.parametrize("kind", ["exact", "p_hat", "tempered"])
+def test_fixed_order_monte_carlo_reads_one_marginal_per_context(kind, monkeypatch):
+    # A fixed order conditions only on prefixes of the order: no level marginals ((q+1)^n
+    # values, 28 GB at binary n = 20) are needed, and the draws still follow the exact law.
+    import unmask.conditionals as conditionals_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("level marginals computed for a fixed order")
+
+    monkeypatch.setattr(conditionals_module.core, "level_marginals", refuse)
+    joint = unmask.joints.random(4, 2, concentration=0.4, seed=9)
+    cond = {
+        "exact": unmask.Conditionals.exact(joint),
+        "p_hat": unmask.Conditionals.from_joint(unmask.joints.random(4, 2, seed=10)),
+        "tempered": unmask.Conditionals.tempered(joint, 0.6),
+    }[kind]
+    sizes = unmask.BernoulliSizes([0.0, 0.3, 0.8, 1.0], 4)
+    order = (2, 0, 3, 1)
+    law = unmask.sampler_law(joint, sizes, order=order, conditionals=cond)
+    x = unmask.sample(cond, sizes, 20000, order=order, seed=11)
+    assert _chi_square_pvalue(x, law) > 1e-3
+
+
+def test_bare_callable_source_is_refused_clearly():
+    with pytest.raises(TypeError, match=r"Conditionals\.from_callable\(fn, n, q\)"):
+        unmask.sample(lambda x, j: np.full((x.shape[0], 2), 0.5), [1, 1], 3)

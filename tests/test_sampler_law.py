@@ -201,7 +201,9 @@ def test_schedule_not_summing_to_n():
         unmask.sampler_law(coupled_pair(), [3, 0])
 
 
-@pytest.mark.parametrize("order", [(0, 0, 1), (0, 1), (0, 1, 3), "backwards", (0.0, 1.0, 2.0)])
+@pytest.mark.parametrize(
+    "order", [(0, 0, 1), (0, 1), (0, 1, 3), "backwards", (0.0, 1.0, 2.0), [True, False, 2]]
+)
 def test_bad_permutation(order):
     with pytest.raises(ValueError, match="order must be"):
         unmask.sampler_law(coupled_pair(), [2, 1], order=order)
@@ -263,8 +265,8 @@ def test_bad_conditional_constructors_and_contexts():
 
 
 def test_memory_is_refused_before_allocating(monkeypatch):
+    p = unmask.joints.random(6, 2, seed=0)  # built first: the check under test is the sampler's
     monkeypatch.setattr(validation, "available_memory_bytes", lambda: 1000)
-    p = unmask.joints.random(6, 2, seed=0)
     with pytest.raises(MemoryError, match=r"needs about .* but only 1000 B is available"):
         unmask.sampler_law(p, [2, 2, 2])
 
@@ -305,3 +307,127 @@ def test_ctrl_c_interrupts_a_long_law():
         timer.cancel()
     small = unmask.joints.random(3, 2, seed=1)
     np.testing.assert_allclose(unmask.sampler_law(small, [1, 1, 1]).probs, small.probs, atol=1e-15)
+
+
+# -- review 3: regressions ------------------------------------------------------------------------
+@pytest.mark.parametrize("temperature", [1e-3, 0.02, 1e-300])
+def test_small_temperatures_do_not_underflow_to_uniform(temperature):
+    # p(x_A, x_j)^(1/T) underflowed to 0 for every x_j at once, so the context read as one of
+    # probability 0 and got the uniform law. The oracle tempers in logs, shifted by the maximum.
+    p = unmask.joints.random(4, 2, concentration=0.5, seed=1)
+    cond = Conditionals.tempered(p, temperature)
+    ocond = oracle.exact_cond(p.probs, temperature=temperature)
+    law = unmask.sampler_law(p, [2, 1, 1], conditionals=cond)
+    want = oracle.random_order_law(4, 2, [2, 1, 1], ocond)
+    np.testing.assert_allclose(law.probs, want, rtol=1e-9, atol=1e-14)
+    sigma = (3, 1, 0, 2)
+    fixed = unmask.sampler_law(p, [2, 1, 1], order=sigma, conditionals=cond)
+    want_fixed = oracle.partition_law(4, 2, oracle.blocks_of(sigma, [2, 1, 1]), ocond)
+    np.testing.assert_allclose(fixed.probs, want_fixed, rtol=1e-9, atol=1e-14)
+    if temperature == 1e-300:  # greedy: Monte Carlo runs stay on the (tiny) support of the law
+        x = unmask.sample(cond, [2, 1, 1], 500, seed=0)
+        assert np.all(law.probs[tuple(x.T)] > 0)
+
+
+def test_fixed_order_reads_no_level_marginals(monkeypatch):
+    # A fixed order needs one marginal per context set, not every subset of each level
+    # ((q+1)^n values: 28 GB at binary n = 20).
+    import unmask.conditionals as conditionals_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("level marginals computed for a fixed order")
+
+    monkeypatch.setattr(conditionals_module.core, "level_marginals", refuse)
+    p = unmask.joints.random(4, 3, concentration=0.3, seed=2)
+    p_hat = unmask.joints.random(4, 3, concentration=1.0, seed=3)
+    sigma = (2, 0, 3, 1)
+    for cond, ocond in [
+        (Conditionals.exact(p), oracle.exact_cond(p.probs)),
+        (Conditionals.from_joint(p_hat), oracle.exact_cond(p_hat.probs)),
+        (Conditionals.tempered(p, 0.5), oracle.exact_cond(p.probs, temperature=0.5)),
+    ]:
+        law = unmask.sampler_law(p, [1, 2, 1], order=sigma, conditionals=cond)
+        want = oracle.partition_law(4, 3, oracle.blocks_of(sigma, [1, 2, 1]), ocond)
+        np.testing.assert_allclose(law.probs, want, rtol=1e-10, atol=1e-15)
+        d = unmask.decompose(p, [1, 2, 1], sigma, cond)
+        assert d.total == pytest.approx(oracle.kl_direct(p.probs, want), rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=15)
+@given(data=st.data(), kind=st.sampled_from(["exact", "p_hat", "tempered", "callable"]))
+def test_block_matches_oracle_conditionals(data, kind):
+    p = data.draw(laws(max_n=4, max_states=81))
+    j = data.draw(st.integers(0, p.n - 1))
+    avars = data.draw(st.lists(st.sampled_from([v for v in range(p.n) if v != j] or [0]),
+                               unique=True)) if p.n > 1 else []
+    p_hat = unmask.joints.random(p.n, p.q, concentration=0.5, seed=5).probs
+    cond, ocond = oracle_cond(kind, p.probs, p_hat)
+    cond = cond if cond is not None else Conditionals.exact(p)
+    got = cond.block(list(reversed(avars)), j)
+    avars = sorted(avars)
+    want = [ocond(avars, xa, j) for xa in itertools.product(range(p.q), repeat=len(avars))]
+    np.testing.assert_allclose(got, np.array(want).reshape(-1, p.q), rtol=1e-12, atol=1e-15)
+
+
+def test_block_and_call_reject_bad_variables():
+    cond = Conditionals.exact(coupled_pair())
+    with pytest.raises(ValueError, match="distinct variables other than j"):
+        cond.block([0, 0], 2)
+    with pytest.raises(ValueError, match="distinct variables other than j"):
+        cond.block([2], 2)
+    with pytest.raises(ValueError, match=r"context variable must lie in 0..2, got 3"):
+        cond.block([3], 1)
+    with pytest.raises(TypeError, match="context variable must be an integer"):
+        cond.block([0.0], 1)
+    with pytest.raises(TypeError, match=r"variable j must be an integer, got 1\.5"):
+        cond(np.array([[0, -1, -1]]), 1.5)
+    with pytest.raises(TypeError, match="variable j must be an integer"):
+        cond(np.array([[0, -1, -1]]), True)
+    with pytest.raises(ValueError, match=r"variable j must lie in 0\.\.2, got -1"):
+        cond(np.array([[0, -1, -1]]), -1)
+
+
+def test_exact_conditionals_have_exactly_zero_learning_error():
+    p = unmask.joints.random(4, 3, concentration=0.5, seed=6)
+    assert unmask.learning_errors(p, None).tolist() == [0.0] * 4
+    assert unmask.learning_errors(p, Conditionals.exact(p.probs.copy())).tolist() == [0.0] * 4
+    d = unmask.decompose(p, [2, 1, 1], (1, 3, 0, 2))
+    assert d.learning.tolist() == [0.0] * 3
+    assert np.all(d.factorization >= 0.0)
+    # learned conditionals: every term is a KL, never below 0 from rounding
+    p_hat = unmask.joints.random(4, 3, concentration=50.0, seed=7)
+    assert np.all(unmask.learning_errors(p, p_hat) >= 0.0)
+    assert np.all(unmask.decompose(p, [1, 1, 1, 1], conditionals=p_hat).learning >= 0.0)
+
+
+@pytest.mark.parametrize(
+    ("n", "q", "sizes", "kind"),
+    [
+        (6, 2, [2, 2, 2], "exact"),
+        (6, 2, [3, 1, 2], "p_hat"),
+        (5, 3, [2, 3], "tempered"),
+        (4, 4, [2, 2], "exact"),
+        (4, 4, [1, 3], "callable"),
+    ],
+)
+def test_random_order_law_against_partitions_up_to_n6(n, q, sizes, kind):
+    # The issue asks for the brute force over ordered set partitions up to n = 6; the
+    # property tests above stop at n = 4.
+    p = unmask.joints.random(n, q, concentration=0.3, seed=n + q)
+    p_hat = unmask.joints.random(n, q, concentration=1.0, seed=1).probs
+    cond, ocond = oracle_cond(kind, p.probs, p_hat)
+    law = unmask.sampler_law(p, sizes, conditionals=cond)
+    want = oracle.random_order_law(n, q, sizes, ocond)
+    np.testing.assert_allclose(law.probs, want, rtol=1e-10, atol=1e-15)
+
+
+def test_level_accessors_reject_bad_levels():
+    cond = Conditionals.exact(coupled_pair())
+    with pytest.raises(ValueError, match=r"marginal level must lie in 0\.\.3, got 4"):
+        cond.marginals([4])
+    with pytest.raises(ValueError, match=r"marginal level must lie in 0\.\.3, got -1"):
+        cond.marginals([-1])
+    with pytest.raises(TypeError, match="marginal level must be an integer"):
+        cond.marginals([1.0])
+    with pytest.raises(TypeError, match="context level must be an integer"):
+        cond.table(1.5)

@@ -12,9 +12,13 @@ void bind_entropy(py::module_& m) {
       "subset_entropies",
       [](const CArray& joint, int n, int q, py::array_t<double, py::array::c_style> out,
          int threads, std::size_t big_table) {
+        // `out` is written in place: noconvert() makes a float64 array that is not
+        // C-contiguous a TypeError instead of a silently filled temporary copy.
+        if (n < 1 || n > 62) throw std::invalid_argument("n must be in 1..62");
+        if (q < 2) throw std::invalid_argument("q must be >= 2");
+        if (!out.writeable()) throw std::invalid_argument("out must be writeable");
         const std::uint64_t size = unmask::checked_pow(q, n);
         require_size(joint, size, "joint");
-        if (n > 62) throw std::invalid_argument("n must be <= 62");
         require_size(out, std::size_t(1) << n, "out");
         const double* src = joint.data();
         double* dst = out.mutable_data();
@@ -22,7 +26,7 @@ void bind_entropy(py::module_& m) {
           unmask::subset_entropies(src, n, q, dst, threads, &stop, big_table);
         });
       },
-      py::arg("joint"), py::arg("n"), py::arg("q"), py::arg("out"), py::arg("threads"),
+      py::arg("joint"), py::arg("n"), py::arg("q"), py::arg("out").noconvert(), py::arg("threads"),
       py::arg("big_table") = unmask::kDefaultBigTable,
       "Fill out (length 2^n) with H(X_A) in nats for every bitmask A.");
   m.def("subset_entropies_workspace_bytes", &unmask::subset_entropies_workspace_bytes,
@@ -30,6 +34,7 @@ void bind_entropy(py::module_& m) {
   m.def(
       "level_sums",
       [](const CArray& values, int n) {
+        if (n < 0 || n > 62) throw std::invalid_argument("level_sums needs 0 <= n <= 62");
         require_size(values, std::size_t(1) << n, "values");
         py::array_t<double> sums(n + 1);
         const double* src = values.data();

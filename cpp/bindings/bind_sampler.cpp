@@ -77,7 +77,7 @@ void bind_sampler(py::module_& m) {
           unmask::law_step(sp, dp, n, q, i, s, weight, cp, mp, temperature, tp, threads, &stop);
         });
       },
-      py::arg("src"), py::arg("dst"), py::arg("n"), py::arg("q"), py::arg("i"), py::arg("s"),
+      py::arg("src"), py::arg("dst").noconvert(), py::arg("n"), py::arg("q"), py::arg("i"), py::arg("s"),
       py::arg("weight"), py::arg("marg_cur"), py::arg("marg_next"), py::arg("temperature"), py::arg("table"),
       py::arg("threads"), "Accumulate one step of the random-order level DP into dst.");
 }

@@ -227,7 +227,7 @@ void subset_entropies(const double* joint, int n, int q, double* out, int thread
   // other finished a long serial subtree).
   w.task_work = std::max(w.subtree_work(n, n) / (1024.0 * t), 65536.0);
 
-  const std::uint64_t full = (n == 64) ? ~std::uint64_t(0) : ((std::uint64_t(1) << n) - 1);
+  const std::uint64_t full = (std::uint64_t(1) << n) - 1;  // n <= 62 was checked above
   out[0] = 0.0;
   out[full] = -table_plogp(joint, w.qpow[n]);
   if (n == 1) return;

@@ -131,11 +131,21 @@ void conditional_table(const double* marg_next, int n, int q, int i, double temp
         const std::uint64_t hi = xa / m, lo = xa - hi * m;
         double* c = out + (xa * outside + pos) * q;
         double total = 0.0;
-        for (int x = 0; x < q; ++x) {
-          double v = base[(hi * q + x) * m + lo];
-          if (tempered && v > 0.0) v = std::pow(v, inv_t);
-          c[x] = v;
-          total += v;
+        if (tempered) {
+          // (v / max)^(1/T): the raw powers v^(1/T) of small marginals underflow to 0 for small
+          // T (every value of a context at once, which would then read as probability 0).
+          double vmax = 0.0;
+          for (int x = 0; x < q; ++x) vmax = std::max(vmax, base[(hi * q + x) * m + lo]);
+          for (int x = 0; x < q; ++x) {
+            const double v = base[(hi * q + x) * m + lo];
+            c[x] = v > 0.0 ? std::pow(v / vmax, inv_t) : 0.0;
+            total += c[x];
+          }
+        } else {
+          for (int x = 0; x < q; ++x) {
+            c[x] = base[(hi * q + x) * m + lo];
+            total += c[x];
+          }
         }
         if (total > 0.0) {
           const double inv = 1.0 / total;

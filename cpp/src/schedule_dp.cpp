@@ -318,8 +318,17 @@ void plain_frontier(const BlockCost* g, const double* matrix, int n, int max_ste
 void reconstruct(const std::int32_t* argmins, int n, int k, std::int64_t* bounds) {
   const std::size_t width = static_cast<std::size_t>(n) + 1;
   bounds[k] = n;
-  for (int step = k; step >= 1; --step)
-    bounds[step - 1] = argmins[static_cast<std::size_t>(step - 1) * width + bounds[step]];
+  for (int step = k; step >= 1; --step) {
+    const std::size_t column = static_cast<std::size_t>(bounds[step]);
+    const std::int64_t parent = argmins[static_cast<std::size_t>(step - 1) * width + column];
+    // A parent table from the DPs always points strictly left (and to 0 on layer 1); anything
+    // else is a corrupt table, and following it would read outside the buffer.
+    if (parent < 0 || parent >= bounds[step] || (step == 1 && parent != 0))
+      throw std::out_of_range("corrupt parent table: layer " + std::to_string(step) +
+                              " points from " + std::to_string(bounds[step]) + " to " +
+                              std::to_string(parent));
+    bounds[step - 1] = parent;
+  }
 }
 
 }  // namespace unmask

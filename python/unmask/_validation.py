@@ -22,7 +22,10 @@ def as_probability_array(
     :data:`NORMALIZATION_TOL` unless ``normalize`` is true (then it is divided by its total).
     A C-contiguous float64 input is returned without a copy when no normalization is needed.
     """
-    arr = np.asarray(values)
+    try:
+        arr = np.asarray(values)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(f"{name} must be a rectangular numeric array: {exc}") from exc
     if arr.dtype == np.bool_ or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
@@ -35,7 +38,11 @@ def as_probability_array(
         raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
     if np.any(arr < 0):
         raise ValueError(f"{name} contains negative values (min {arr.min():.3g})")
-    total = math.fsum(arr.ravel().tolist()) if arr.size <= 4096 else float(arr.sum())
+    total = _total(arr)
+    if normalize and not math.isfinite(total):
+        # Entries near the float64 maximum: rescale first so that the total is finite.
+        arr = arr / float(arr.max())
+        total = _total(arr)
     if total <= 0:
         raise ValueError(f"{name} sums to {total}, so it cannot be normalized")
     if normalize:
@@ -49,6 +56,21 @@ def as_probability_array(
     return arr
 
 
+def _total(arr: NDArray[np.float64]) -> float:
+    """Sum of a finite non-negative array (exact for small ones); inf when it overflows."""
+    if arr.size <= 4096:
+        try:
+            return math.fsum(arr.ravel().tolist())
+        except OverflowError:
+            return math.inf
+    with np.errstate(over="ignore"):
+        return float(arr.sum())
+
+
+#: Largest thread count accepted (far above any machine; keeps the count a C int).
+MAX_THREADS = 4096
+
+
 def resolve_threads(threads: int | None) -> int:
     """Return a positive thread count; ``None`` means all cores available to this process."""
     if threads is None:
@@ -60,17 +82,29 @@ def resolve_threads(threads: int | None) -> int:
         raise TypeError(f"threads must be an int or None, got {type(threads).__name__}")
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
+    if threads > MAX_THREADS:
+        raise ValueError(f"threads must be <= {MAX_THREADS}, got {threads}")
     return int(threads)
 
 
 def log_base_factor(base: float | None) -> float:
-    """Return the divisor turning nats into the requested unit (1.0 for nats)."""
+    """Return the divisor turning nats into the requested unit (1.0 for nats).
+
+    ``base`` must be a real number > 1: a base in (0, 1) would make every entropy and KL
+    negative, which no caller of an information measure means.
+    """
     if base is None:
         return 1.0
-    base = float(base)
-    if not math.isfinite(base) or base <= 0 or base == 1.0:
-        raise ValueError(f"base must be a positive number other than 1, got {base}")
-    return math.log(base)
+    if isinstance(base, (bool, np.bool_)) or not isinstance(
+        base, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"base must be a real number > 1 or None, got {base!r}")
+    value = float(base)
+    if not math.isfinite(value) or value <= 1.0:
+        raise ValueError(
+            f"base must be a finite number > 1 (2 for bits, None for nats), got {base!r}"
+        )
+    return math.log(value)
 
 
 def available_memory_bytes() -> int:

@@ -9,6 +9,13 @@ profile. :func:`all_bounds` puts them side by side with the exact expected KL.
 Kinds: ``rigorous`` (a theorem: always >= the exact value), ``reference`` (order of magnitude of a
 published rate whose constants we do not have: may be below the exact value) and ``prediction``
 (a continuum approximation of the *optimal* cost with this many steps, not a bound).
+
+Every theorem here assumes a non-increasing ``h`` (true of every exact profile, Han's
+inequality). An *estimated* curve that goes up somewhere is used as given, without projection:
+its ``f`` has negative entries, the section-5 "exact" value is then only the identity evaluated
+on that curve (it can even be negative) and the ``rigorous`` rows carry no guarantee. Check
+``profile.is_monotone`` and pass ``profile.monotone()`` (pool adjacent violators) to get the
+values of the nearest valid profile.
 """
 
 from __future__ import annotations
@@ -43,6 +50,10 @@ __all__ = [
 
 
 def _as_schedule(schedule: Any) -> Schedule:
+    if isinstance(schedule, CompositionLaw):
+        raise TypeError(
+            "this function takes one schedule, not a CompositionLaw (apply it to each member)"
+        )
     if isinstance(schedule, BernoulliSizes):
         raise TypeError(
             "this bound needs fixed sizes or a CompositionLaw, not BernoulliSizes "
@@ -190,6 +201,11 @@ def tc_eps(schedule: Any) -> float:
     float
         In [0, 1]; 0 for the one-token-per-step schedule, 1 when the last step has >= 2 tokens.
 
+    Raises
+    ------
+    TypeError
+        A :class:`unmask.CompositionLaw` or :class:`unmask.BernoulliSizes` (one schedule only).
+
     Notes
     -----
     ``w(l) = i_k + s_k - 1 - l`` inside step ``k`` (theory section 6); ``w(l) / (n - 1 - l)``
@@ -221,6 +237,11 @@ def dtc_eps(schedule: Any) -> float:
     -------
     float
         ``>= 0``; ``s_1 - 1`` already for the first step.
+
+    Raises
+    ------
+    TypeError
+        A :class:`unmask.CompositionLaw` or :class:`unmask.BernoulliSizes` (one schedule only).
 
     Notes
     -----
@@ -406,6 +427,13 @@ def sqrt_rule_prediction(profile: Any, schedule: Any) -> float:
     float
         ``(sum_l sqrt f(l))^2 / (2K) - (1/2) sum_l f(l)``, floored at 0.
 
+    Raises
+    ------
+    ValueError
+        An int ``K`` outside ``1..n``, or a schedule for another ``n``.
+    TypeError
+        A bool, or :class:`unmask.BernoulliSizes`.
+
     Notes
     -----
     A prediction, not a bound (theory section 6, Lavenant-Zanella continuum analysis): accurate
@@ -418,10 +446,12 @@ def sqrt_rule_prediction(profile: Any, schedule: Any) -> float:
     1.0
     """
     prof = as_profile(profile)
-    if isinstance(schedule, (int, np.integer)) and not isinstance(schedule, bool):
+    if isinstance(schedule, bool):
+        raise TypeError("schedule must be a Schedule, a list of sizes or an int K, got bool")
+    if isinstance(schedule, (int, np.integer)):
         k = int(schedule)
-        if k < 1:
-            raise ValueError(f"steps must be >= 1, got {k}")
+        if not 1 <= k <= prof.n:
+            raise ValueError(f"steps must be >= 1 and at most n = {prof.n}, got {k}")
     elif isinstance(schedule, CompositionLaw):
         _check_n(prof, schedule.n)
         return math.fsum(w * sqrt_rule_prediction(prof, s) for w, s in schedule)
@@ -569,6 +599,14 @@ def all_bounds(profile_or_joint: Any, schedule: Any) -> BoundsTable:
     ------
     ValueError
         Length mismatch between schedule and profile.
+    TypeError
+        :class:`unmask.BernoulliSizes` (use :func:`unmask.expected_kl` for its exact value).
+
+    Notes
+    -----
+    A profile whose ``h`` is not non-increasing (an estimate) is used as given: the rows are the
+    formulas evaluated on it, without the guarantees (see the module docstring); pass
+    ``profile.monotone()`` for the projected curve.
 
     Examples
     --------

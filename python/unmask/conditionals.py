@@ -239,7 +239,8 @@ class Conditionals:
         """Subset marginals of :attr:`joint` for the given levels (cached), in mask order."""
         if self._joint is None:
             raise ValueError("callable conditionals have no subset marginals")
-        want = sorted({int(level) for level in levels} - set(self._levels))
+        levels = [_as_index(level, self._n + 1, "marginal level") for level in levels]
+        want = sorted(set(levels) - set(self._levels))
         if want:
             need = sum(math.comb(self._n, lv) * self._q**lv for lv in want) * 8.0
             check_memory(need, f"subset marginals of levels {want}")
@@ -258,8 +259,7 @@ class Conditionals:
         the value of ``x_j``. Validated before it is returned.
         """
         n, q = self._n, self._q
-        if not 0 <= level < n:
-            raise ValueError(f"context level must lie in 0..{n - 1}, got {level}")
+        level = _as_index(level, n, "context level")
         ncontexts = math.comb(n, level) * q**level
         need = ncontexts * (n - level) * q * 8.0 + ncontexts * n * 8.0 * 2
         check_memory(need, f"the conditional table of level {level}")
@@ -275,6 +275,30 @@ class Conditionals:
             out[np.nonzero(sel)[0], pos] = self(rows[sel], j)
         return out.reshape(math.comb(n, level), q**level, n - level, q)
 
+    def _log_block(self, avars: list[int], j: int) -> NDArray[np.float64]:
+        """``log`` of :meth:`block`, computed in logs (``-inf`` where the conditional is 0).
+
+        Strong tempering makes ``(v / max)^(1/T)`` underflow to 0 although the conditional is
+        positive; a learning KL read from those zeros would be ``inf`` instead of finite.
+        """
+        if self._joint is None:
+            with np.errstate(divide="ignore"):
+                out: NDArray[np.float64] = np.log(self.block(avars, j))
+            return out
+        q = self._q
+        keep = sorted([*avars, j])
+        marg = self._joint.marginal(keep)
+        raw = np.moveaxis(marg, keep.index(j), -1).reshape(-1, q)
+        live = raw > 0
+        logs = np.where(live, np.log(np.where(live, raw, 1.0)), -np.inf) / self._temperature
+        empty: NDArray[np.bool_] = np.logical_not(live.any(axis=1, keepdims=True))
+        top = np.where(empty, 0.0, np.max(np.where(live, logs, -np.inf), axis=1, keepdims=True))
+        shifted = logs - top
+        with np.errstate(divide="ignore"):
+            lse = np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        out = np.where(empty, -math.log(q), shifted - lse)
+        return out
+
     # -- evaluation ---------------------------------------------------------------------------
     def __call__(self, x: Any, j: int) -> NDArray[np.float64]:
         """Conditional law of ``x_j`` for each row of ``x`` (``-1`` = masked): shape ``(m, q)``."""
@@ -286,9 +310,7 @@ class Conditionals:
             raise TypeError(f"contexts must be integers, got dtype {arr.dtype}")
         if np.any((arr < -1) | (arr >= q)):
             raise ValueError(f"context values must lie in -1..{q - 1} (-1 = masked)")
-        j = int(j)
-        if not 0 <= j < n:
-            raise ValueError(f"variable j must lie in 0..{n - 1}, got {j}")
+        j = _as_index(j, n, "variable j")
         if np.any(arr[:, j] >= 0):
             raise ValueError(f"variable {j} must be masked (-1) in every context")
         xs = arr.astype(np.int64)
@@ -322,13 +344,68 @@ class Conditionals:
             table = marg[int(lv)]
             for v in range(q):
                 raw[sel, v] = table[offsets + v * step[sel]]
+        return self._normalise(raw)
+
+    def _normalise(self, raw: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Rows of marginal values ``m(x_A, x_j = .)`` -> conditional laws (tempered if asked)."""
         if self._kind == "tempered":
-            with np.errstate(divide="ignore"):
-                raw = np.where(raw > 0, np.exp(np.log(np.where(raw > 0, raw, 1.0))
-                                               / self._temperature), 0.0)
+            # (v / max_x v)^(1/T), in logs: raw powers of small marginals underflow to 0 for
+            # small T, and a context whose values all underflow would read as probability 0.
+            top = raw.max(axis=1, keepdims=True)
+            live = raw > 0
+            ratio = np.where(live, raw, 1.0) / np.where(top > 0, top, 1.0)
+            raw = np.where(live, np.exp(np.log(ratio) / self._temperature), 0.0)
         total = raw.sum(axis=1, keepdims=True)
         safe = np.where(total > 0, total, 1.0)
-        return np.where(total > 0, raw / safe, 1.0 / q)
+        out: NDArray[np.float64] = np.where(total > 0, raw / safe, 1.0 / self._q)
+        return out
+
+    def block(self, context: Any, j: int) -> NDArray[np.float64]:
+        """All conditionals of variable ``j`` given one context set ``A``: shape ``(q**|A|, q)``.
+
+        Parameters
+        ----------
+        context : iterable of int
+            The unmasked variables ``A`` (any order; ``j`` not among them).
+        j : int
+            The masked variable.
+
+        Returns
+        -------
+        numpy.ndarray
+            Row ``r`` is ``q_j(. | x_A)`` for the ``r``-th ``x_A`` in C order over ``A``'s
+            variables in increasing order (as :func:`context_rows`), column ``x`` the value of
+            ``x_j``.
+
+        Raises
+        ------
+        ValueError
+            When ``j`` or a variable of ``A`` is out of range, repeated, or ``j`` is in ``A``.
+
+        Notes
+        -----
+        The fixed-order paths use this: for the joint-based kinds it sums the joint down to the
+        one marginal of ``A + j`` (``O(q^n)`` time, ``O(q^(|A|+1))`` memory) instead of the
+        marginals of every subset of that size that ``cond(x, j)`` reads.
+
+        Examples
+        --------
+        >>> import unmask
+        >>> cond = unmask.Conditionals.exact(unmask.joints.all_equal(3, 2))
+        >>> cond.block([0], 2).tolist()                  # x_2 copies x_0
+        [[1.0, 0.0], [0.0, 1.0]]
+        """
+        n, q = self._n, self._q
+        avars = sorted(_as_index(v, n, "context variable") for v in context)
+        j = _as_index(j, n, "variable j")
+        if len(set(avars)) != len(avars) or j in avars:
+            raise ValueError(f"context {avars} must hold distinct variables other than j = {j}")
+        if self._joint is None:
+            return self(context_rows(n, q, sum(1 << v for v in avars)), j)
+        keep = sorted([*avars, j])
+        marg = self._joint.marginal(keep)
+        raw = np.moveaxis(marg, keep.index(j), -1).reshape(-1, q)
+        return self._normalise(np.ascontiguousarray(raw, dtype=np.float64))
 
 
 def check_conditional_rows(values: Any, m: int, q: int, j: int) -> NDArray[np.float64]:
@@ -382,6 +459,14 @@ def as_conditionals(conditionals: Any, joint: Joint) -> Conditionals:
             f"q={joint.q}"
         )
     return cond
+
+
+def _as_index(value: Any, n: int, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    if not 0 <= value < n:
+        raise ValueError(f"{what} must lie in 0..{n - 1}, got {value}")
+    return int(value)
 
 
 def _popcount_below(masks: NDArray[np.int64], j: int) -> NDArray[np.int64]:

@@ -29,7 +29,15 @@ def as_profile(obj: Any, base: float | None = None) -> Profile:
         return Profile(arr, base=base)
     from unmask.entropy import profile
 
-    return profile(Joint(arr), base=base)
+    try:
+        joint = Joint(arr)
+    except ValueError as exc:
+        # A 2-d h (a column or a row) lands here: say both readings, not only the joint one.
+        raise ValueError(
+            f"expected a profile (a 1-d h curve of length n) or a joint law of shape (q,)*n; "
+            f"got an array of shape {arr.shape} that is not a valid joint law: {exc}"
+        ) from exc
+    return profile(joint, base=base)
 
 
 def block_cost(prof: Profile, a: int, b: int) -> float:
@@ -138,6 +146,7 @@ def _bernoulli_expected_kl(
     n = prof.n
     h = prof.h
     C = prof.cumulative
+    floor = 0.0 if prof.is_monotone else -np.inf  # as step_costs: clip rounding, not estimates
     state = np.zeros(n + 1)  # law of the number unmasked before the step
     state[0] = 1.0
     total = 0.0
@@ -147,11 +156,11 @@ def _bernoulli_expected_kl(
             probs = sizes.step_probabilities(k, n - i)
             b = i + np.arange(probs.size)
             g = (b - i) * h[i] - (C[b] - C[i]) if i < n else np.zeros(1)
-            total += state[i] * float(probs @ np.maximum(g, 0.0))
+            total += state[i] * float(probs @ np.maximum(g, floor))
             if eps is not None and i < n:
                 mean_revealed = float(probs @ np.arange(probs.size))
                 if mean_revealed > 0:
                     total += state[i] * mean_revealed * float(eps[i])
             new[i : i + probs.size] += state[i] * probs
         state = new
-    return total
+    return float(total)

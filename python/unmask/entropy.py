@@ -36,10 +36,10 @@ def subset_entropies(
 
     Parameters
     ----------
-    joint : Joint or array_like
+    joint : Joint, array_like or dit.Distribution
         The law on [q]^n (an array of shape ``(q,)*n`` is wrapped in :class:`Joint`).
     base : float, optional
-        Logarithm base (None: nats, 2: bits).
+        Logarithm base, > 1 (None: nats, 2: bits).
     threads : int, optional
         Threads for the C++ core (None: all available cores). The result does not depend on it.
 
@@ -51,6 +51,10 @@ def subset_entropies(
 
     Raises
     ------
+    ValueError
+        For an invalid law (see :class:`Joint`), base, or thread count.
+    TypeError
+        For a non-numeric law, base or thread count.
     MemoryError
         Before any allocation, when the output and the working tables do not fit in memory.
 
@@ -58,7 +62,8 @@ def subset_entropies(
     -----
     Walks the subset lattice depth-first (theory section 8): each marginal is its parent's with
     one axis summed out. Time about ``q (q+1)**n``; memory the joint, the ``2**n`` output and
-    about ``q**n`` per thread, never the ``(q+1)**n`` tables at once.
+    about ``q**n`` per thread, never the ``(q+1)**n`` tables at once. The entropies are those
+    of the normalised law ``p / sum(p)`` (a :class:`Joint` may sum to 1 within 1e-9).
 
     Examples
     --------
@@ -74,18 +79,65 @@ def subset_entropies(
     nthreads = resolve_threads(threads)
     need = 8.0 * (1 << n) + float(core.subset_entropies_workspace_bytes(n, q, nthreads))
     check_memory(need, f"subset entropies for n={n}, q={q} with {nthreads} thread(s)")
+    factor = log_base_factor(base)
     out = np.empty(1 << n, dtype=np.float64)
     core.subset_entropies(jt.flat, n, q, out, nthreads)
-    factor = log_base_factor(base)
+    _renormalize_entropies(out, _total_mass(jt))
     if factor != 1.0:
         out /= factor
     return out
 
 
+def _total_mass(jt: Joint) -> float:
+    """Total mass of the table: 1 within the 1e-9 that :class:`Joint` tolerates."""
+    return float(np.sum(jt.flat))
+
+
+def _renormalize_entropies(values: NDArray[np.float64], mass: float) -> None:
+    """Turn ``-sum m log m`` over marginals of total ``mass`` into entropies of the law.
+
+    :class:`Joint` accepts tables whose total is 1 within 1e-9 without copying them; the
+    entropies are those of the normalised law ``p / mass``:
+    ``H(p / c) = (-sum p log p) / c + log c`` for every non-empty subset. Without this a
+    total of 1 + 1e-9 shifts ``h(0)`` by about 1e-9 and can break Han's inequality.
+    """
+    if mass != 1.0:
+        values[1:] = values[1:] / mass + math.log(mass)
+    np.maximum(values, 0.0, out=values)  # entropies are >= 0; remove rounding-level negatives
+
+
 def entropy(joint: Any, base: float | None = None) -> float:
-    """Joint entropy ``H(X)`` of a law (nats unless ``base`` is given)."""
+    """Joint entropy ``H(X) = -sum_x p(x) log p(x)`` of a law.
+
+    Parameters
+    ----------
+    joint : Joint, array_like or dit.Distribution
+        The law on [q]^n.
+    base : float, optional
+        Logarithm base, > 1 (None: nats, 2: bits).
+
+    Returns
+    -------
+    float
+        The entropy of the whole vector, ``0 log 0 = 0``; equal to the last entry of
+        :func:`subset_entropies` and to ``profile(joint).entropy`` up to rounding.
+
+    Raises
+    ------
+    ValueError
+        For an invalid law or base (see :class:`Joint`).
+
+    Examples
+    --------
+    >>> import unmask
+    >>> round(unmask.entropy(unmask.joints.parity(5), base=2), 12)
+    4.0
+    """
     jt = _as_joint(joint)
-    return -float(core.plogp_sum(jt.flat)) / log_base_factor(base)
+    factor = log_base_factor(base)
+    value = np.array([0.0, -float(core.plogp_sum(jt.flat))])
+    _renormalize_entropies(value, _total_mass(jt))
+    return float(value[1]) / factor
 
 
 def profile(joint: Any, base: float | None = None, threads: int | None = None) -> Profile:
@@ -93,18 +145,34 @@ def profile(joint: Any, base: float | None = None, threads: int | None = None) -
 
     Parameters
     ----------
-    joint : Joint or array_like
+    joint : Joint, array_like or dit.Distribution
         The law on [q]^n.
     base : float, optional
-        Logarithm base (None: nats).
+        Logarithm base, > 1 (None: nats, 2: bits).
     threads : int, optional
-        Threads for the C++ core (None: all cores).
+        Threads for the C++ core (None: all cores). The result does not depend on it.
 
     Returns
     -------
     Profile
-        ``h(i) = H_{i+1} - H_i`` where ``H_k`` is the average entropy of the k-subsets
-        (compensated sums), with ``f``, ``tc``, ``dtc``, ``mi_sum``, ``entropy``.
+        ``h(i)``, i = 0..n-1, indexed by the number ``i`` of variables already *unmasked*
+        (known) when a masked variable is revealed; ``f(i) = h(i) - h(i+1)``, i = 0..n-2;
+        with ``tc``, ``dtc``, ``mi_sum`` and ``entropy`` in the same unit.
+
+    Raises
+    ------
+    ValueError
+        For an invalid law, base or thread count.
+    MemoryError
+        Before any allocation, when the subset entropies do not fit in memory.
+
+    Notes
+    -----
+    ``h(i) = E[H(X_j | X_A)]`` with ``A`` a uniform i-subset and ``j`` uniform outside it,
+    computed as ``H_{i+1} - H_i`` where ``H_k`` is the average of the subset entropies over
+    ``|A| = k`` (compensated sums; theory section 4). Han's inequality makes ``h``
+    non-increasing: rounding-level violations (ulps of ``H(X)``) are removed by a running
+    minimum, so ``f >= 0`` holds exactly.
 
     Examples
     --------
@@ -114,11 +182,15 @@ def profile(joint: Any, base: float | None = None, threads: int | None = None) -
     [0.0, 0.0, 1.0]
     """
     jt = _as_joint(joint)
+    factor = log_base_factor(base)  # refuse a bad base before the walk
     ent = subset_entropies(jt, base=None, threads=threads)
     n = jt.n
     sums = np.asarray(core.level_sums(ent, n))
     counts = np.array([math.comb(n, k) for k in range(n + 1)], dtype=np.float64)
     levels = sums / counts
-    h = np.diff(levels) / log_base_factor(base)
-    # Han's inequality makes h non-increasing; remove rounding-level violations only.
-    return Profile(np.maximum(h, 0.0), base=base, source=f"exact (n={n}, q={jt.q})")
+    h = np.diff(levels) / factor
+    # Han's inequality makes h non-increasing and non-negative; what the level differences
+    # leave of a violation is rounding (ulps of H(X)). A running minimum removes it, so that
+    # f >= 0 holds exactly, as the theory (and anyone checking it) expects.
+    h = np.minimum.accumulate(np.maximum(h, 0.0))
+    return Profile(h, base=base, source=f"exact (n={n}, q={jt.q})")

@@ -51,7 +51,8 @@ def estimate_profile(
         ``(B, n, q)``: for every masked position ``j`` the model's distribution
         ``q_j(. | x_A)`` over the ``q`` symbols, as probabilities (``output="probs"``),
         log-probabilities or unnormalised logits. Rows at unmasked positions are ignored. ``out``
-        may be a numpy array or a torch tensor (converted with ``.detach().cpu().numpy()``).
+        may be a numpy array or a torch tensor (converted with ``.detach().cpu().numpy()``,
+        through ``.float()`` for dtypes numpy lacks such as bfloat16).
     data : array_like or callable
         Samples ``x ~ p``: an int array ``(m, n)`` (rows are drawn uniformly with replacement,
         i.e. from its empirical law) or a sampler ``data(size, rng) -> int array (size, n)``
@@ -105,6 +106,9 @@ def estimate_profile(
         Bad arguments, data of the wrong shape or with symbols outside ``0..q-1``, or a model
         output that has the wrong shape, is not finite, is negative, is not normalised within
         ``tol``, or (cross-entropy) gives probability 0 to an observed symbol.
+    MemoryError
+        When one batch (``batch_size x n`` rows, masks and, once ``q`` is known, the model
+        output) does not fit in memory; checked before drawing it.
     ImportError
         ``to_torch=True`` without torch installed.
 
@@ -139,9 +143,9 @@ def estimate_profile(
         raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
     if output not in _OUTPUTS:
         raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
-    if not (0.0 < confidence < 1.0):
+    if not (_is_real_number(confidence) and 0.0 < confidence < 1.0):
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
-    if not (math.isfinite(tol) and tol > 0):
+    if not (_is_real_number(tol) and math.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a positive number, got {tol!r}")
     if q is not None:
         q = _check_positive_int(q, "q")
@@ -154,6 +158,13 @@ def estimate_profile(
     rng = np.random.default_rng(seed)
     draw = _data_drawer(data, n)
     torch_mod = _import_torch() if to_torch else None
+    # Per batch: the rows drawn, their random keys and ranks, the mask and the shown values
+    # (int64/float64 except the bool mask), refused before the first draw.
+    rows_per_call = min(bsz, spl)
+    check_memory(
+        41.0 * rows_per_call * n, f"masked batches of {rows_per_call} x {n} (batch_size x n)"
+    )
+    check_memory(16.0 * spl, f"the per-sequence values of one level ({spl} samples_per_level)")
 
     means = np.empty(level_list.size)
     errs = np.empty(level_list.size)
@@ -173,10 +184,12 @@ def estimate_profile(
             shown = np.where(mask, 0, x)
             if q is not None:
                 check_memory(8.0 * 3 * b * n * q, f"model output of batch {b} x {n} x {q}")
+            # the model gets its own copy of the mask: one that edits its inputs in place (or a
+            # torch tensor sharing their memory) cannot change which positions are scored
             if torch_mod is not None:
-                raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask))
+                raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask.copy()))
             else:
-                raw = model(shown, mask)
+                raw = model(shown, mask.copy())
             logp, probs = _validated_output(raw, b, n, q, output, tol, mask, i)
             if q is None:
                 q = probs.shape[1]
@@ -211,6 +224,22 @@ def estimate_profile(
             f"{confidence:.0%} band)"
         ),
     )
+
+
+def _is_real_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _real_array(values: Any, name: str) -> NDArray[np.float64]:
+    """``values`` as float64, refusing booleans, complex numbers and strings by name."""
+    arr = np.asarray(values)
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    return np.asarray(arr, dtype=np.float64)
 
 
 def _check_positive_int(value: Any, name: str) -> int:
@@ -280,7 +309,11 @@ def _import_torch() -> Any:
 
 def _to_numpy(raw: Any) -> NDArray[np.float64]:
     if hasattr(raw, "detach") and hasattr(raw, "cpu"):
-        raw = raw.detach().cpu().numpy()
+        tensor = raw.detach().cpu()
+        try:
+            raw = tensor.numpy()
+        except TypeError:  # dtypes numpy lacks (torch.bfloat16): widen to float32 first
+            raw = tensor.float().numpy()
     arr = np.asarray(raw)
     if arr.dtype == np.bool_ or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
@@ -372,8 +405,17 @@ def _per_sequence(
         per_pos = -picked
     else:
         per_pos = -(probs * np.where(probs > 0, logp, 0.0)).sum(axis=1)
-    sums = np.bincount(rows, weights=per_pos, minlength=mask.shape[0])
-    return np.asarray(sums / mask.sum(axis=1), dtype=np.float64)
+    with np.errstate(over="ignore"):
+        sums = np.bincount(rows, weights=per_pos, minlength=mask.shape[0])
+        means = np.asarray(sums / mask.sum(axis=1), dtype=np.float64)
+    # a per-sequence mean beyond 1e300 cannot be averaged (or squared for a standard error)
+    if not np.all(np.abs(means) < 1e300):
+        raise ValueError(
+            f"the model's {estimator.replace('_', '-')} at level i = {level} overflows float64: "
+            "it gives an observed symbol a probability below about 1e-300; smooth the model or "
+            "use estimator='entropy'"
+        )
+    return means
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,9 +459,13 @@ def profile_from_loss_curve(
 
     Raises
     ------
+    TypeError
+        ``mask_ratios``, ``losses`` or ``stderr`` not real numeric (bool, complex, strings).
     ValueError
         Arrays of different lengths or not 1-d, ratios outside ``(0, 1]``, losses negative or
-        not finite, or ``n < 1``.
+        not finite, ``n`` not an integer ``>= 1``, or a bad ``base``.
+    MemoryError
+        When the length-``n`` curves do not fit in memory.
 
     Notes
     -----
@@ -443,8 +489,9 @@ def profile_from_loss_curve(
     [3.0, 2.0, 1.5]
     """
     n = _check_positive_int(n, "n")
-    r = np.asarray(mask_ratios, dtype=np.float64)
-    y = np.asarray(losses, dtype=np.float64)
+    log_base_factor(base)  # validates base; the losses are already in that unit
+    r = _real_array(mask_ratios, "mask_ratios")
+    y = _real_array(losses, "losses")
     if r.ndim != 1 or y.ndim != 1 or r.size != y.size or r.size == 0:
         raise ValueError(
             "mask_ratios and losses must be non-empty 1-d arrays of the same length, got "
@@ -458,7 +505,7 @@ def profile_from_loss_curve(
         se = None
         w = np.ones_like(y)
     else:
-        se = np.asarray(stderr, dtype=np.float64)
+        se = _real_array(stderr, "stderr")
         if se.shape != y.shape or not np.all(np.isfinite(se)) or se.min() < 0:
             raise ValueError("stderr must be finite, non-negative and shaped like losses")
         w = 1.0 / np.maximum(se, 1e-12) ** 2
@@ -470,11 +517,17 @@ def profile_from_loss_curve(
     wsum = np.bincount(inverse, weights=w)
     ymean = np.bincount(inverse, weights=w * y) / wsum
     point = pava_nonincreasing(ymean, wsum) if monotone else ymean
+    # h, its grid, stderr and the band of the Profile: a handful of length-n float64 arrays
+    check_memory(8.0 * 8 * n, f"a profile of length n = {n}")
     grid = np.arange(n, dtype=np.float64)
     h = np.interp(grid, uniq, point)
     kwargs: dict[str, Any] = {}
     if se is not None:
-        kwargs["stderr"] = np.interp(grid, uniq, 1.0 / np.sqrt(wsum))
+        # a point given with stderr 0 is exact: its pooled standard error is 0, not the
+        # 1e-12 floor that keeps the weights finite
+        exact_pt = np.bincount(inverse, weights=(se[order] == 0.0).astype(np.float64)) > 0
+        pooled = np.where(exact_pt, 0.0, 1.0 / np.sqrt(wsum))
+        kwargs["stderr"] = np.interp(grid, uniq, pooled)
     return Profile(
         h,
         base=base,

@@ -44,6 +44,13 @@ def _sched(schedule: Any) -> Schedule:
     return schedule if isinstance(schedule, Schedule) else Schedule(schedule)
 
 
+def _check_memory(steps: int, what: str) -> None:
+    """Refuse, before allocating, a schedule with more steps than memory holds."""
+    from unmask._validation import check_memory
+
+    check_memory(128.0 * (float(steps) + 1.0), what)
+
+
 def _positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -278,6 +285,7 @@ def tile_blocks(block_schedule: Any, num_blocks: int) -> Schedule:
     """
     s = _sched(block_schedule)
     m = _positive_int(num_blocks, "num_blocks")
+    _check_memory(s.steps * m, f"tiling {m} blocks of {s.steps} steps")
     return Schedule(list(s.sizes) * m)
 
 
@@ -321,6 +329,7 @@ def llada_block_counts(n: int, steps: int, block_width: int | None = None) -> li
     per_block = k // blocks
     if per_block > width:
         raise ValueError(f"{per_block} steps per block > block width {width}")
+    _check_memory(k, f"LLaDA block counts for {k} steps")
     return split_blocks(tile_blocks(Schedule.constant(width, per_block), blocks), width)
 
 
@@ -386,15 +395,21 @@ def from_dict(data: dict[str, Any]) -> Schedule:
 
     Raises
     ------
+    TypeError
+        ``data`` is not a dict.
     ValueError
-        No known encoding, or inconsistent values.
+        No known encoding, ``n`` not a positive integer, or inconsistent values.
 
     Examples
     --------
     >>> from_dict({"cumulative_unmasked": [2, 3, 4]}).sizes
     (2, 1, 1)
     """
+    if not isinstance(data, dict):
+        raise TypeError(f"from_dict needs a dict (as from to_dict), got {type(data).__name__}")
     n = data.get("n")
+    if n is not None:
+        n = _positive_int(n, "n")
     if "counts_per_step_unmasked" in data:
         return Schedule(data["counts_per_step_unmasked"], n=n)
     if "cumulative_unmasked" in data:
@@ -402,7 +417,7 @@ def from_dict(data: dict[str, Any]) -> Schedule:
     if "remaining_mask_ratio" in data:
         if n is None:
             raise ValueError("remaining_mask_ratio needs 'n' to recover counts")
-        return Schedule.from_mask_ratios(data["remaining_mask_ratio"], int(n))
+        return Schedule.from_mask_ratios(data["remaining_mask_ratio"], n)
     raise ValueError(
         "no schedule encoding found: expected one of 'counts_per_step_unmasked', "
         "'cumulative_unmasked', 'remaining_mask_ratio'"

@@ -41,7 +41,9 @@ def markov_profile(
     initial : array_like, optional
         Law of ``X_0`` (length ``q``). Default: the stationary law of ``transition`` (the one
         :func:`unmask.joints.stationary_distribution` returns, as :func:`unmask.joints.markov_chain`
-        uses), and then every ``X_t`` has that law.
+        uses), and then every ``X_t`` has that law. Any ``initial`` (default or given) with
+        ``max |mu P - mu| <= 1e-13`` takes the stationary fast path; otherwise the laws of the
+        ``X_t`` are propagated (the Profile's ``source`` says which).
     base : float, optional
         Logarithm base of the result (None: nats).
     threads : int, optional
@@ -56,9 +58,12 @@ def markov_profile(
 
     Raises
     ------
+    TypeError
+        If ``transition`` or ``initial`` is not real numeric (bool, complex, strings).
     ValueError
-        If ``transition`` is not a square row-stochastic matrix, ``initial`` is not a law on
-        ``q`` symbols, or ``n < 1``.
+        If ``transition`` is not a square row-stochastic matrix (rows summing to 1 within
+        ``1e-9``: rescale float32 rows first), ``initial`` is not a law on ``q`` symbols, or
+        ``n`` is not an integer ``>= 1``.
     MemoryError
         If the workspace (about ``32 n q`` bytes) does not fit in memory.
 
@@ -78,7 +83,10 @@ def markov_profile(
     and ``T(k)`` the one-sided sums. The binomial ratios are built as running products of
     factors in ``[0, 1]`` (no overflow, stopped once below 1e-300). Cost: ``O(n q^3)`` for the
     powers of ``P``, then ``O(n^2)`` when the chain is stationary or ``O(n^2 q)`` otherwise (the
-    positions' marginals enter through convolutions); memory ``O(n q)``.
+    positions' marginals enter through convolutions); memory ``O(n q + q^2)``. The powers stop
+    early once ``P^d`` repeats bit for bit, which small chains usually reach; otherwise the
+    ``O(n q^3)`` term dominates for large alphabets (``q`` in the hundreds), and such a call can
+    be interrupted with Ctrl-C.
 
     Examples
     --------
@@ -97,12 +105,13 @@ def markov_profile(
     n = int(n)
     if initial is None:
         mu = stationary_distribution(P)
-        stationary = True
     else:
         mu = as_probability_array(initial, name="initial")
         if mu.shape != (q,):
             raise ValueError(f"initial must have length q = {q}, got shape {mu.shape}")
-        stationary = bool(np.max(np.abs(mu @ P - mu)) <= STATIONARY_TOL)
+    # Also for the default law: a least-squares solution of an ill-conditioned chain that misses
+    # stationarity takes the general path (marginals propagated) instead of being assumed exact.
+    stationary = bool(np.max(np.abs(mu @ P - mu)) <= STATIONARY_TOL)
     factor = log_base_factor(base)
     nthreads = resolve_threads(threads)
     check_memory(

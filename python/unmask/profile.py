@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from unmask._validation import log_base_factor
+
 __all__ = ["Profile"]
 
 
@@ -31,7 +33,9 @@ class Profile:
     Parameters
     ----------
     h : array_like
-        The curve ``h(0), ..., h(n-1)``, finite and non-negative.
+        The curve ``h(0), ..., h(n-1)``: real numbers (not bool, str or complex), finite,
+        non-negative, with ``n * max h`` finite; ``i`` counts the variables already *unmasked*
+        (known) when one more, still masked, is revealed.
     base : float, optional
         Logarithm base the values are expressed in (None: nats).
     stderr : array_like, optional
@@ -46,6 +50,22 @@ class Profile:
     An exact profile is non-increasing (Han's inequality); an estimated one may not be.
     :attr:`is_monotone` tells, and :meth:`monotone` returns the projection onto the
     non-increasing cone (pool adjacent violators, weighted by ``1/stderr**2`` when known).
+
+    Raises
+    ------
+    TypeError
+        For a non-numeric curve or base.
+    ValueError
+        For a curve that is not 1-d, is empty, non-finite or negative, whose ``n * max h``
+        overflows float64, a base that is not a number > 1, a band of another shape or an
+        inverted band (``lower > upper``).
+
+    Examples
+    --------
+    >>> import unmask
+    >>> p = unmask.Profile([1.0, 0.6, 0.5])  # nats
+    >>> p.f.tolist(), round(p.tc, 12), round(p.dtc, 12)
+    ([0.4, 0.09999999999999998], 0.9, 0.6)
     """
 
     __slots__ = ("_base", "_h", "_lower", "_source", "_stderr", "_upper")
@@ -60,29 +80,46 @@ class Profile:
         upper: Any = None,
         source: str = "",
     ) -> None:
-        arr = np.array(h, dtype=np.float64, copy=True)
+        arr = _real_curve(h, "h")
         if arr.ndim != 1 or arr.size < 1:
             raise ValueError(f"h must be a 1-d array of length n >= 1, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError("h contains NaN or infinite values")
+        if not math.isfinite(float(np.max(np.abs(arr))) * arr.size):
+            # n * h(0) and H(X) = sum h must stay finite: every cost, bound and DP uses them.
+            raise ValueError(
+                f"h is too large: n * max|h| = {arr.size} * {float(np.max(np.abs(arr))):.3g} "
+                "overflows float64 (conditional entropies are at most log q per token)"
+            )
         if np.any(arr < -1e-12):
             raise ValueError(f"h must be non-negative (conditional entropies); min is {arr.min()}")
+        with np.errstate(over="ignore"):
+            if not math.isfinite(float(np.sum(np.abs(arr)))):
+                raise ValueError("h is too large: the sum of its values overflows float64")
+        if base is not None:
+            log_base_factor(base)  # raises for a base that is not a number > 1
         arr = np.maximum(arr, 0.0)
         arr.flags.writeable = False
         self._h = arr
         self._base = base
-        self._source = str(source)
+        self._source = "" if source is None else str(source)
         self._stderr = self._optional_curve(stderr, "stderr", nonneg=True)
         if self._stderr is not None and lower is None and upper is None:
             lower = arr - 1.96 * self._stderr
             upper = arr + 1.96 * self._stderr
         self._lower = self._optional_curve(lower, "lower")
         self._upper = self._optional_curve(upper, "upper")
+        if (
+            self._lower is not None
+            and self._upper is not None
+            and np.any(self._lower > self._upper)
+        ):
+            raise ValueError("the band is inverted: lower must be <= upper everywhere")
 
     def _optional_curve(self, values: Any, name: str, nonneg: bool = False) -> Any:
         if values is None:
             return None
-        arr = np.array(values, dtype=np.float64, copy=True)
+        arr = _real_curve(values, name)
         if arr.shape != self._h.shape:
             raise ValueError(f"{name} must have the shape of h {self._h.shape}, got {arr.shape}")
         if not np.all(np.isfinite(arr)):
@@ -104,7 +141,7 @@ class Profile:
 
         ``h(i) = h_last + sum_{l >= i} f(l)``.
         """
-        farr = np.asarray(f, dtype=np.float64)
+        farr = _real_curve(f, "f")
         if farr.ndim != 1:
             raise ValueError(f"f must be 1-d, got shape {farr.shape}")
         if not np.all(np.isfinite(farr)):
@@ -115,11 +152,15 @@ class Profile:
     @classmethod
     def from_subset_entropies(cls, entropies: Any, **kwargs: Any) -> Profile:
         """Build the exact profile from all 2^n subset entropies (bitmask-indexed)."""
-        ent = np.asarray(entropies, dtype=np.float64)
+        ent = _real_curve(entropies, "entropies")
         size = ent.size
         n = size.bit_length() - 1
         if ent.ndim != 1 or size < 2 or (1 << n) != size:
             raise ValueError(f"expected 2^n subset entropies, got shape {ent.shape}")
+        if not np.all(np.isfinite(ent)):
+            raise ValueError("entropies contain NaN or infinite values")
+        if abs(ent[0]) > 1e-12:
+            raise ValueError(f"entry 0 is H(empty set) and must be 0, got {ent[0]!r}")
         pop = np.zeros(size, dtype=np.int64)
         for j in range(n):
             pop += (np.arange(size) >> j) & 1
@@ -188,17 +229,27 @@ class Profile:
 
     @property
     def tc(self) -> float:
-        """Total correlation ``sum_j H(X_j) - H(X) = n h(0) - H(X)``."""
+        """Total correlation ``sum_j H(X_j) - H(X) = n h(0) - H(X) = sum_i (n-1-i) f(i)``.
+
+        Clamped at 0: a non-monotone (estimated) curve can make the formula negative.
+        """
         return max(0.0, self.n * float(self._h[0]) - self.entropy)
 
     @property
     def dtc(self) -> float:
-        """Dual total correlation ``H(X) - sum_j H(X_j | X_-j) = H(X) - n h(n-1)``."""
+        """Dual total correlation ``H(X) - sum_j H(X_j | X_-j) = H(X) - n h(n-1)``.
+
+        Equal to ``sum_i (i+1) f(i)``; clamped at 0 like :attr:`tc`.
+        """
         return max(0.0, self.entropy - self.n * float(self._h[-1]))
 
     @property
     def mi_sum(self) -> float:
-        """``sum_j I(X_j ; X_-j) = n (h(0) - h(n-1))``."""
+        """``sum_j I(X_j ; X_-j) = n (h(0) - h(n-1)) = n sum_i f(i)``, clamped at 0.
+
+        Note the factor ``n``: theory section 4 states ``sum_i f(i)`` as the average
+        ``(1/n) sum_j I(X_j ; X_-j)``; this is the sum.
+        """
         return max(0.0, self.n * (float(self._h[0]) - float(self._h[-1])))
 
     @property
@@ -230,8 +281,8 @@ class Profile:
 
     def in_base(self, base: float | None) -> Profile:
         """The same profile expressed in another logarithm base."""
-        from_nats = 1.0 if self._base is None else math.log(self._base)
-        to_nats = 1.0 if base is None else math.log(base)
+        from_nats = log_base_factor(self._base)
+        to_nats = log_base_factor(base)
         factor = from_nats / to_nats
 
         def scaled(a: Any) -> Any:
@@ -299,6 +350,16 @@ class Profile:
             f"Profile(n={self.n}, H={self.entropy:.6g} {self.unit}, TC={self.tc:.6g}, "
             f"DTC={self.dtc:.6g}{band}{src})"
         )
+
+
+def _real_curve(values: Any, name: str) -> NDArray[np.float64]:
+    """A float64 copy of a real numeric array; TypeError naming ``name`` otherwise."""
+    arr = np.array(values, copy=True)
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
 
 
 def pava_nonincreasing(y: Any, weights: Any = None) -> NDArray[np.float64]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,27 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["Schedule"]
+
+
+#: Largest float that is still an exact integer neighbourhood (2^53).
+_EXACT_FLOAT_INT = float(2**53)
+
+
+def _as_count(value: Any, name: str) -> int:
+    """A positive integer (Python or numpy int, not bool), or ValueError naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _refuse_bools(values: Any, what: str) -> None:
+    """Refuse booleans in a plain list (numpy turns ``[True, 2]`` into ``[1, 2]``)."""
+    if isinstance(values, (list, tuple)) and any(
+        isinstance(v, (bool, np.bool_)) for v in values
+    ):
+        raise ValueError(f"{what} must be integers, got booleans in {list(values)!r}")
 
 
 class Schedule:
@@ -48,13 +70,20 @@ class Schedule:
     def __init__(self, sizes: Any, *, n: int | None = None) -> None:
         if isinstance(sizes, Schedule):
             sizes = sizes.sizes
+        _refuse_bools(sizes, "schedule sizes")
+        if n is not None:
+            n = _as_count(n, "n")
         arr = np.asarray(sizes)
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"a schedule is a non-empty 1-d list of sizes, got shape {arr.shape}")
         if arr.dtype == np.bool_:
             raise ValueError("schedule sizes must be integers, got booleans")
         if np.issubdtype(arr.dtype, np.floating):
-            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            if (
+                not np.all(np.isfinite(arr))
+                or not np.all(arr == np.round(arr))
+                or np.any(np.abs(arr) > _EXACT_FLOAT_INT)
+            ):
                 raise ValueError(f"schedule sizes must be integers, got {arr.tolist()}")
         elif not np.issubdtype(arr.dtype, np.integer):
             raise ValueError(f"schedule sizes must be integers, got dtype {arr.dtype}")
@@ -72,7 +101,28 @@ class Schedule:
     ) -> Schedule:
         """From per-step counts (LLaDA's ``num_transfer_tokens`` row).
 
-        ``drop_zeros`` removes steps that unmask nothing (as dllm does) instead of rejecting them.
+        Parameters
+        ----------
+        counts : sequence of int
+            Tokens unmasked *at* each step (per-step convention, not cumulative).
+        n : int, optional
+            Expected sequence length (checked against the sum).
+        drop_zeros : bool, optional
+            Remove steps that unmask nothing (as dllm does) instead of rejecting them.
+
+        Returns
+        -------
+        Schedule
+
+        Raises
+        ------
+        ValueError
+            Non-integer or negative counts, a zero count without ``drop_zeros``, a wrong sum.
+
+        Examples
+        --------
+        >>> Schedule.from_counts([3, 0, 1], drop_zeros=True).sizes
+        (3, 1)
         """
         arr = np.asarray(counts)
         if drop_zeros:
@@ -81,8 +131,36 @@ class Schedule:
 
     @classmethod
     def from_cumulative(cls, cumulative: Any, *, n: int | None = None) -> Schedule:
-        """From cumulative unmasked counts ``[i_2, ..., i_{K+1} = n]`` (a leading 0 is accepted)."""
+        """From cumulative unmasked counts ``[i_2, ..., i_{K+1} = n]`` (a leading 0 is accepted).
+
+        Parameters
+        ----------
+        cumulative : sequence of int
+            Tokens unmasked *after* each step (cumulative convention), strictly increasing;
+            the last entry is ``n``.
+        n : int, optional
+            Expected sequence length (checked against the last entry).
+
+        Returns
+        -------
+        Schedule
+
+        Raises
+        ------
+        ValueError
+            Non-integer, not strictly increasing, or not ending at ``n``.
+
+        Examples
+        --------
+        >>> Schedule.from_cumulative([0, 2, 3, 4]).sizes
+        (2, 1, 1)
+        """
+        _refuse_bools(cumulative, "cumulative counts")
         arr = np.asarray(cumulative)
+        if arr.dtype == np.bool_ or not (
+            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+        ):
+            raise TypeError(f"cumulative counts must be integers, got dtype {arr.dtype}")
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError("cumulative counts must be a non-empty 1-d list")
         if not np.issubdtype(arr.dtype, np.integer):
@@ -98,9 +176,34 @@ class Schedule:
     def from_mask_ratios(cls, ratios: Any, n: int) -> Schedule:
         """From remaining-mask ratios ``1 - i_{k+1}/n`` after each step (last one 0).
 
-        Ratios are rounded to the nearest count; steps that round to nothing are dropped.
+        Parameters
+        ----------
+        ratios : sequence of float
+            Fraction of the ``n`` tokens still *masked* after each step (MaskGIT's gamma),
+            non-increasing in ``[0, 1]``, last entry 0.
+        n : int
+            Sequence length.
+
+        Returns
+        -------
+        Schedule
+            Ratios are rounded to the nearest count; steps that round to nothing are dropped.
+
+        Raises
+        ------
+        ValueError
+            Non-finite, out of ``[0, 1]``, increasing, last ratio not 0, or a bad ``n``.
+
+        Examples
+        --------
+        >>> Schedule.from_mask_ratios([0.75, 0.5, 0.0], 8).sizes
+        (2, 2, 4)
         """
-        arr = np.asarray(ratios, dtype=np.float64)
+        n = _as_count(n, "n")
+        try:
+            arr = np.asarray(ratios, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"mask ratios must be real numbers, got {ratios!r}") from None
         if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
             raise ValueError("mask ratios must be a non-empty 1-d list of finite numbers")
         if np.any((arr < 0) | (arr > 1)):
@@ -115,9 +218,39 @@ class Schedule:
 
     @classmethod
     def constant(cls, n: int, steps: int) -> Schedule:
-        """Even split of ``n`` into ``steps`` sizes, remainder to the first steps (as LLaDA)."""
-        if n < 1 or steps < 1 or steps > n:
+        """Even split of ``n`` into ``steps`` sizes, remainder to the first steps (as LLaDA).
+
+        Parameters
+        ----------
+        n : int
+            Sequence length, ``n >= 1``.
+        steps : int
+            Number of steps ``K``, ``1 <= K <= n``.
+
+        Returns
+        -------
+        Schedule
+            ``n // K`` tokens per step, plus one on each of the first ``n % K`` steps.
+
+        Raises
+        ------
+        ValueError
+            When ``n`` or ``steps`` is not a positive integer or ``steps > n``.
+        MemoryError
+            When the ``steps`` sizes cannot be held.
+
+        Examples
+        --------
+        >>> Schedule.constant(10, 4).sizes
+        (3, 3, 2, 2)
+        """
+        n = _as_count(n, "n")
+        steps = _as_count(steps, "steps")
+        if steps > n:
             raise ValueError(f"need 1 <= steps <= n, got n={n}, steps={steps}")
+        from unmask._validation import check_memory
+
+        check_memory(40.0 * steps, f"a schedule of {steps} steps")
         base, rem = divmod(int(n), int(steps))
         return cls([base + 1] * rem + [base] * (steps - rem))
 
@@ -207,11 +340,37 @@ class CompositionLaw:
         Compositions of the same ``n``.
     weights : array_like, optional
         Probabilities (default uniform); must sum to 1.
+
+    Raises
+    ------
+    ValueError
+        No schedule, schedules for different ``n``, or weights that are not a probability
+        vector with one entry per schedule.
+    TypeError
+        When ``schedules`` is not a sequence, or the weights are not real numbers.
+
+    Notes
+    -----
+    Each run of the sampler first draws its schedule from this law, then unmasks with it
+    (theory section 2, random sizes (b)); exact laws and expected KLs are the weighted averages
+    over the schedules.
+
+    Examples
+    --------
+    >>> import unmask
+    >>> law = unmask.CompositionLaw([[2, 2], [1, 3]], [0.25, 0.75])
+    >>> p = unmask.joints.all_equal(4, 2)
+    >>> round(unmask.expected_kl(p, law), 6) == round(0.25 * 0.693147 + 0.75 * 0.0, 6)
+    True
     """
 
     __slots__ = ("_schedules", "_weights")
 
     def __init__(self, schedules: Any, weights: Any = None) -> None:
+        if isinstance(schedules, (str, bytes)) or not hasattr(schedules, "__iter__"):
+            raise TypeError(
+                f"schedules must be a sequence of schedules, got {type(schedules).__name__}"
+            )
         scheds = [s if isinstance(s, Schedule) else Schedule(s) for s in schedules]
         if not scheds:
             raise ValueError("a law over schedules needs at least one schedule")
@@ -223,7 +382,11 @@ class CompositionLaw:
         else:
             from unmask._validation import as_probability_array
 
-            w = as_probability_array(weights, name="schedule weights")
+            try:
+                w = as_probability_array(weights, name="schedule weights")
+            except ValueError as err:  # no normalize= here: drop that hint
+                msg = str(err).replace("; pass normalize=True to rescale", "")
+                raise ValueError(msg) from None
             if w.shape != (len(scheds),):
                 raise ValueError(f"need one weight per schedule ({len(scheds)}), got {w.shape}")
         self._schedules = tuple(scheds)
@@ -262,15 +425,35 @@ class BernoulliSizes:
     Parameters
     ----------
     alpha : array_like
-        ``alpha_0 = 0 <= alpha_1 <= ... <= alpha_K = 1`` on the sampling grid (length K+1).
+        ``alpha_0 = 0 <= alpha_1 <= ... <= alpha_K = 1`` on the sampling grid (length K+1):
+        the fraction *unmasked* (not masked) at each grid time, in sampling order.
     n : int
         Sequence length.
+
+    Raises
+    ------
+    ValueError
+        A grid that is not real, finite, non-decreasing from 0 to 1, or a bad ``n``.
+
+    Examples
+    --------
+    >>> import unmask
+    >>> sizes = unmask.BernoulliSizes([0.0, 0.5, 1.0], 4)
+    >>> sizes.betas.tolist()
+    [0.5, 1.0]
+    >>> sizes.step_probabilities(0, 4).round(12).tolist()   # Binomial(4, 1/2)
+    [0.0625, 0.25, 0.375, 0.25, 0.0625]
     """
 
     __slots__ = ("_alpha", "_n")
 
     def __init__(self, alpha: Any, n: int) -> None:
-        a = np.asarray(alpha, dtype=np.float64)
+        raw = np.asarray(alpha)
+        if raw.dtype == np.bool_ or not (
+            np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)
+        ):
+            raise ValueError(f"alpha must be real numbers, got dtype {raw.dtype}")
+        a = np.asarray(raw, dtype=np.float64)
         if a.ndim != 1 or a.size < 2:
             raise ValueError(f"alpha must be a 1-d grid of length K+1 >= 2, got shape {a.shape}")
         if not np.all(np.isfinite(a)):
@@ -313,21 +496,57 @@ class BernoulliSizes:
         return b
 
     def step_probabilities(self, k: int, masked: int) -> NDArray[np.float64]:
-        """Binomial law of the number revealed at step ``k`` (0-based) given ``masked`` masked."""
-        from math import comb
+        """Binomial law of the number revealed at step ``k`` (0-based) given ``masked`` masked.
 
+        Parameters
+        ----------
+        k : int
+            Step index, ``0 <= k < steps``.
+        masked : int
+            Tokens still masked before the step, ``0 <= masked <= n``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Length ``masked + 1``: entry ``s`` is ``Binomial(s; masked, beta_k)``, the
+            probability that the step reveals ``s`` tokens.
+
+        Raises
+        ------
+        ValueError
+            When ``k`` or ``masked`` is out of range or not an integer.
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.steps:
+            raise ValueError(f"step k must be an integer in 0..{self.steps - 1}, got {k!r}")
+        if (
+            isinstance(masked, bool)
+            or not isinstance(masked, (int, np.integer))
+            or not 0 <= masked <= self._n
+        ):
+            raise ValueError(f"masked must be an integer in 0..{self._n}, got {masked!r}")
+        m = int(masked)
         beta = float(self.betas[k])
-        s = np.arange(masked + 1)
         if beta >= 1.0:
-            out = np.zeros(masked + 1)
+            out = np.zeros(m + 1)
             out[-1] = 1.0
             return out
         if beta <= 0.0:
-            out = np.zeros(masked + 1)
+            out = np.zeros(m + 1)
             out[0] = 1.0
             return out
-        logc = np.array([np.log(comb(masked, int(v))) for v in s])
-        return np.asarray(np.exp(logc + s * np.log(beta) + (masked - s) * np.log1p(-beta)))
+        # pmf(s+1)/pmf(s) = (m-s)/(s+1) * beta/(1-beta): cumulative products outward from the
+        # mode (the largest term, so nothing overflows; far tails underflow to 0), then
+        # normalised. Where the mass lies that is a few dozen roundings, fewer than exp() of a
+        # log-coefficient near 700 costs; and no big integers (C(1030, 515) overflows a double).
+        ratio = beta / (1.0 - beta)
+        mode = min(m, int((m + 1) * beta))
+        out = np.empty(m + 1)
+        out[mode] = 1.0
+        up = np.arange(mode, m, dtype=np.float64)
+        out[mode + 1 :] = np.cumprod((m - up) / (up + 1.0) * ratio)
+        down = np.arange(mode, 0, -1, dtype=np.float64)
+        out[:mode][::-1] = np.cumprod(down / (m - down + 1.0) / ratio)
+        return out / math.fsum(out.tolist())
 
     def __repr__(self) -> str:
         return f"BernoulliSizes(n={self._n}, steps={self.steps})"

@@ -48,6 +48,18 @@ FloatArray = NDArray[np.float64]
 
 
 # -- validation helpers ---------------------------------------------------------------------------
+#: Bytes per step budgeted before building a schedule: the Schedule's tuple of Python ints plus
+#: the few float64 / int64 work arrays of length K + 1 the families use.
+_BYTES_PER_STEP = 128.0
+
+
+def _check_schedule_memory(steps: int, what: str) -> None:
+    """Refuse, before allocating, a schedule with more steps than memory holds."""
+    from unmask._validation import check_memory
+
+    check_memory(_BYTES_PER_STEP * (float(steps) + 1.0), f"{what} with {steps} steps")
+
+
 def _check_n_steps(n: Any, steps: Any) -> tuple[int, int]:
     for name, v in (("n", n), ("steps", steps)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -58,6 +70,7 @@ def _check_n_steps(n: Any, steps: Any) -> tuple[int, int]:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if steps > n:
         raise ValueError(f"steps = {steps} > n = {n}: every step must unmask at least one token")
+    _check_schedule_memory(int(steps), "a schedule")
     return int(n), int(steps)
 
 
@@ -206,6 +219,8 @@ def alpha_grid(
     ------
     ValueError
         Unknown curve name, bad grid, or a curve that is not a valid unmasked fraction.
+    MemoryError
+        Before allocating, when ``K + 1`` grid values cannot fit in memory.
 
     Examples
     --------
@@ -214,6 +229,7 @@ def alpha_grid(
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    _check_schedule_memory(int(steps), "a masking-curve grid")
     t = _uniform_or_checked_grid(grid, int(steps))
     if isinstance(curve, str):
         if curve not in CURVES:
@@ -228,7 +244,12 @@ def alpha_grid(
 
 
 def _check_alpha_values(values: Any, length: int | None = None) -> FloatArray:
-    a = np.array(values, dtype=np.float64, copy=True)
+    raw = np.asarray(values)
+    if raw.dtype == np.bool_ or not (
+        np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)
+    ):
+        raise TypeError(f"alpha values must be real numbers, got dtype {raw.dtype}")
+    a = np.array(raw, dtype=np.float64, copy=True)
     if a.ndim != 1 or a.size < 2:
         raise ValueError(f"alpha values must be 1-d of length K + 1 >= 2, got shape {a.shape}")
     if length is not None and a.size != length:
@@ -267,6 +288,8 @@ def from_alpha_values(alpha: Any, n: int, *, exact_steps: bool = True) -> Schedu
     ------
     ValueError
         Invalid ``alpha`` (see :func:`alpha_grid`), or ``K > n`` with ``exact_steps``.
+    TypeError
+        ``alpha`` not real numbers (bool, str).
 
     Notes
     -----
@@ -433,9 +456,17 @@ def _geometric(
         raise ValueError(f"n must be a positive integer, got {n!r}")
     n = int(n)
     if eps is not None:
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+            raise TypeError(f"eps must be a real number, got {type(eps).__name__}")
         if not (math.isfinite(eps) and eps >= 0):
             raise ValueError(f"eps must be a finite number >= 0, got {eps}")
         e = float(eps)
+        # Every greedy step multiplies the unmasked count + 1 (DTC) or shrinks the masked count
+        # - 1 (TC) by at least 1 + eps, so K <= 4 + 2 log(n + 1) / log(1 + eps) for all three
+        # conditions (and K <= n); refuse before the loop what memory cannot hold.
+        bound = 4.0 + 2.0 * math.log(n + 1.0) / math.log1p(e) if e > 0.0 else math.inf
+        most = n if bound >= n else math.ceil(bound)
+        _check_schedule_memory(most, f"the {what} for n={n}, eps={e:g}")
         sizes = _greedy(n, _at(reach, e), n)
         assert sizes is not None
         return Schedule(sizes)
@@ -478,7 +509,12 @@ def geometric_unmasked(n: int, steps: int | None = None, *, eps: float | None = 
     Raises
     ------
     ValueError
-        Neither or both of ``steps`` / ``eps``; ``steps`` outside ``1..n``; negative ``eps``.
+        Neither or both of ``steps`` / ``eps``; ``steps`` outside ``1..n``; negative, NaN or
+        infinite ``eps``.
+    TypeError
+        ``eps`` not a real number (a bool or str).
+    MemoryError
+        Before building, when the schedule cannot fit in memory (huge ``n`` with tiny ``eps``).
 
     Notes
     -----
@@ -517,7 +553,12 @@ def geometric_masked(n: int, steps: int | None = None, *, eps: float | None = No
     Raises
     ------
     ValueError
-        Neither or both of ``steps`` / ``eps``; ``steps`` outside ``1..n``; negative ``eps``.
+        Neither or both of ``steps`` / ``eps``; ``steps`` outside ``1..n``; negative, NaN or
+        infinite ``eps``.
+    TypeError
+        ``eps`` not a real number (a bool or str).
+    MemoryError
+        Before building, when the schedule cannot fit in memory (huge ``n`` with tiny ``eps``).
 
     Notes
     -----
@@ -661,22 +702,24 @@ def sqrt_rule(profile: Any, steps: int, *, unit_floor: bool = True) -> Schedule:
 
 
 # -- randomized -----------------------------------------------------------------------------------
-def _two_sided_cdf(n: int) -> tuple[FloatArray, FloatArray]:
-    """Grid and normalised CDF of the density ``1 / min(x + 1, n - x + 1)`` on ``[0, n]``."""
-    x = np.linspace(0.0, float(n), 4 * n + 1)
-    rho = 1.0 / np.minimum(x + 1.0, n - x + 1.0)
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(x))])
-    return x, cdf / cdf[-1]
+def _two_sided_quantiles(n: int, u: FloatArray) -> FloatArray:
+    """Quantiles ``x(u)`` of the density ``1 / min(x + 1, n - x + 1)`` on ``[0, n]`` (closed form).
+
+    Its CDF is ``log(x + 1) / (2 L)`` for ``x <= n/2`` and ``1 - log(n - x + 1) / (2 L)`` above,
+    with ``L = log(n/2 + 1)``; the inverse is therefore ``expm1(2 L u)`` for ``u <= 1/2`` and
+    ``n - expm1(2 L (1 - u))`` above. O(len(u)) time and memory, whatever ``n``.
+    """
+    half = math.log1p(0.5 * n)
+    lower = np.expm1(2.0 * half * np.minimum(u, 0.5))
+    upper = float(n) - np.expm1(2.0 * half * (1.0 - np.maximum(u, 0.5)))
+    return np.where(u <= 0.5, lower, upper)
 
 
-def _phase_schedule(
-    n: int, steps: int, phase: float, cdf: tuple[FloatArray, FloatArray] | None = None
-) -> Schedule:
+def _phase_schedule(n: int, steps: int, phase: float) -> Schedule:
     if steps == 1:
         return Schedule([n])
-    x, Phi = _two_sided_cdf(n) if cdf is None else cdf
     u = (np.arange(1, steps) - 1 + phase) / (steps - 1)
-    cuts = np.interp(u, Phi, x)
+    cuts = _two_sided_quantiles(n, u)
     cum = np.concatenate([[0], np.floor(cuts + 0.5).astype(np.int64), [n]])
     cum = np.maximum.accumulate(np.clip(cum, 0, n))
     return Schedule.from_cumulative(_repair_cumulative(cum, n)[1:], n=n)
@@ -713,7 +756,9 @@ def randomized(n: int, steps: int, *, phases: int = 16) -> CompositionLaw:
     is our own distribution-agnostic randomized schedule: cut points at the quantiles
     ``(k - 1 + theta) / (K - 1)``, ``k = 1..K-1``, of the density ``1 / min(x + 1, n - x + 1)``
     on ``[0, n]`` (steps small near both ends, so every member is small relative to both the
-    masked and the unmasked count), with a uniformly random phase ``theta``; rounding and the
+    masked and the unmasked count; quantiles in closed form, ``expm1(2 L u)`` for ``u <= 1/2``
+    and ``n - expm1(2 L (1 - u))`` above, ``L = log(1 + n/2)``, so O(K) work whatever ``n``),
+    with a uniformly random phase ``theta``; rounding and the
     one-token repair as in :func:`from_alpha_values`. Guarantee claimed: only what every member
     carries, the any-schedule bounds ``E KL <= eps_TC(S) TC`` and ``E KL <= eps_DTC(S) DTC`` of
     :mod:`unmask.bounds`, averaged over the members; no ``O~(TC/K)`` constant is claimed.
@@ -728,9 +773,8 @@ def randomized(n: int, steps: int, *, phases: int = 16) -> CompositionLaw:
     if isinstance(phases, bool) or not isinstance(phases, (int, np.integer)) or phases < 1:
         raise ValueError(f"phases must be a positive integer, got {phases!r}")
     counts: dict[Schedule, int] = {}
-    cdf = _two_sided_cdf(n)
     for r in range(int(phases)):
-        s = _phase_schedule(n, k, (r + 0.5) / phases, cdf)
+        s = _phase_schedule(n, k, (r + 0.5) / phases)
         counts[s] = counts.get(s, 0) + 1
     scheds = list(counts)
     weights = np.array([counts[s] for s in scheds], dtype=np.float64) / phases
@@ -806,7 +850,12 @@ def optimal(profile: Any, steps: int) -> Schedule:
 
 # -- registry -------------------------------------------------------------------------------------
 def _n_of(profile_or_n: Any) -> int:
-    if isinstance(profile_or_n, (int, np.integer)) and not isinstance(profile_or_n, bool):
+    if isinstance(profile_or_n, (bool, float, np.floating)):
+        raise TypeError(
+            f"profile_or_n must be an int n or a profile / h curve, got "
+            f"{type(profile_or_n).__name__} {profile_or_n!r}"
+        )
+    if isinstance(profile_or_n, (int, np.integer)):
         return int(profile_or_n)
     return int(_profile_arg(profile_or_n).n)
 
@@ -858,6 +907,10 @@ def get(name: str, profile_or_n: Any, steps: int, **params: Any) -> Schedule | C
     ------
     ValueError
         Unknown name, or a profile-based family given only ``n``.
+    TypeError
+        ``name`` not a str, ``profile_or_n`` a float or bool, or parameters given to a family
+        that takes none here (``constant``, ``dtc``, ``tc``, ``two-sided``, ``sqrt``,
+        ``optimal``).
 
     Examples
     --------
@@ -866,9 +919,17 @@ def get(name: str, profile_or_n: Any, steps: int, **params: Any) -> Schedule | C
     >>> get("power", 100, 4, exponent=2.0) == from_curve("power", 100, 4, exponent=2.0)
     True
     """
+    if not isinstance(name, str):
+        raise TypeError(f"family name must be a str, got {type(name).__name__}")
     key = name.lower().replace("_", "-")
     if key not in FAMILIES:
         raise ValueError(f"unknown schedule family {name!r}; known: {sorted(FAMILIES)}")
+    if params and key not in CURVES and key != "randomized":
+        # silently ignoring e.g. eps= for "dtc" would return another schedule than asked for
+        raise TypeError(
+            f"schedule family {key!r} takes no parameters here, got {sorted(params)}; call "
+            "the family's own function (e.g. geometric_unmasked(n, eps=...)) for its options"
+        )
     if key in ("sqrt", "optimal"):
         prof = _need_profile(profile_or_n, key)
         return sqrt_rule(prof, steps) if key == "sqrt" else optimal(prof, steps)

@@ -54,7 +54,8 @@ class CostMatrix:
     Parameters
     ----------
     matrix : array_like
-        Shape ``(n+1, n+1)``; the entries with ``a < b`` must be finite, the others are ignored.
+        Real numbers of shape ``(n+1, n+1)``; the entries with ``a < b`` must be finite, the
+        others are ignored.
     order : sequence of int, optional
         The variable order the costs refer to (informational).
     source : str, optional
@@ -67,6 +68,13 @@ class CostMatrix:
     n : int
         Sequence length.
 
+    Raises
+    ------
+    TypeError
+        A non-numeric (bool, str, complex) matrix.
+    ValueError
+        A wrong shape, or NaN/inf above the diagonal.
+
     Examples
     --------
     >>> import numpy as np
@@ -78,7 +86,12 @@ class CostMatrix:
     __slots__ = ("_matrix", "_order", "_source")
 
     def __init__(self, matrix: Any, *, order: Any = None, source: str = "") -> None:
-        arr = np.array(matrix, dtype=np.float64, copy=True)
+        raw = np.asarray(matrix)
+        if raw.dtype == np.bool_ or not (
+            np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)
+        ):
+            raise TypeError(f"a cost matrix must be a real numeric array, got dtype {raw.dtype}")
+        arr = np.array(raw, dtype=np.float64, copy=True)
         if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 2:
             raise ValueError(
                 f"a cost matrix must have shape (n+1, n+1) with n >= 1, got {arr.shape}"
@@ -109,6 +122,9 @@ class CostMatrix:
 
     def cost(self, a: int, b: int) -> float:
         """Cost of the block ``a..b-1`` (``0 <= a < b <= n``)."""
+        for name, v in (("a", a), ("b", b)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name} must be an int, got {type(v).__name__}")
         if not 0 <= a < b <= self.n:
             raise ValueError(f"need 0 <= a < b <= n = {self.n}, got a={a}, b={b}")
         return float(self._matrix[a, b])
@@ -351,7 +367,7 @@ def fixed_order_costs(
     Raises
     ------
     ValueError
-        When ``order`` is not a permutation of ``0..n-1``.
+        When ``order`` is not a permutation of ``0..n-1`` given as ints.
 
     Notes
     -----
@@ -373,7 +389,13 @@ def fixed_order_costs(
     if order is None:
         sigma = list(range(n))
     else:
-        sigma = [int(v) for v in np.asarray(order).ravel().tolist()]
+        raw = np.asarray(order)
+        if raw.ndim != 1 or raw.dtype == np.bool_ or not np.issubdtype(raw.dtype, np.integer):
+            raise ValueError(
+                f"order must be a 1-d sequence of ints (a permutation of 0..{n - 1}), got "
+                f"{raw.tolist()!r}"
+            )
+        sigma = [int(v) for v in raw.tolist()]
         if sorted(sigma) != list(range(n)):
             raise ValueError(f"order must be a permutation of 0..{n - 1}, got {sigma}")
     ent = subset_entropies(jt, base=base, threads=threads)
@@ -526,10 +548,11 @@ def optimal_schedule(
     Raises
     ------
     ValueError
-        NaN/inf or negative ``h``; ``steps < 1`` or ``steps > n``; an unknown method; a
-        non-monotone ``h`` with ``nonmonotone="raise"`` or with a Monge-only method.
+        NaN/inf or negative ``h``, or ``n * max h`` overflowing float64; ``steps < 1`` or
+        ``steps > n``; an unknown method; a non-monotone ``h`` with ``nonmonotone="raise"`` or
+        with a Monge-only method.
     TypeError
-        ``steps`` is not an int.
+        ``steps`` is not an int; ``h`` is not a real numeric array (bool, str, complex).
     MemoryError
         Before allocating, when the parent table of ``method="layers"``/``"plain"`` does not fit.
 
@@ -556,6 +579,7 @@ def optimal_schedule(
     """
     prob = _prepare(profile, method, nonmonotone)
     k = _check_steps(steps, prob.n, "steps")
+    nthreads = resolve_threads(threads)  # validated even when the Lagrangian ignores it
     n = prob.n
     chosen = method
     if method == "auto":
@@ -571,7 +595,6 @@ def optimal_schedule(
             chosen, fallback = "layers", True
     if chosen != "lagrangian":
         check_memory(_table_bytes(k, n), f"the {chosen} DP parent table for K={k}, n={n}")
-        nthreads = resolve_threads(threads)
         if chosen == "layers":
             assert prob.h is not None
             _, table = core.schedule_layers(prob.h, k, True, nthreads)
@@ -614,7 +637,8 @@ def optimal_frontier(
     max_steps : int
         Largest K, ``1 <= max_steps <= n``.
     schedules : bool
-        Also keep an optimal schedule for every K (needs a ``max_steps x (n+1)`` int32 table).
+        Also keep an optimal schedule for every K (needs a ``max_steps x (n+1)`` int32 table,
+        and ``max_steps (max_steps + 1) / 2`` sizes in all for the schedules).
     method : {"auto", "layers", "plain"}
         ``"auto"``: per-layer divide and conquer for a non-increasing (or projected) ``h``, the
         plain DP otherwise.
@@ -633,6 +657,8 @@ def optimal_frontier(
     ------
     ValueError
         As in :func:`optimal_schedule`, with ``max_steps`` in place of ``steps``.
+    TypeError
+        As in :func:`optimal_schedule`.
     MemoryError
         When the schedules' parent table does not fit in memory (checked before allocating).
 
@@ -658,7 +684,9 @@ def optimal_frontier(
     chosen: str = method
     if method == "auto":
         chosen = "layers" if prob.monotone or prob.projected else "plain"
-    need = _table_bytes(k, n) if schedules else 32.0 * (n + 1)
+    # With schedules: the parent table plus the K Schedules themselves (K(K+1)/2 sizes in all,
+    # a tuple slot and an int object each, about 40 bytes).
+    need = _table_bytes(k, n) + 20.0 * k * (k + 1) if schedules else 32.0 * (n + 1)
     check_memory(need, f"the {chosen} frontier for K=1..{k}, n={n}")
     nthreads = resolve_threads(threads)
     if chosen == "layers":

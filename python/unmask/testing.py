@@ -56,6 +56,22 @@ def probability_tables(
 
     Weights are drawn as small integers (so exact sums and ties occur) or as floats spanning
     several orders of magnitude; a fraction of entries is zeroed (never all of them).
+
+    Parameters
+    ----------
+    min_n, max_n : int
+        Range of the number of variables (``1 <= min_n <= max_n``; the table has ``q**n``
+        entries, so keep ``max_q**max_n`` small).
+    min_q, max_q : int
+        Range of the alphabet size (``2 <= min_q <= max_q``).
+    zero_fraction : float
+        Expected fraction of entries set to exactly 0.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Float64 arrays summing to 1 up to rounding (wrap them with
+        ``Joint(..., normalize=True)``, or use :func:`random_joints`).
     """
     n = draw(st.integers(min_n, max_n))
     q = draw(st.integers(min_q, max_q))
@@ -110,10 +126,37 @@ def structured_joints(draw: Any, min_n: int = 2, max_n: int = 6, max_q: int = 3)
 
 
 def joints(min_n: int = 1, max_n: int = 6, max_q: int = 3) -> Any:
-    """Random or structured laws on [q]^n, with zeros (the strategy most tests want)."""
+    """Random or structured laws on [q]^n, with zeros (the strategy most tests want).
+
+    Parameters
+    ----------
+    min_n, max_n : int
+        Range of the number of variables, ``1 <= min_n <= max_n`` (structured laws need
+        ``n >= 2`` and are only drawn when ``max_n >= 2``).
+    max_q : int
+        Largest alphabet size, ``>= 2``.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Strategy of :class:`~unmask.Joint` with ``min_n <= n <= max_n`` and ``2 <= q <= max_q``.
+
+    Raises
+    ------
+    ValueError
+        When the ranges are empty.
+    """
+    if min_n < 1 or max_n < min_n or max_q < 2:
+        raise ValueError(
+            f"need 1 <= min_n <= max_n and max_q >= 2, got min_n={min_n}, max_n={max_n}, "
+            f"max_q={max_q}"
+        )
+    randoms = random_joints(min_n=min_n, max_n=max_n, max_q=max_q)
+    if max_n < 2:  # structured laws have n >= 2: never exceed the requested range
+        return randoms
     return st.one_of(
-        random_joints(min_n=min_n, max_n=max_n, max_q=max_q),
-        structured_joints(min_n=max(min_n, 2), max_n=max(max_n, 2), max_q=max_q),
+        randoms,
+        structured_joints(min_n=max(min_n, 2), max_n=max_n, max_q=max_q),
     )
 
 
