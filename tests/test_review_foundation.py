@@ -306,7 +306,7 @@ def test_ising_negative_beta_flips_the_coupling() -> None:
 
 
 def test_to_dit_accepts_arrays_and_round_trips() -> None:
-    pytest.importorskip("dit", reason="dit is a test dependency (pip install '.[test]')")
+    import dit  # noqa: F401  # a test dependency: missing, the test fails, never skips
     P = joints.random(3, 2, seed=1).probs
     back = joints.from_dit(joints.to_dit(P))
     np.testing.assert_allclose(back.probs, P, atol=1e-15)
