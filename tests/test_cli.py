@@ -637,3 +637,59 @@ def test_frontier_plot_method(tmp_path: Path) -> None:
     assert path.read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="curve 'constant' has 2 values for 7 steps"):
         fr.plot(compare={"constant": const[:2]})
+
+
+# -- found by a new user: optimal schedules per LLaDA block, float32 joints ---------------------
+def test_optimal_blocks_match_brute_force_over_block_respecting_schedules() -> None:
+    from oracle_dp import compositions
+
+    args = ["random", "--n", "12", "--seed", "2", "--param", "0.4"]
+    h = _h_of(args)
+    code, out = run("schedule", *args, "--steps", "6", "--encoding", "blocks",
+                    "--block-width", "4")
+    assert code == 0, out
+    data = json.loads(out)
+    # every schedule LLaDA can run: block boundaries are step boundaries, 2 steps per block
+    allowed = []
+    for sizes in compositions(12, 6):
+        ends = np.cumsum(sizes)
+        if all(int(np.sum((ends > 4 * b) & (ends <= 4 * b + 4))) == 2 for b in range(3)):
+            allowed.append(sizes)
+    best = min(schedule_cost_direct(h, s) for s in allowed)
+    assert tuple(data["sizes"]) in {tuple(s) for s in allowed}
+    assert data["expected_kl"] == pytest.approx(best, rel=1e-9, abs=1e-12)
+    assert [sum(b) for b in data["values"]] == [4, 4, 4]
+    assert all(len(b) == 2 for b in data["values"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--steps", "5", "--block-width", "4"], "not a multiple of the number of blocks"),
+        (["--steps", "6", "--block-width", "5"], "does not divide n = 12"),
+        (["--steps", "24", "--block-width", "4"], "8 steps per block > block width 4"),
+        (["--steps", "6"], "needs --block-width"),
+    ],
+)
+def test_optimal_blocks_bad_arguments(extra: list[str], message: str) -> None:
+    code, out = run("schedule", "markov", "--n", "12", "--encoding", "blocks", *extra)
+    assert code == 2 and message in out, out
+
+
+def test_straddling_family_points_to_the_blockwise_optimum() -> None:
+    code, out = run("schedule", "markov", "--n", "16", "--steps", "3", "--family", "constant",
+                    "--encoding", "blocks", "--block-width", "8")
+    assert code == 2 and "straddles" in out and "--family optimal" in out
+
+
+def test_float32_joint_gets_a_command_line_hint(tmp_path: Path) -> None:
+    law = unmask.datasets.digit_patches()
+    path = tmp_path / "joint32.npy"
+    np.save(path, law.probs.astype(np.float32))
+    code, out = run("profile", str(path))
+    assert code == 2, out
+    assert "normalize=True" not in out
+    assert "p / p.sum(), in float64" in out and "float32 is too coarse" in out
+    np.save(path, (law.probs / law.probs.sum()).astype(np.float64))
+    code, out = run("profile", str(path), "--json")
+    assert code == 0 and json.loads(out)["n"] == 16

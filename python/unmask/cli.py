@@ -387,7 +387,13 @@ def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint 
     try:
         return Joint(arr)
     except (ValueError, TypeError) as exc:
-        raise click.BadParameter(f"{path}: not a valid joint law: {exc}") from exc
+        # The Python hint (normalize=True) means nothing on the command line.
+        msg = str(exc).replace("; pass normalize=True to rescale", "")
+        if msg != str(exc):
+            msg += "; save it rescaled, p / p.sum(), in float64"
+            if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
+                msg += f" ({arr.dtype} is too coarse to sum to 1 within 1e-9)"
+        raise click.BadParameter(f"{path}: not a valid joint law: {msg}") from exc
 
 
 def _as_profile(obj: Joint | Profile, base: float | None, threads: int | None) -> Profile:
@@ -586,6 +592,41 @@ def _make_schedule(family: str, prof: Profile, steps: int, threads: int | None,
         raise click.UsageError(f"cannot build a {family} schedule: {exc}") from exc
 
 
+def _blockwise_optimal(prof: Profile, steps: int, block_width: int | None,
+                       threads: int | None, nonmonotone: str = "project") -> Schedule:
+    """The optimal schedule among those LLaDA's semi-autoregressive decoding can run.
+
+    Every block boundary is a step boundary and each of the ``n / block_width`` blocks gets
+    ``steps / blocks`` steps (LLaDA splits its steps evenly per block). The cost
+    ``g(a, b)`` of section 5 only reads ``h[a:b]``, so the constrained optimum is the
+    concatenation of the optimal schedules of the sub-profiles ``h[a:a + width]``.
+    """
+    if block_width is None:
+        raise click.UsageError("--encoding blocks needs --block-width")
+    n = prof.n
+    if n % block_width:
+        raise click.BadParameter(f"block width {block_width} does not divide n = {n}",
+                                 param_hint="--block-width")
+    blocks = n // block_width
+    if steps % blocks:
+        raise click.BadParameter(
+            f"--steps {steps} is not a multiple of the number of blocks ({blocks} blocks of "
+            f"{block_width}); LLaDA gives every block the same number of steps",
+            param_hint="--steps",
+        )
+    per_block = steps // blocks
+    if per_block > block_width:
+        raise click.BadParameter(
+            f"{per_block} steps per block > block width {block_width}", param_hint="--steps"
+        )
+    sizes: list[int] = []
+    for b in range(blocks):
+        part = Profile(prof.h[b * block_width:(b + 1) * block_width])
+        sizes.extend(unmask.optimal_schedule(part, per_block, nonmonotone=nonmonotone,  # type: ignore[arg-type]
+                                            threads=threads).sizes)
+    return Schedule(sizes)
+
+
 def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
     if encoding == "counts":
         return sched.counts().tolist()
@@ -607,7 +648,11 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
             return export.split_blocks(sched, block_width)
         return export.to_dict(sched, block_width=block_width)
     except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+        hint = ""
+        if "straddles" in str(exc):
+            hint = ("; the default --family optimal with --encoding blocks gives the best "
+                    "schedule whose steps stay inside blocks")
+        raise click.UsageError(f"{exc}{hint}") from exc
 
 
 @main.command("schedule", epilog=SOURCE_HELP)
@@ -615,12 +660,24 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
 @click.option("--steps", "-K", "steps", type=click.IntRange(1, None), required=True,
               help="Number of steps K.")
 @click.option("--family", type=click.Choice(FAMILY_CHOICES), default="optimal",
-              show_default=True)
-@click.option("--encoding", type=click.Choice(ENCODINGS), default="counts", show_default=True)
+              show_default=True,
+              help="Schedule family: optimal (minimum exact E KL for the profile), constant "
+                   "(LLaDA's even split), geometric-unmasked / dtc (geometric in the revealed "
+                   "count), geometric-masked / tc (geometric in the masked count), two-sided (small "
+                   "relative to both counts), sqrt (square-root rule), or a masking curve alpha(t) on a uniform time grid "
+                   "(cosine, linear, loglinear, power, polynomial, geometric); see "
+                   "unmask.schedules.")
+@click.option("--encoding", type=click.Choice(ENCODINGS), default="counts", show_default=True,
+              help="counts: tokens unmasked at each step; cumulative: tokens unmasked after "
+                   "each step; remaining-masked: tokens still masked after each step; "
+                   "mask-ratios: fraction still masked after each step; alpha: fraction "
+                   "unmasked at t = k/K, k = 0..K; blocks: per-step counts for each block of "
+                   "--block-width tokens (with --family optimal: the best schedule giving "
+                   "every block steps/blocks steps, as LLaDA does); all: every encoding.")
 @click.option("--block-width", type=click.IntRange(1, None), default=None,
-              help="Block width for --encoding blocks.")
+              help="Block width for --encoding blocks (must divide n).")
 @click.option("--format", "fmt", type=click.Choice(("json", "csv")), default="json",
-              show_default=True)
+              show_default=True, help="JSON (with the convention and the expected KL) or CSV.")
 @_nonmonotone_option
 def schedule_cmd(
     source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
@@ -636,7 +693,10 @@ def schedule_cmd(
     given = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
     prof, projected = _monotone_profile(given, nonmonotone)
     with _busy(f"{family} schedule (n={prof.n}, K={steps})"):
-        sched = _make_schedule(family, prof, steps, threads, nonmonotone)
+        if encoding == "blocks" and family == "optimal":
+            sched = _blockwise_optimal(prof, steps, block_width, threads, nonmonotone)
+        else:
+            sched = _make_schedule(family, prof, steps, threads, nonmonotone)
     values = _encode(sched, encoding, block_width)
     ekl = unmask.expected_kl(prof, sched)
     if fmt == "json":
