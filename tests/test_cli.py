@@ -693,3 +693,13 @@ def test_float32_joint_gets_a_command_line_hint(tmp_path: Path) -> None:
     np.save(path, (law.probs / law.probs.sum()).astype(np.float64))
     code, out = run("profile", str(path), "--json")
     assert code == 0 and json.loads(out)["n"] == 16
+
+
+def test_loss_curve_columns_are_found_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "loss.csv"
+    path.write_text("loss,mask_ratio\n3.0,1.0\n2.0,0.5\n1.5,0.1\n")
+    code, out = run("schedule", str(path), "--n", "10", "--steps", "2", "--family", "constant")
+    assert code == 0, out
+    h = np.interp(1 - np.arange(10) / 10, [0.1, 0.5, 1.0], [1.5, 2.0, 3.0])
+    assert json.loads(out)["expected_kl"] == pytest.approx(schedule_cost_direct(h, [5, 5]),
+                                                           rel=1e-9)

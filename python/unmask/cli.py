@@ -322,6 +322,8 @@ def load_source(
         ):
             if data.shape[1] != 2:
                 raise click.BadParameter(f"{path}: a loss curve has two columns (ratio, loss)")
+            if header is not None and "loss" in header[0] and "loss" not in header[1]:
+                data = data[:, ::-1]  # a 'loss,ratio' header: the columns are found by name
             return _loss_curve_profile(data[:, 0], data[:, 1], n)
         if kind == "h" or (kind == "auto" and (data.shape[1] == 1 or data.shape[0] == 1)):
             return _profile_or_usage(data.ravel(), source=str(path))
@@ -465,7 +467,8 @@ def source_options(func: Any) -> Any:
 SOURCE_HELP = (
     "SOURCE is a built-in law (" + ", ".join(BUILTIN_LAWS) + "), a .npy file (a joint of shape "
     "(q,)*n, an int samples array (m, n), or a 1-d h curve), a .csv (integer samples, one h "
-    "column, or 'ratio,loss' loss curve with --n) or a .json h curve (a list or {\"h\": [...]})."
+    "column, or a 'ratio,loss' loss curve with --n: ratio = fraction of tokens still masked, "
+    "loss = nats per masked token) or a .json h curve (a list or {\"h\": [...]})."
 )
 
 
@@ -622,8 +625,10 @@ def _blockwise_optimal(prof: Profile, steps: int, block_width: int | None,
     sizes: list[int] = []
     for b in range(blocks):
         part = Profile(prof.h[b * block_width:(b + 1) * block_width])
-        sizes.extend(unmask.optimal_schedule(part, per_block, nonmonotone=nonmonotone,  # type: ignore[arg-type]
-                                            threads=threads).sizes)
+        sizes.extend(unmask.optimal_schedule(
+            part, per_block, nonmonotone="plain" if nonmonotone == "plain" else "project",
+            threads=threads,
+        ).sizes)
     return Schedule(sizes)
 
 
@@ -663,10 +668,10 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
               show_default=True,
               help="Schedule family: optimal (minimum exact E KL for the profile), constant "
                    "(LLaDA's even split), geometric-unmasked / dtc (geometric in the revealed "
-                   "count), geometric-masked / tc (geometric in the masked count), two-sided (small "
-                   "relative to both counts), sqrt (square-root rule), or a masking curve alpha(t) on a uniform time grid "
-                   "(cosine, linear, loglinear, power, polynomial, geometric); see "
-                   "unmask.schedules.")
+                   "count), geometric-masked / tc (geometric in the masked count), two-sided "
+                   "(small relative to both counts), sqrt (square-root rule), or a masking "
+                   "curve alpha(t) on a uniform time grid (cosine, linear, loglinear, power, "
+                   "polynomial, geometric); see unmask.schedules.")
 @click.option("--encoding", type=click.Choice(ENCODINGS), default="counts", show_default=True,
               help="counts: tokens unmasked at each step; cumulative: tokens unmasked after "
                    "each step; remaining-masked: tokens still masked after each step; "
