@@ -168,3 +168,11 @@ def test_composition_law_weight_errors_do_not_suggest_a_missing_option() -> None
     with pytest.raises(ValueError, match=r"sums to 0.4, not 1 \(tolerance 1e-09\)$"):
         unmask.CompositionLaw([[1, 1], [2]], [0.2, 0.2])
     assert unmask.Schedule.constant(np.int64(6), np.int32(4)).sizes == (2, 2, 1, 1)
+
+
+def test_repr_states_the_unit_of_every_summary() -> None:
+    # found by a new user: TC and DTC were printed without their unit
+    bits = unmask.profile(unmask.joints.all_equal(4, 2), base=2)
+    text = repr(bits)
+    # all-equal on 4 bits: H = 1, TC = 4 - 1 = 3, DTC = 1 - 0 = 1 bit (theory section 9)
+    assert "H=1 bits" in text and "TC=3 bits" in text and "DTC=1 bits" in text

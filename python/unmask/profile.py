@@ -347,8 +347,8 @@ class Profile:
         src = f", source={self._source!r}" if self._source else ""
         band = ", with band" if self._lower is not None else ""
         return (
-            f"Profile(n={self.n}, H={self.entropy:.6g} {self.unit}, TC={self.tc:.6g}, "
-            f"DTC={self.dtc:.6g}{band}{src})"
+            f"Profile(n={self.n}, H={self.entropy:.6g} {self.unit}, TC={self.tc:.6g} "
+            f"{self.unit}, DTC={self.dtc:.6g} {self.unit}{band}{src})"
         )
 
 
