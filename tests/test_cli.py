@@ -703,3 +703,13 @@ def test_loss_curve_columns_are_found_by_name(tmp_path: Path) -> None:
     h = np.interp(1 - np.arange(10) / 10, [0.1, 0.5, 1.0], [1.5, 2.0, 3.0])
     assert json.loads(out)["expected_kl"] == pytest.approx(schedule_cost_direct(h, [5, 5]),
                                                            rel=1e-9)
+
+
+def test_help_texts_are_complete() -> None:
+    # found by a new user: truncated command summaries, options without any help
+    code, out = run("--help")
+    assert code == 0 and "..." not in out
+    code, out = run("schedule", "--help")
+    for text in ("fraction still masked after each step", "LLaDA's even split",
+                 "JSON (with the convention", "must divide n"):
+        assert text in " ".join(out.split()), text

@@ -475,7 +475,7 @@ SOURCE_HELP = (
 # -------------------------------------------------------------------------------------------
 # unmask profile
 # -------------------------------------------------------------------------------------------
-@main.command("profile", epilog=SOURCE_HELP)
+@main.command("profile", epilog=SOURCE_HELP, short_help="Entropy profile h and information profile f.")
 @source_options
 @click.option("--base", type=float, default=None, help="Log base (default nats; 2 for bits).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -660,7 +660,8 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
         raise click.UsageError(f"{exc}{hint}") from exc
 
 
-@main.command("schedule", epilog=SOURCE_HELP)
+@main.command("schedule", epilog=SOURCE_HELP,
+              short_help="A K-step schedule (optimal by default) in a sampler's encoding.")
 @source_options
 @click.option("--steps", "-K", "steps", type=click.IntRange(1, None), required=True,
               help="Number of steps K.")
@@ -752,7 +753,8 @@ def _frontier_costs(prof: Profile, max_steps: int, nonmonotone: str = "project")
     return costs_of(fn(prof, max_steps, nonmonotone=nonmonotone))
 
 
-@main.command("frontier", epilog=SOURCE_HELP)
+@main.command("frontier", epilog=SOURCE_HELP,
+              short_help="Optimal vs constant error for every K up to --max-steps.")
 @source_options
 @click.option("--max-steps", "-K", "max_steps", type=click.IntRange(1, None), default=None,
               help="Largest K (default min(n, 32)).")
@@ -808,7 +810,7 @@ def _verify_law_names() -> list[str]:
     return [s.name for s in default_suite()] + ["section-9"]
 
 
-@main.command("verify")
+@main.command("verify", short_help="Check the whole theory end to end (start here).")
 @click.option("--quick", is_flag=True, help="Smaller laws, K in (2, 4): about a second.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False, writable=True),
