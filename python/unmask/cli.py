@@ -475,7 +475,8 @@ SOURCE_HELP = (
 # -------------------------------------------------------------------------------------------
 # unmask profile
 # -------------------------------------------------------------------------------------------
-@main.command("profile", epilog=SOURCE_HELP, short_help="Entropy profile h and information profile f.")
+@main.command("profile", epilog=SOURCE_HELP,
+              short_help="Entropy profile h and information profile f.")
 @source_options
 @click.option("--base", type=float, default=None, help="Log base (default nats; 2 for bits).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
