@@ -568,7 +568,8 @@ ENCODING_CONVENTION = {
     "remaining-masked": "cumulative: tokens still masked after step k (last = 0)",
     "mask-ratios": "cumulative: fraction of tokens still masked after step k (last = 0)",
     "alpha": "masking curve: fraction unmasked alpha(t_k) at t_k = k/K, k = 0..K "
-             "(alpha = 0 at t = 0, 1 at t = 1); piecewise linear between knots",
+             "(alpha = 0 at t = 0, 1 at t = 1; t is sampling time, MDLM's diffusion time is "
+             "1 - t); piecewise linear between knots",
     "blocks": "per step, per semi-autoregressive block of --block-width tokens "
               "(every block boundary must be a step boundary)",
     "all": "every encoding (see unmask.export.to_dict)",

@@ -171,6 +171,10 @@ def alpha_knots(schedule: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]
     :func:`unmask.schedules.from_alpha_values` (or ``from_curve`` with
     :func:`alpha_function` on the uniform ``K``-step grid) gives the schedule back.
 
+    ``t`` is *sampling* time (0 = all masked, 1 = all unmasked). MDLM and MD4 run their
+    diffusion time the other way (``t = 1`` is all masked) with the same meaning of
+    ``alpha_t`` (fraction unmasked), so their ``alpha_t`` is this curve at ``1 - t``.
+
     Examples
     --------
     >>> t, a = alpha_knots([2, 1, 1])
