@@ -444,3 +444,43 @@ def test_lagrangian_falls_back_to_layers_when_capped(monkeypatch: pytest.MonkeyP
     bounds, cost, iters, spliced, _, converged = _core.schedule_lagrangian(h, 20, 1)
     assert iters == 1 and spliced and not converged and bounds.size == 21
     assert cost >= want - 1e-12
+
+
+@given(profiles(min_n=12, max_n=12), st.sampled_from([(4, 3), (6, 2), (3, 2), (6, 4), (2, 1)]))
+def test_optimal_block_schedule_against_brute_force(p, shape) -> None:
+    from oracle_dp import compositions, schedule_cost_direct
+
+    width, per_block = shape
+    blocks = 12 // width
+    got = unmask.optimal_block_schedule(p, per_block * blocks, block_width=width)
+    allowed = []
+    for sizes in compositions(12, per_block * blocks):
+        ends = np.cumsum(sizes)
+        inside = [
+            int(np.sum((ends > width * b) & (ends <= width * (b + 1)))) for b in range(blocks)
+        ]
+        if all(c == per_block for c in inside) and all(
+            width * b in {0, *ends} for b in range(blocks)
+        ):
+            allowed.append(sizes)
+    assert got.sizes in set(allowed)
+    best = min(schedule_cost_direct(p.h, s) for s in allowed)
+    assert schedule_cost_direct(p.h, got.sizes) == pytest.approx(best, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("steps", "width", "message"),
+    [
+        (5, 4, "not a multiple of the number of blocks"),
+        (6, 5, "does not divide n = 12"),
+        (24, 4, "8 steps per block > block width 4"),
+        (0, 4, "steps must be a positive integer"),
+        (6, True, "block_width must be a positive integer"),
+    ],
+)
+def test_optimal_block_schedule_errors(steps, width, message) -> None:
+    h = np.linspace(1.0, 0.0, 12)
+    with pytest.raises(ValueError, match=message):
+        unmask.optimal_block_schedule(h, steps, block_width=width)
+    with pytest.raises(ValueError, match="not non-increasing"):
+        unmask.optimal_block_schedule([0.1, 0.5, 0.2, 0.0], 2, 2, nonmonotone="raise")

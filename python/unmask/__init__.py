@@ -25,6 +25,7 @@ from unmask.solver import (
     OptimalFrontier,
     SolverInfo,
     fixed_order_costs,
+    optimal_block_schedule,
     optimal_frontier,
     optimal_schedule,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "kl",
     "learning_errors",
     "markov_profile",
+    "optimal_block_schedule",
     "optimal_frontier",
     "optimal_schedule",
     "profile",

@@ -599,39 +599,17 @@ def _make_schedule(family: str, prof: Profile, steps: int, threads: int | None,
 
 def _blockwise_optimal(prof: Profile, steps: int, block_width: int | None,
                        threads: int | None, nonmonotone: str = "project") -> Schedule:
-    """The optimal schedule among those LLaDA's semi-autoregressive decoding can run.
-
-    Every block boundary is a step boundary and each of the ``n / block_width`` blocks gets
-    ``steps / blocks`` steps (LLaDA splits its steps evenly per block). The cost
-    ``g(a, b)`` of section 5 only reads ``h[a:b]``, so the constrained optimum is the
-    concatenation of the optimal schedules of the sub-profiles ``h[a:a + width]``.
-    """
+    """The optimal schedule blockwise (LLaDA) decoding can run: unmask.optimal_block_schedule."""
     if block_width is None:
         raise click.UsageError("--encoding blocks needs --block-width")
-    n = prof.n
-    if n % block_width:
-        raise click.BadParameter(f"block width {block_width} does not divide n = {n}",
-                                 param_hint="--block-width")
-    blocks = n // block_width
-    if steps % blocks:
-        raise click.BadParameter(
-            f"--steps {steps} is not a multiple of the number of blocks ({blocks} blocks of "
-            f"{block_width}); LLaDA gives every block the same number of steps",
-            param_hint="--steps",
+    try:
+        return unmask.optimal_block_schedule(
+            prof, steps, block_width,
+            nonmonotone="plain" if nonmonotone == "plain" else "project", threads=threads,
         )
-    per_block = steps // blocks
-    if per_block > block_width:
-        raise click.BadParameter(
-            f"{per_block} steps per block > block width {block_width}", param_hint="--steps"
-        )
-    sizes: list[int] = []
-    for b in range(blocks):
-        part = Profile(prof.h[b * block_width:(b + 1) * block_width])
-        sizes.extend(unmask.optimal_schedule(
-            part, per_block, nonmonotone="plain" if nonmonotone == "plain" else "project",
-            threads=threads,
-        ).sizes)
-    return Schedule(sizes)
+    except ValueError as exc:
+        hint = "--block-width" if "block width" in str(exc) else "--steps"
+        raise click.BadParameter(str(exc), param_hint=hint) from exc
 
 
 def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
