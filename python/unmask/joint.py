@@ -119,7 +119,7 @@ class Joint:
                 f"a joint law on [q]^n must have shape (q,)*n with one q for all axes; "
                 f"got shape {arr.shape}"
             )
-        arr = as_probability_array(arr, name="joint probabilities", normalize=normalize)
+        arr = as_probability_array(arr, name="joint law", normalize=normalize)
         view = arr.view()
         view.flags.writeable = False
         self._probs = view
