@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from unmask._core_loader import core
 from unmask._validation import check_memory, log_base_factor, resolve_threads
-from unmask.conditionals import Conditionals, as_conditionals
+from unmask.conditionals import Conditionals, _rank_table, as_conditionals, level_masks
 from unmask.joint import Joint, check_dense_size
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
 
@@ -466,7 +466,7 @@ def decompose(
 
 
 def learning_errors(
-    joint: Any, conditionals: Any, base: float | None = None
+    joint: Any, conditionals: Any, base: float | None = None, threads: int | None = None
 ) -> NDArray[np.float64]:
     """Average learning error ``eps(i)`` of random-order sampling at context size ``i``.
 
@@ -478,6 +478,8 @@ def learning_errors(
         The learned ``q_j`` (None: exact, giving zeros).
     base : float, optional
         Log base (None: nats).
+    threads : int, optional
+        Threads for the subset marginals (None: all cores). The result does not depend on it.
 
     Returns
     -------
@@ -486,14 +488,24 @@ def learning_errors(
         ``i``-subset and ``j`` uniform outside ``A`` (``+inf`` where a learned conditional is 0 on
         ``p``'s support). Indexed by the number of *unmasked* tokens ``i``.
 
+    Raises
+    ------
+    MemoryError
+        When the level marginals and work arrays would not fit in memory (checked first).
+
     Notes
     -----
     With it the identity of theory section 5 extends to learned conditionals:
     ``E_sigma KL(p || q_sigma) = sum_k g(i_k, i_k + s_k) + sum_k s_k eps(i_k)``
-    (see ``unmask.expected_kl(..., conditionals=)``). Cost: ``n 2^(n-1)`` pairs ``(A, j)``,
-    each summing the dense joint down to one marginal, ``O(q^n)``: about 0.6 s at binary
-    ``n = 10`` and 6 s at ``n = 12`` (2-core sandbox), four times more per extra variable.
-    Exact conditionals of ``joint`` itself return zeros at once.
+    (see ``unmask.expected_kl(..., conditionals=)``). Every pair ``(A, j)`` is the pair
+    ``(S - j, j)`` of a subset ``S = A + j`` of size ``i + 1``, so level ``i`` is read at once from
+    the subset marginals ``p(x_S)`` of level ``i + 1`` (computed in C++, ``O((q+1)^n)`` values in
+    all): ``KL_{A,j} = sum_{x_S : p(x_S) > 0} p(x_S) [log p(x_S) - log p(x_A) - log q_j(x_j |
+    x_A)]``, with ``p(x_A)`` the sum over ``x_j`` and ``log q_j`` from the learned law's own level
+    marginals in logs (tempering) or from one table per level (callable). Each pair's KL is a
+    pairwise sum clipped at 0 (Gibbs), the pairs are added with ``math.fsum``. Work is
+    ``O(n (q+1)^n)`` instead of ``O(n 2^(n-1) q^n)``. Exact conditionals of ``joint`` itself
+    return zeros at once.
 
     Examples
     --------
@@ -501,6 +513,9 @@ def learning_errors(
     >>> p = unmask.joints.all_equal(3, 2)
     >>> unmask.learning_errors(p, None).tolist()
     [0.0, 0.0, 0.0]
+    >>> eps = unmask.learning_errors(p, unmask.joints.uniform(3, 2))
+    >>> [round(float(e), 6) for e in eps]              # log 2, then 0 once one copy is seen
+    [0.693147, 0.693147, 0.693147]
     """
     p = _as_joint(joint)
     n, q = p.n, p.q
@@ -510,24 +525,119 @@ def learning_errors(
     out = np.zeros(n)
     if _is_exact_for(cond, p):
         return out
-    _check_work_memory(p, cond, "learning_errors")
+    nthreads = resolve_threads(threads)
+    widest = max(math.comb(n, k) * q**k for k in range(n + 1))
+    need = 8.0 * (q + 1) ** n * 2 + 8.0 * widest * 12
+    if not cond.uses_marginals:
+        need += max(8.0 * math.comb(n, i) * q ** (i + 1) * (n - i) * 3 for i in range(n))
+    check_memory(need, f"learning_errors on [{q}]^{n}")
+    levels = list(range(1, n + 1))
+    c_levels: dict[int, NDArray[np.float64]] = {}
+    if cond.uses_marginals:
+        c_levels = cond.marginals(levels, nthreads)
+        same = cond.joint == p
+    else:
+        same = False
+    if same:
+        p_levels = c_levels
+    else:
+        got = core.level_marginals(p.flat, n, q, levels, nthreads)
+        p_levels = {int(lv): np.asarray(arr) for lv, arr in got.items()}
     for i in range(n):
-        terms: list[float] = []
-        for prefix in _subsets_of_size(n, i):
-            terms.extend(
-                _learning_term(p, cond, prefix, j) for j in range(n) if j not in prefix
-            )
-        if any(math.isinf(t) for t in terms):
-            out[i] = math.inf
+        if cond.uses_marginals:
+            marg = c_levels[i + 1]
+            temperature = cond.temperature
+
+            def log_q_of(t: int, shape: tuple[int, ...]) -> NDArray[np.float64]:
+                return _log_conditionals(marg.reshape(shape), temperature, q)
+
         else:
-            out[i] = math.fsum(terms) / len(terms) / factor
+            with np.errstate(divide="ignore"):
+                log_table = np.log(cond.table(i))
+            ranks = _rank_table(n)
+
+            def log_q_of(t: int, shape: tuple[int, ...]) -> NDArray[np.float64]:
+                a_masks, js = _pair_layout(n, i + 1, t)
+                rows = log_table[ranks[a_masks], :, js - t, :]  # (S, x_A, x_j)
+                count = rows.shape[0]
+                out4: NDArray[np.float64] = np.ascontiguousarray(
+                    rows.reshape(count, q**t, q ** (i - t), q).transpose(0, 1, 3, 2)
+                )
+                return out4
+
+        out[i] = _level_learning(p_levels[i + 1], log_q_of, n, q, i) / factor
     return out
 
 
-def _subsets_of_size(n: int, size: int) -> list[tuple[int, ...]]:
-    from itertools import combinations
+def _pair_layout(n: int, size: int, t: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """For the subsets ``S`` of ``size`` variables (mask order): ``A = S - j`` and ``j``.
 
-    return list(combinations(range(n), size))
+    ``j`` is the ``t``-th smallest variable of each ``S``.
+    """
+    masks = level_masks(n, size)
+    rest = masks.copy()
+    for _ in range(t):
+        rest &= rest - 1  # drop the lowest variable
+    low = rest & -rest
+    j = np.zeros_like(masks)
+    for b in range(n):
+        j += ((low >> b) & 1) * b
+    return masks ^ low, j
+
+
+def _log_conditionals(
+    marg: NDArray[np.float64], temperature: float, q: int
+) -> NDArray[np.float64]:
+    """``log q_j(x_j | x_A)`` from marginals laid out ``(S, x_before, x_j, x_after)``.
+
+    ``q_j ∝ m(x_A, x_j)^(1/T)`` normalised over ``x_j`` (axis 2) in logs; a context of mass 0
+    gets the uniform law, as :meth:`Conditionals.block`.
+    """
+    live = marg > 0
+    logs = np.where(live, np.log(np.where(live, marg, 1.0)), -np.inf)
+    if temperature != 1.0:
+        logs = logs / temperature
+    empty = np.logical_not(live.any(axis=2, keepdims=True))
+    top = np.where(empty, 0.0, np.max(logs, axis=2, keepdims=True))
+    shifted = logs - top
+    with np.errstate(divide="ignore"):
+        lse = np.log(np.sum(np.exp(shifted), axis=2, keepdims=True))
+    lse = np.where(empty, 0.0, lse)  # an empty context: no -inf - (-inf)
+    out: NDArray[np.float64] = np.where(empty, -math.log(q), shifted - lse)
+    return out
+
+
+def _level_learning(
+    p_marg: NDArray[np.float64],
+    log_q_of: Any,
+    n: int,
+    q: int,
+    i: int,
+) -> float:
+    """``eps(i)`` in nats: the mean over pairs ``(A, j)``, ``|A| = i``, of the learning KL.
+
+    ``p_marg`` holds ``p(x_S)`` for every ``S`` of size ``i + 1`` (mask order, C order inside);
+    ``log_q_of(t, shape)`` returns ``log q_j(x_j | x_A)`` laid out as ``shape`` for ``j`` the
+    ``t``-th variable of each ``S``.
+    """
+    count = math.comb(n, i + 1)
+    flat = p_marg.reshape(count, q ** (i + 1))
+    support = flat > 0
+    log_p = np.where(support, np.log(np.where(support, flat, 1.0)), 0.0)
+    kls: list[NDArray[np.float64]] = []
+    for t in range(i + 1):
+        shape = (count, q**t, q, q ** (i - t))
+        pj = flat.reshape(shape)
+        pa = pj.sum(axis=2, keepdims=True)
+        log_pa = np.log(np.where(pa > 0, pa, 1.0))
+        log_q = log_q_of(t, shape)
+        sup = support.reshape(shape)
+        if np.any(np.isneginf(log_q[sup])):
+            return math.inf
+        terms = np.where(sup, pj * (log_p.reshape(shape) - log_pa - np.where(sup, log_q, 0.0)), 0.0)
+        # one KL per pair (S, t): pairwise sum over its q^(i+1) terms; >= 0 (Gibbs)
+        kls.append(np.maximum(terms.reshape(count, -1).sum(axis=1), 0.0))
+    return math.fsum(np.concatenate(kls).tolist()) / (count * (i + 1))
 
 
 # -- Monte Carlo ---------------------------------------------------------------------------------
