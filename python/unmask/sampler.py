@@ -503,7 +503,9 @@ def learning_errors(
     all): ``KL_{A,j} = sum_{x_S : p(x_S) > 0} p(x_S) [log p(x_S) - log p(x_A) - log q_j(x_j |
     x_A)]``, with ``p(x_A)`` the sum over ``x_j`` and ``log q_j`` from the learned law's own level
     marginals in logs (tempering) or from one table per level (callable). Each pair's KL is a
-    pairwise sum clipped at 0 (Gibbs), the pairs are added with ``math.fsum``. Work is
+    Neumaier-compensated sum in C++ (OpenMP over subsets, sequential inside one, so the result
+    does not depend on ``threads``), clipped at 0 (Gibbs); the pairs are added with
+    ``math.fsum``. Work is
     ``O(n (q+1)^n)`` instead of ``O(n 2^(n-1) q^n)``. Exact conditionals of ``joint`` itself
     return zeros at once.
 
@@ -565,7 +567,7 @@ def learning_errors(
                 )
                 return out4
 
-        out[i] = _level_learning(p_levels[i + 1], log_q_of, n, q, i) / factor
+        out[i] = _level_learning(p_levels[i + 1], log_q_of, n, q, i, nthreads) / factor
     return out
 
 
@@ -613,31 +615,26 @@ def _level_learning(
     n: int,
     q: int,
     i: int,
+    threads: int,
 ) -> float:
     """``eps(i)`` in nats: the mean over pairs ``(A, j)``, ``|A| = i``, of the learning KL.
 
     ``p_marg`` holds ``p(x_S)`` for every ``S`` of size ``i + 1`` (mask order, C order inside);
     ``log_q_of(t, shape)`` returns ``log q_j(x_j | x_A)`` laid out as ``shape`` for ``j`` the
-    ``t``-th variable of each ``S``.
+    ``t``-th variable of each ``S``. Each pair's KL comes from the C++ kernel (compensated sum,
+    clipped at 0, ``inf`` off the learned support); the pairs are added with ``math.fsum``.
     """
     count = math.comb(n, i + 1)
-    flat = p_marg.reshape(count, q ** (i + 1))
-    support = flat > 0
-    log_p = np.where(support, np.log(np.where(support, flat, 1.0)), 0.0)
-    kls: list[NDArray[np.float64]] = []
+    flat = np.ascontiguousarray(p_marg, dtype=np.float64)
+    kls: list[float] = []
     for t in range(i + 1):
-        shape = (count, q**t, q, q ** (i - t))
-        pj = flat.reshape(shape)
-        pa = pj.sum(axis=2, keepdims=True)
-        log_pa = np.log(np.where(pa > 0, pa, 1.0))
-        log_q = log_q_of(t, shape)
-        sup = support.reshape(shape)
-        if np.any(np.isneginf(log_q[sup])):
+        a, b = q**t, q ** (i - t)
+        log_q = np.ascontiguousarray(log_q_of(t, (count, a, q, b)), dtype=np.float64)
+        pair = np.asarray(core.learning_pair_kl(flat, log_q, count, a, q, b, threads))
+        if np.any(np.isinf(pair)):
             return math.inf
-        terms = np.where(sup, pj * (log_p.reshape(shape) - log_pa - np.where(sup, log_q, 0.0)), 0.0)
-        # one KL per pair (S, t): pairwise sum over its q^(i+1) terms; >= 0 (Gibbs)
-        kls.append(np.maximum(terms.reshape(count, -1).sum(axis=1), 0.0))
-    return math.fsum(np.concatenate(kls).tolist()) / (count * (i + 1))
+        kls.extend(pair.tolist())
+    return math.fsum(kls) / (count * (i + 1))
 
 
 # -- Monte Carlo ---------------------------------------------------------------------------------
