@@ -83,3 +83,13 @@ def learning_pair_kl(
     b: int,
     threads: int,
 ) -> NDArray[np.float64]: ...
+def learning_pair_kl_marginals(
+    p: NDArray[np.float64],
+    marginals: NDArray[np.float64],
+    temperature: float,
+    count: int,
+    a: int,
+    q: int,
+    b: int,
+    threads: int,
+) -> NDArray[np.float64]: ...

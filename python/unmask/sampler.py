@@ -502,7 +502,8 @@ def learning_errors(
     the subset marginals ``p(x_S)`` of level ``i + 1`` (computed in C++, ``O((q+1)^n)`` values in
     all): ``KL_{A,j} = sum_{x_S : p(x_S) > 0} p(x_S) [log p(x_S) - log p(x_A) - log q_j(x_j |
     x_A)]``, with ``p(x_A)`` the sum over ``x_j`` and ``log q_j`` from the learned law's own level
-    marginals in logs (tempering) or from one table per level (callable). Each pair's KL is a
+    marginals, normalised in logs (tempering ``1/T`` included), or from one table per level (a
+    callable, :meth:`Conditionals.table`, one call of it per variable and level). Each pair's KL is a
     Neumaier-compensated sum in C++ (OpenMP over subsets, sequential inside one, so the result
     does not depend on ``threads``), clipped at 0 (Gibbs); the pairs are added with
     ``math.fsum``. Work is
@@ -528,10 +529,14 @@ def learning_errors(
     if _is_exact_for(cond, p):
         return out
     nthreads = resolve_threads(threads)
+    # level marginals of p and of the learned law, (q+1)^n values each; for a callable also
+    # one level's table, its log, its gathered copy and the contexts table() builds
     widest = max(math.comb(n, k) * q**k for k in range(n + 1))
-    need = 8.0 * (q + 1) ** n * 2 + 8.0 * widest * 12
+    need = 16.0 * (q + 1) ** n
     if not cond.uses_marginals:
-        need += max(8.0 * math.comb(n, i) * q ** (i + 1) * (n - i) * 3 for i in range(n))
+        need += 16.0 * widest + max(
+            8.0 * math.comb(n, i) * q**i * (2 * (n - i) * q + 2 * n) for i in range(n)
+        )
     check_memory(need, f"learning_errors on [{q}]^{n}")
     levels = list(range(1, n + 1))
     c_levels: dict[int, NDArray[np.float64]] = {}
@@ -545,29 +550,36 @@ def learning_errors(
     else:
         got = core.level_marginals(p.flat, n, q, levels, nthreads)
         p_levels = {int(lv): np.asarray(arr) for lv, arr in got.items()}
+    ranks = _rank_table(n)
     for i in range(n):
-        if cond.uses_marginals:
-            marg = c_levels[i + 1]
-            temperature = cond.temperature
-
-            def log_q_of(t: int, shape: tuple[int, ...]) -> NDArray[np.float64]:
-                return _log_conditionals(marg.reshape(shape), temperature, q)
-
-        else:
+        count = math.comb(n, i + 1)
+        p_marg = np.ascontiguousarray(p_levels[i + 1], dtype=np.float64)
+        log_table: NDArray[np.float64] | None = None
+        if not cond.uses_marginals:
             with np.errstate(divide="ignore"):
-                log_table = np.log(cond.table(i))
-            ranks = _rank_table(n)
-
-            def log_q_of(t: int, shape: tuple[int, ...]) -> NDArray[np.float64]:
+                log_table = np.log(cond.table(i))  # (A, x_A, j outside A, x_j)
+        kls: list[float] = []
+        infinite = False
+        for t in range(i + 1):  # j = the t-th variable of S = A + j
+            a, b = q**t, q ** (i - t)
+            if log_table is None:
+                pair = core.learning_pair_kl_marginals(
+                    p_marg, c_levels[i + 1], cond.temperature, count, a, q, b, nthreads
+                )
+            else:
                 a_masks, js = _pair_layout(n, i + 1, t)
                 rows = log_table[ranks[a_masks], :, js - t, :]  # (S, x_A, x_j)
-                count = rows.shape[0]
-                out4: NDArray[np.float64] = np.ascontiguousarray(
-                    rows.reshape(count, q**t, q ** (i - t), q).transpose(0, 1, 3, 2)
-                )
-                return out4
-
-        out[i] = _level_learning(p_levels[i + 1], log_q_of, n, q, i, nthreads) / factor
+                log_q = np.ascontiguousarray(rows.reshape(count, a, b, q).transpose(0, 1, 3, 2))
+                pair = core.learning_pair_kl(p_marg, log_q, count, a, q, b, nthreads)
+            values = np.asarray(pair)
+            if np.any(np.isinf(values)):
+                infinite = True
+                break
+            kls.extend(values.tolist())
+        if infinite:
+            out[i] = math.inf
+        else:
+            out[i] = math.fsum(kls) / (count * (i + 1)) / factor
     return out
 
 
@@ -585,56 +597,6 @@ def _pair_layout(n: int, size: int, t: int) -> tuple[NDArray[np.int64], NDArray[
     for b in range(n):
         j += ((low >> b) & 1) * b
     return masks ^ low, j
-
-
-def _log_conditionals(
-    marg: NDArray[np.float64], temperature: float, q: int
-) -> NDArray[np.float64]:
-    """``log q_j(x_j | x_A)`` from marginals laid out ``(S, x_before, x_j, x_after)``.
-
-    ``q_j ∝ m(x_A, x_j)^(1/T)`` normalised over ``x_j`` (axis 2) in logs; a context of mass 0
-    gets the uniform law, as :meth:`Conditionals.block`.
-    """
-    live = marg > 0
-    logs = np.where(live, np.log(np.where(live, marg, 1.0)), -np.inf)
-    if temperature != 1.0:
-        logs = logs / temperature
-    empty = np.logical_not(live.any(axis=2, keepdims=True))
-    top = np.where(empty, 0.0, np.max(logs, axis=2, keepdims=True))
-    shifted = logs - top
-    with np.errstate(divide="ignore"):
-        lse = np.log(np.sum(np.exp(shifted), axis=2, keepdims=True))
-    lse = np.where(empty, 0.0, lse)  # an empty context: no -inf - (-inf)
-    out: NDArray[np.float64] = np.where(empty, -math.log(q), shifted - lse)
-    return out
-
-
-def _level_learning(
-    p_marg: NDArray[np.float64],
-    log_q_of: Any,
-    n: int,
-    q: int,
-    i: int,
-    threads: int,
-) -> float:
-    """``eps(i)`` in nats: the mean over pairs ``(A, j)``, ``|A| = i``, of the learning KL.
-
-    ``p_marg`` holds ``p(x_S)`` for every ``S`` of size ``i + 1`` (mask order, C order inside);
-    ``log_q_of(t, shape)`` returns ``log q_j(x_j | x_A)`` laid out as ``shape`` for ``j`` the
-    ``t``-th variable of each ``S``. Each pair's KL comes from the C++ kernel (compensated sum,
-    clipped at 0, ``inf`` off the learned support); the pairs are added with ``math.fsum``.
-    """
-    count = math.comb(n, i + 1)
-    flat = np.ascontiguousarray(p_marg, dtype=np.float64)
-    kls: list[float] = []
-    for t in range(i + 1):
-        a, b = q**t, q ** (i - t)
-        log_q = np.ascontiguousarray(log_q_of(t, (count, a, q, b)), dtype=np.float64)
-        pair = np.asarray(core.learning_pair_kl(flat, log_q, count, a, q, b, threads))
-        if np.any(np.isinf(pair)):
-            return math.inf
-        kls.extend(pair.tolist())
-    return math.fsum(kls) / (count * (i + 1))
 
 
 # -- Monte Carlo ---------------------------------------------------------------------------------

@@ -13,4 +13,11 @@ namespace unmask {
 void learning_pair_kl(const double* p, const double* log_q, std::int64_t count, std::int64_t a,
                       std::int64_t q, std::int64_t b, double* out, int threads);
 
+/// As learning_pair_kl, with q_j(x | x_A) proportional to m(x_A, x_j = x)^(1/T) computed in logs
+/// from the learned law's marginals `m` (same layout as `p`); a context with m(x_A) = 0 gets
+/// the uniform law 1/q.
+void learning_pair_kl_marginals(const double* p, const double* m, double temperature,
+                                std::int64_t count, std::int64_t a, std::int64_t q,
+                                std::int64_t b, double* out, int threads);
+
 }  // namespace unmask
