@@ -16,8 +16,8 @@ from unmask import Conditionals
 from unmask._core_loader import core
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _sampler_strategies import laws, make_callable  # noqa: E402
-from oracle_learning import learning_errors_loop  # noqa: E402
+from _sampler_strategies import laws, make_callable
+from oracle_learning import learning_errors_loop
 
 
 def assert_same(got: np.ndarray, want: np.ndarray) -> None:

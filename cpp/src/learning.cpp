@@ -11,6 +11,8 @@ namespace unmask {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+/// Below this many values a level runs on one thread (waking a team costs more).
+constexpr std::int64_t kParallelMin = std::int64_t{1} << 16;
 
 /// log q_j(x | x_A) for x = 0..q-1 from m(x_A, x) (stride b), tempered by 1/T, in logs.
 void log_conditional(const double* m, std::int64_t q, std::int64_t b, double inv_t, double* lq) {
@@ -41,7 +43,7 @@ void pair_kl(const double* p, const double* log_q, const double* m, double tempe
   const double inv_t = 1.0 / temperature;
   (void)threads;
 #ifdef UNMASK_HAVE_OPENMP
-#pragma omp parallel num_threads(resolve_threads(threads))
+#pragma omp parallel num_threads(resolve_threads(threads)) if (count * per_subset >= kParallelMin)
 #endif
   {
     std::vector<double> lq(static_cast<std::size_t>(q));
