@@ -131,9 +131,13 @@ def test_kernel_rejects_a_bad_layout():
     with pytest.raises(ValueError, match="count, a, q, b must be"):
         core.learning_pair_kl(p, p, 4, 0, 2, 1, 1)
     with pytest.raises(ValueError, match="marginals has 4 entries, expected 8"):
-        core.learning_pair_kl_marginals(p, p[:4], 1.0, 2, 2, 2, 1, 1)
+        core.learning_level_kl_marginals(p, p[:4], 1.0, 2, 2, 2, 1)
+    with pytest.raises(ValueError, match="p has 8 entries, expected 16"):
+        core.learning_level_kl_marginals(p, p, 1.0, 2, 3, 2, 1)
+    with pytest.raises(ValueError, match="bad count, size or q"):
+        core.learning_level_kl_marginals(p, p, 1.0, 2, 0, 2, 1)
     with pytest.raises(ValueError, match="temperature must be a finite number > 0"):
-        core.learning_pair_kl_marginals(p, p, math.nan, 2, 2, 2, 1, 1)
+        core.learning_level_kl_marginals(p, p, math.nan, 4, 1, 2, 1)
 
 
 def test_context_of_mass_zero_under_the_learned_law_is_no_warning():

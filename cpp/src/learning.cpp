@@ -14,33 +14,10 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 /// Below this many values a level runs on one thread (waking a team costs more).
 constexpr std::int64_t kParallelMin = std::int64_t{1} << 16;
 
-/// log q_j(x | x_A) for x = 0..q-1 from m(x_A, x) (stride b), tempered by 1/T, in logs.
-void log_conditional(const double* m, std::int64_t q, std::int64_t b, double inv_t, double* lq) {
-  double top = -kInf;
-  for (std::int64_t x = 0; x < q; ++x) {
-    const double v = m[x * b];
-    lq[x] = v > 0.0 ? std::log(v) * inv_t : -kInf;
-    if (lq[x] > top) top = lq[x];
-  }
-  if (top == -kInf) {  // a context of mass 0: the uniform law
-    const double u = -std::log(static_cast<double>(q));
-    for (std::int64_t x = 0; x < q; ++x) lq[x] = u;
-    return;
-  }
-  double total = 0.0;
-  for (std::int64_t x = 0; x < q; ++x)
-    if (lq[x] != -kInf) total += std::exp(lq[x] - top);
-  const double shift = top + std::log(total);
-  for (std::int64_t x = 0; x < q; ++x)
-    if (lq[x] != -kInf) lq[x] -= shift;
-}
-
-/// The shared loop; `m == nullptr` reads log q from `log_q`, else computes it from `m`.
-void pair_kl(const double* p, const double* log_q, const double* m, double temperature,
-             std::int64_t count, std::int64_t a, std::int64_t q, std::int64_t b, double* out,
-             int threads) {
+/// One pair per subset, log q_j read from `log_q` (same layout as `p`).
+void pair_kl(const double* p, const double* log_q, std::int64_t count, std::int64_t a,
+             std::int64_t q, std::int64_t b, double* out, int threads) {
   const std::int64_t per_subset = a * q * b;
-  const double inv_t = 1.0 / temperature;
   (void)threads;
 #ifdef UNMASK_HAVE_OPENMP
 #pragma omp parallel num_threads(resolve_threads(threads)) if (count * per_subset >= kParallelMin)
@@ -59,11 +36,7 @@ void pair_kl(const double* p, const double* log_q, const double* m, double tempe
           double pa = 0.0;
           for (std::int64_t x = 0; x < q; ++x) pa += p[base + x * b];
           if (!(pa > 0.0)) continue;
-          if (m != nullptr) {
-            log_conditional(m + base, q, b, inv_t, lq.data());
-          } else {
-            for (std::int64_t x = 0; x < q; ++x) lq[x] = log_q[base + x * b];
-          }
+          for (std::int64_t x = 0; x < q; ++x) lq[x] = log_q[base + x * b];
           const double log_pa = std::log(pa);
           for (std::int64_t x = 0; x < q; ++x) {
             const double v = p[base + x * b];
@@ -90,13 +63,70 @@ void pair_kl(const double* p, const double* log_q, const double* m, double tempe
 
 void learning_pair_kl(const double* p, const double* log_q, std::int64_t count, std::int64_t a,
                       std::int64_t q, std::int64_t b, double* out, int threads) {
-  pair_kl(p, log_q, nullptr, 1.0, count, a, q, b, out, threads);
+  pair_kl(p, log_q, count, a, q, b, out, threads);
 }
 
-void learning_pair_kl_marginals(const double* p, const double* m, double temperature,
-                                std::int64_t count, std::int64_t a, std::int64_t q,
-                                std::int64_t b, double* out, int threads) {
-  pair_kl(p, nullptr, m, temperature, count, a, q, b, out, threads);
+void learning_level_kl_marginals(const double* p, const double* m, double temperature,
+                                 std::int64_t count, int size, std::int64_t q, double* out,
+                                 int threads) {
+  const std::int64_t per_subset = static_cast<std::int64_t>(checked_pow(q, size));
+  const std::int64_t total = count * per_subset;
+  const double inv_t = 1.0 / temperature;
+  const bool parallel = total >= kParallelMin;
+  (void)threads;
+  (void)parallel;
+  std::vector<double> log_p(static_cast<std::size_t>(total));
+  std::vector<double> log_m(static_cast<std::size_t>(total));
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(threads)) if (parallel)
+#endif
+  for (std::int64_t k = 0; k < total; ++k) {
+    log_p[k] = p[k] > 0.0 ? std::log(p[k]) : 0.0;
+    log_m[k] = m[k] > 0.0 ? std::log(m[k]) * inv_t : -kInf;
+  }
+  const double uniform = -std::log(static_cast<double>(q));
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 16) num_threads(resolve_threads(threads)) if (parallel)
+#endif
+  for (std::int64_t s = 0; s < count; ++s) {
+    std::int64_t a = 1;
+    for (int t = 0; t < size; ++t, a *= q) {
+      const std::int64_t b = per_subset / (a * q);
+      CompensatedSum acc;
+      bool infinite = false;
+      for (std::int64_t u = 0; u < a && !infinite; ++u) {
+        for (std::int64_t w = 0; w < b && !infinite; ++w) {
+          const std::int64_t base = s * per_subset + u * q * b + w;
+          double pa = 0.0;
+          double top = -kInf;
+          for (std::int64_t x = 0; x < q; ++x) {
+            pa += p[base + x * b];
+            if (log_m[base + x * b] > top) top = log_m[base + x * b];
+          }
+          if (!(pa > 0.0)) continue;
+          double shift = 0.0;  // log q_j(x) = log_m - shift, or the uniform law
+          if (top != -kInf) {
+            double z = 0.0;
+            for (std::int64_t x = 0; x < q; ++x) z += std::exp(log_m[base + x * b] - top);
+            shift = top + std::log(z);
+          }
+          const double log_pa = std::log(pa);
+          for (std::int64_t x = 0; x < q; ++x) {
+            const std::int64_t k = base + x * b;
+            if (!(p[k] > 0.0)) continue;
+            const double lq = top == -kInf ? uniform : log_m[k] - shift;
+            if (lq == -kInf) {
+              infinite = true;
+              break;
+            }
+            acc.add(p[k] * (log_p[k] - log_pa - lq));
+          }
+        }
+      }
+      const double kl = acc.value();
+      out[t * count + s] = infinite ? kInf : (kl > 0.0 ? kl : 0.0);
+    }
+  }
 }
 
 }  // namespace unmask

@@ -83,13 +83,12 @@ def learning_pair_kl(
     b: int,
     threads: int,
 ) -> NDArray[np.float64]: ...
-def learning_pair_kl_marginals(
+def learning_level_kl_marginals(
     p: NDArray[np.float64],
     marginals: NDArray[np.float64],
     temperature: float,
     count: int,
-    a: int,
+    size: int,
     q: int,
-    b: int,
     threads: int,
 ) -> NDArray[np.float64]: ...

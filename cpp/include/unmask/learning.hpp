@@ -13,11 +13,13 @@ namespace unmask {
 void learning_pair_kl(const double* p, const double* log_q, std::int64_t count, std::int64_t a,
                       std::int64_t q, std::int64_t b, double* out, int threads);
 
-/// As learning_pair_kl, with q_j(x | x_A) proportional to m(x_A, x_j = x)^(1/T) computed in logs
-/// from the learned law's marginals `m` (same layout as `p`); a context with m(x_A) = 0 gets
-/// the uniform law 1/q.
-void learning_pair_kl_marginals(const double* p, const double* m, double temperature,
-                                std::int64_t count, std::int64_t a, std::int64_t q,
-                                std::int64_t b, double* out, int threads);
+/// A whole level at once: `p` and `m` hold p(x_S) and m(x_S) for the `count` subsets S of size
+/// `size` (C order inside S). For every S and every t < size (j = the t-th variable of S) writes
+/// the learning KL of the pair (S - j, j) to out[t * count + s], with q_j proportional to
+/// m(x_A, x_j)^(1/T) (uniform where m(x_A) = 0). The logs of p and m are taken once per level
+/// (2 count q^size doubles of work space).
+void learning_level_kl_marginals(const double* p, const double* m, double temperature,
+                                 std::int64_t count, int size, std::int64_t q, double* out,
+                                 int threads);
 
 }  // namespace unmask
