@@ -72,3 +72,23 @@ def law_step(
     table: NDArray[np.float64] | None,
     threads: int,
 ) -> None: ...
+
+# -- learning (cpp/bindings/bind_learning.cpp) --
+def learning_pair_kl(
+    p: NDArray[np.float64],
+    log_q: NDArray[np.float64],
+    count: int,
+    a: int,
+    q: int,
+    b: int,
+    threads: int,
+) -> NDArray[np.float64]: ...
+def learning_level_kl_marginals(
+    p: NDArray[np.float64],
+    marginals: NDArray[np.float64],
+    temperature: float,
+    count: int,
+    size: int,
+    q: int,
+    threads: int,
+) -> NDArray[np.float64]: ...

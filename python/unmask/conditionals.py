@@ -296,6 +296,7 @@ class Conditionals:
         shifted = logs - top
         with np.errstate(divide="ignore"):
             lse = np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        lse = np.where(empty, 0.0, lse)  # a context of mass 0: no -inf - (-inf) (NaN, warning)
         out = np.where(empty, -math.log(q), shifted - lse)
         return out
 
