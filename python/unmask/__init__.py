@@ -13,11 +13,11 @@ from unmask.bounds import all_bounds
 from unmask.conditionals import Conditionals
 from unmask.cost import expected_kl
 from unmask.divergence import kl, reverse_kl, tv
-from unmask.entropy import entropy, profile, subset_entropies
+from unmask.entropies import entropy, profile, subset_entropies
 from unmask.estimate import estimate_profile, profile_from_loss_curve
 from unmask.joint import Joint
 from unmask.markov import markov_profile
-from unmask.profile import Profile
+from unmask.profiles import Profile
 from unmask.sampler import Decomposition, decompose, learning_errors, sample, sampler_law
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
 from unmask.solver import (

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from unmask.cost import as_profile, expected_kl
-from unmask.profile import Profile
+from unmask.profiles import Profile
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = [

@@ -26,7 +26,7 @@ import numpy as np
 import unmask
 from unmask import joints
 from unmask.joint import Joint
-from unmask.profile import Profile
+from unmask.profiles import Profile
 from unmask.schedule import Schedule
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

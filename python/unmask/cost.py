@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from unmask.profile import Profile
+from unmask.profiles import Profile
 from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = ["as_profile", "block_cost", "expected_kl", "step_costs"]
@@ -21,13 +21,13 @@ def as_profile(obj: Any, base: float | None = None) -> Profile:
     from unmask.joint import Joint
 
     if isinstance(obj, Joint):
-        from unmask.entropy import profile
+        from unmask.entropies import profile
 
         return profile(obj, base=base)
     arr = np.asarray(obj)
     if arr.ndim == 1:
         return Profile(arr, base=base)
-    from unmask.entropy import profile
+    from unmask.entropies import profile
 
     try:
         joint = Joint(arr)

@@ -14,7 +14,7 @@ from unmask._validation import (
     resolve_threads,
 )
 from unmask.joints import _check_transition, stationary_distribution
-from unmask.profile import Profile
+from unmask.profiles import Profile
 
 __all__ = ["markov_profile"]
 

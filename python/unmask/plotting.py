@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.profile import Profile
+    from unmask.profiles import Profile
     from unmask.schedule import Schedule
     from unmask.verification import VerifyResult
 

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from unmask._core_loader import core
 from unmask._validation import check_memory, resolve_threads
 from unmask.cost import as_profile
-from unmask.profile import Profile
+from unmask.profiles import Profile
 from unmask.schedule import Schedule
 
 __all__ = [
@@ -471,7 +471,7 @@ def fixed_order_costs(
     >>> round(cm.cost(0, 3), 12), round(cm.cost(1, 3), 12)
     (2.0, 0.0)
     """
-    from unmask.entropy import _as_joint, subset_entropies
+    from unmask.entropies import _as_joint, subset_entropies
 
     jt = _as_joint(joint)
     n = jt.n

@@ -29,7 +29,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from unmask import joints as _laws
 from unmask.joint import Joint
-from unmask.profile import Profile
+from unmask.profiles import Profile
 from unmask.schedule import Schedule
 
 __all__ = [

@@ -30,7 +30,7 @@ import unmask
 from unmask import cost as _cost
 from unmask import joints
 from unmask.joint import Joint
-from unmask.profile import Profile
+from unmask.profiles import Profile
 from unmask.schedule import Schedule
 
 __all__ = [

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from unmask._core_loader import core
 from unmask._validation import check_memory, log_base_factor, resolve_threads
 from unmask.joint import Joint
-from unmask.profile import Profile
+from unmask.profiles import Profile
 
 __all__ = ["entropy", "profile", "subset_entropies"]
 
