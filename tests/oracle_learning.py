@@ -13,7 +13,7 @@ from itertools import combinations
 import numpy as np
 
 import unmask
-from unmask.conditionals import Conditionals, as_conditionals
+from unmask.samplers.conditionals import Conditionals, as_conditionals
 
 
 def learning_term(p: unmask.Joint, cond: Conditionals, prefix: tuple[int, ...], j: int) -> float:

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import unmask
-from unmask import bounds as B
-from unmask import schedules as S
+from unmask.schedules import bounds as B
+from unmask.schedules import families as S
 
 
 @st.composite

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 import unmask
-from unmask import cost
 from unmask.cli import main
+from unmask.schedules import cost
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).parent))

@@ -32,7 +32,7 @@ def test_digit_patches_is_the_stated_empirical_law(law: unmask.Joint) -> None:
     assert math.isclose(math.fsum(law.flat.tolist()), 1.0, abs_tol=1e-12)
     counts = law.flat * N_PATCHES
     np.testing.assert_allclose(counts, np.round(counts), atol=1e-7)  # an empirical law of 44925
-    header = resources.files("unmask.datasets").joinpath("digit_patches.txt").read_text()
+    header = resources.files("unmask.laws.datasets").joinpath("digit_patches.txt").read_text()
     distinct = int(re.search(r"(\d+) distinct", header).group(1))  # type: ignore[union-attr]
     assert law.support_size == distinct
 

@@ -12,7 +12,7 @@ from oracle_models import joint_model, markov_model, markov_sampler
 
 import unmask
 from unmask import joints
-from unmask.profiles import pava_nonincreasing
+from unmask.profiles.profile import pava_nonincreasing
 
 
 def _uniform_model(values, mask):  # type: ignore[no-untyped-def]

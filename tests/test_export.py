@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import unmask
 from unmask import export as E
-from unmask import schedules as S
+from unmask.schedules import families as S
 
 
 @st.composite
@@ -126,7 +126,9 @@ def test_export_errors() -> None:
         E.counts_per_step([2, 0, 1])
 
 
-@pytest.mark.parametrize("module", ["unmask.schedules", "unmask.bounds", "unmask.export"])
+@pytest.mark.parametrize(
+    "module", ["unmask.schedules.families", "unmask.schedules.bounds", "unmask.export.encodings"]
+)
 def test_docstring_examples_run(module: str) -> None:
     import doctest
     import importlib

@@ -149,7 +149,7 @@ def test_mixture_independent_random_from_samples() -> None:
 def test_astronomical_sizes_are_refused_without_overflow(n: int, q: int, digits: str) -> None:
     # 8.0 * 2**(10**7) used to raise OverflowError (int too large to convert to float), and
     # printing q**n in full is refused by Python above 4300 digits.
-    from unmask.joint import check_dense_size
+    from unmask.laws.joint import check_dense_size
 
     with pytest.raises(MemoryError, match=rf"\[{q}\]\^{n} \(about 10\^{digits} entries\)"):
         check_dense_size(n, q)

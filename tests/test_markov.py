@@ -293,7 +293,7 @@ def test_float32_rows_get_a_usable_message() -> None:
 def test_default_law_checked_for_stationarity(monkeypatch: pytest.MonkeyPatch) -> None:
     # if the least-squares stationary law were off, the fast path (every X_t has law pi) would
     # be wrong; the general path must be taken and match the lattice engine with that start
-    import unmask.markov as markov_module
+    import unmask.profiles.markov as markov_module
 
     P, _ = _random_chain(4, 3)
     pi = joints.stationary_distribution(P)

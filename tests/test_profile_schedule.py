@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import unmask
-from unmask.profiles import pava_nonincreasing
+from unmask.profiles.profile import pava_nonincreasing
 from unmask.testing import compositions, profiles
 
 

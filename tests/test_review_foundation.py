@@ -63,7 +63,7 @@ def test_bad_base_is_refused_before_the_walk(monkeypatch: pytest.MonkeyPatch) ->
     import sys
 
     calls: list[int] = []
-    entropy_module = sys.modules["unmask.entropies"]
+    entropy_module = sys.modules["unmask.profiles.lattice"]
 
     real = entropy_module.subset_entropies
 

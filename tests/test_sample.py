@@ -80,7 +80,7 @@ def test_bad_input():
 def test_fixed_order_monte_carlo_reads_one_marginal_per_context(kind, monkeypatch):
     # A fixed order conditions only on prefixes of the order: no level marginals ((q+1)^n
     # values, 28 GB at binary n = 20) are needed, and the draws still follow the exact law.
-    import unmask.conditionals as conditionals_module
+    import unmask.samplers.conditionals as conditionals_module
 
     def refuse(*args, **kwargs):
         raise AssertionError("level marginals computed for a fixed order")

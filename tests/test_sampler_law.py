@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import unmask
 import unmask._validation as validation
-from unmask.conditionals import Conditionals
+from unmask.samplers.conditionals import Conditionals
 
 sys.path.insert(0, str(Path(__file__).parent))
 import oracle_sampler as oracle
@@ -332,7 +332,7 @@ def test_small_temperatures_do_not_underflow_to_uniform(temperature):
 def test_fixed_order_reads_no_level_marginals(monkeypatch):
     # A fixed order needs one marginal per context set, not every subset of each level
     # ((q+1)^n values: 28 GB at binary n = 20).
-    import unmask.conditionals as conditionals_module
+    import unmask.samplers.conditionals as conditionals_module
 
     def refuse(*args, **kwargs):
         raise AssertionError("level marginals computed for a fixed order")

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 import unmask
 import unmask._validation as validation
 from unmask import CostMatrix, Profile, Schedule
-from unmask import bounds as B
 from unmask import export as E
-from unmask import schedules as S
+from unmask.schedules import bounds as B
+from unmask.schedules import families as S
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from oracle_dp import compositions, plain_frontier

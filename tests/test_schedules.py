@@ -14,8 +14,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import unmask
-from unmask import schedules as S
-from unmask.bounds import dtc_eps, tc_eps
+from unmask.schedules import families as S
+from unmask.schedules.bounds import dtc_eps, tc_eps
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from oracle_dp import brute_force_optimum, compositions, plain_dp
@@ -283,12 +283,12 @@ def test_optimal_delegates_to_solver(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def fake_optimal_schedule(profile: object, steps: int) -> unmask.Schedule:
         calls.append(steps)
-        h = unmask.cost.as_profile(profile).h
+        h = unmask.schedules.cost.as_profile(profile).h
         return unmask.Schedule(plain_dp(h, steps)[1])
 
-    fake = types.ModuleType("unmask.solver")
+    fake = types.ModuleType("unmask.schedules.solver")
     fake.optimal_schedule = fake_optimal_schedule  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "unmask.solver", fake)
+    monkeypatch.setitem(sys.modules, "unmask.schedules.solver", fake)
     h = unmask.Profile.from_f([0.9, 0.5, 0.3, 0.0, 0.2, 0.1, 0.0]).h
     s = S.optimal(h, 3)
     assert calls == [3]

@@ -356,7 +356,7 @@ def test_fixed_order_costs_average_to_random_order_costs() -> None:
     mean = np.mean(mats, axis=0)
     for a in range(4):
         for b in range(a + 1, 5):
-            assert close(mean[a, b], unmask.cost.block_cost(prof, a, b), 1e-10)
+            assert close(mean[a, b], unmask.schedules.cost.block_cost(prof, a, b), 1e-10)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -432,7 +432,7 @@ def test_ctrl_c_interrupts_a_long_frontier(method: str) -> None:
 
 
 def test_lagrangian_falls_back_to_layers_when_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    import unmask.solver as solver
+    import unmask.schedules.solver as solver
 
     h = h_from_f(1.0 / np.arange(1, 500))
     want = plain_frontier(h, 20)[-1]

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import unmask
-from unmask import cost, verification
+from unmask import verification
+from unmask.schedules import cost
 from unmask.verification import BoundValue, Check, VerifyResult, default_suite, verify
 
 sys.path.insert(0, str(Path(__file__).parent))

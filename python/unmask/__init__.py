@@ -7,20 +7,22 @@ optimal unmasking schedules from a profile at real sequence lengths.
 
 from __future__ import annotations
 
-from unmask import bounds, datasets, export, joints, schedules
+from unmask import export, laws, profiles, samplers, schedules
 from unmask._core_loader import core as _core
-from unmask.bounds import all_bounds
-from unmask.conditionals import Conditionals
-from unmask.cost import expected_kl
-from unmask.divergence import kl, reverse_kl, tv
-from unmask.entropies import entropy, profile, subset_entropies
-from unmask.estimate import estimate_profile, profile_from_loss_curve
-from unmask.joint import Joint
-from unmask.markov import markov_profile
-from unmask.profiles import Profile
-from unmask.sampler import Decomposition, decompose, learning_errors, sample, sampler_law
-from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
-from unmask.solver import (
+from unmask.laws import datasets, joints
+from unmask.laws.joint import Joint
+from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.lattice import entropy, profile, subset_entropies
+from unmask.profiles.markov import markov_profile
+from unmask.profiles.profile import Profile
+from unmask.samplers.conditionals import Conditionals
+from unmask.samplers.divergence import kl, reverse_kl, tv
+from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
+from unmask.schedules import bounds
+from unmask.schedules.bounds import all_bounds
+from unmask.schedules.cost import expected_kl
+from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
+from unmask.schedules.solver import (
     CostMatrix,
     OptimalFrontier,
     SolverInfo,
@@ -57,6 +59,7 @@ __all__ = [
     "fixed_order_costs",
     "joints",
     "kl",
+    "laws",
     "learning_errors",
     "markov_profile",
     "optimal_block_schedule",
@@ -64,9 +67,11 @@ __all__ = [
     "optimal_schedule",
     "profile",
     "profile_from_loss_curve",
+    "profiles",
     "reverse_kl",
     "sample",
     "sampler_law",
+    "samplers",
     "schedules",
     "subset_entropies",
     "tv",

@@ -24,10 +24,10 @@ import click
 import numpy as np
 
 import unmask
-from unmask import joints
-from unmask.joint import Joint
-from unmask.profiles import Profile
-from unmask.schedule import Schedule
+from unmask.laws import joints
+from unmask.laws.joint import Joint
+from unmask.profiles.profile import Profile
+from unmask.schedules.schedule import Schedule
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -210,7 +210,7 @@ def build_law(name: str, n: int | None, q: int, seed: int, param: float | None) 
             np.full(comps, 1.0 / comps), rng.dirichlet(np.ones(q), size=(comps, n))
         )
     try:
-        datasets = importlib.import_module("unmask.datasets")
+        datasets = importlib.import_module("unmask.laws.datasets")
     except ModuleNotFoundError as exc:
         raise click.ClickException("the digit-patch law needs unmask.datasets") from exc
     jt: Joint = datasets.digit_patches()
@@ -552,7 +552,7 @@ def _optional(name: str) -> Any:
         raise
 
 
-_SCHEDULES = _optional("unmask.schedules")
+_SCHEDULES = _optional("unmask.schedules.families")
 #: The suite's names first, then every other family of :data:`unmask.schedules.FAMILIES`
 #: that gives one schedule ("randomized" gives a law over schedules).
 FAMILY_CHOICES = (
@@ -623,7 +623,7 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
         return sched.mask_ratios().tolist()
     if encoding == "alpha":
         return (sched.boundaries / sched.n).tolist()
-    export = _optional("unmask.export")
+    export = _optional("unmask.export.encodings")
     if export is None:
         raise click.ClickException(f"--encoding {encoding} needs unmask.export")
     if encoding == "blocks" and block_width is None:
@@ -698,7 +698,7 @@ def schedule_cmd(
         click.echo(json.dumps(payload, indent=2))
         return
     if encoding == "all":
-        click.echo(_optional("unmask.export").to_csv(sched), nl=False)
+        click.echo(_optional("unmask.export.encodings").to_csv(sched), nl=False)
         return
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

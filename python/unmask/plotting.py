@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.profiles import Profile
-    from unmask.schedule import Schedule
+    from unmask.profiles.profile import Profile
+    from unmask.schedules.schedule import Schedule
     from unmask.verification import VerifyResult
 
 __all__ = [
@@ -376,7 +376,7 @@ def _title(name: str, n: int) -> str:
 
 def _schedule_shapes(result: VerifyResult) -> tuple[str, dict[str, Schedule]] | None:
     """The (law, K) with the most families, then the largest K, then the largest n."""
-    from unmask.schedule import Schedule
+    from unmask.schedules.schedule import Schedule
 
     by_key: dict[tuple[str, int], dict[str, Schedule]] = {}
     for case in result.cases:

@@ -27,10 +27,10 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "unmask.testing needs hypothesis: pip install 'unmask[test]' or pip install hypothesis"
     ) from exc
 
-from unmask import joints as _laws
-from unmask.joint import Joint
-from unmask.profiles import Profile
-from unmask.schedule import Schedule
+from unmask.laws import joints as _laws
+from unmask.laws.joint import Joint
+from unmask.profiles.profile import Profile
+from unmask.schedules.schedule import Schedule
 
 __all__ = [
     "compositions",

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 
 import unmask
-from unmask import cost as _cost
-from unmask import joints
-from unmask.joint import Joint
-from unmask.profiles import Profile
-from unmask.schedule import Schedule
+from unmask.laws import joints
+from unmask.laws.joint import Joint
+from unmask.profiles.profile import Profile
+from unmask.schedules import cost as _cost
+from unmask.schedules.schedule import Schedule
 
 __all__ = [
     "FAMILIES",
@@ -464,7 +464,7 @@ def _independent(n: int, q: int, seed: int) -> Joint:
 
 
 def _digit_patches() -> Joint:
-    datasets = importlib.import_module("unmask.datasets")
+    datasets = importlib.import_module("unmask.laws.datasets")
     jt: Joint = datasets.digit_patches()
     return jt
 
@@ -547,9 +547,9 @@ class _Ingredients:
         self.optimal_schedule: Any = getattr(unmask, "optimal_schedule", None)
         self.optimal_frontier: Any = getattr(unmask, "optimal_frontier", None)
         self.markov_profile: Any = getattr(unmask, "markov_profile", None)
-        self.schedules = _optional_module("unmask.schedules")
-        self.bounds = _optional_module("unmask.bounds")
-        self.datasets = _optional_module("unmask.datasets")
+        self.schedules = _optional_module("unmask.schedules.families")
+        self.bounds = _optional_module("unmask.schedules.bounds")
+        self.datasets = _optional_module("unmask.laws.datasets")
 
     def missing(self) -> list[str]:
         out = []

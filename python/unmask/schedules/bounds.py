@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from unmask.cost import as_profile, expected_kl
-from unmask.profiles import Profile
-from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
+from unmask.profiles.profile import Profile
+from unmask.schedules.cost import as_profile, expected_kl
+from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = [
     "BoundRow",
@@ -615,7 +615,7 @@ def all_bounds(profile_or_joint: Any, schedule: Any) -> BoundsTable:
     >>> [r.name for r in t.rows if r.kind == "rigorous" and not r.holds]
     []
     """
-    from unmask.joint import Joint
+    from unmask.laws.joint import Joint
 
     q = profile_or_joint.q if isinstance(profile_or_joint, Joint) else None
     prof = as_profile(profile_or_joint)

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unmask._validation import as_probability_array, log_base_factor
-from unmask.joint import Joint
+from unmask.laws.joint import Joint
 
 __all__ = ["kl", "reverse_kl", "tv"]
 

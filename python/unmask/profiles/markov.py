@@ -13,8 +13,8 @@ from unmask._validation import (
     log_base_factor,
     resolve_threads,
 )
-from unmask.joints import _check_transition, stationary_distribution
-from unmask.profiles import Profile
+from unmask.laws.joints import _check_transition, stationary_distribution
+from unmask.profiles.profile import Profile
 
 __all__ = ["markov_profile"]
 

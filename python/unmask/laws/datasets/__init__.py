@@ -6,7 +6,7 @@ from importlib import resources
 
 import numpy as np
 
-from unmask.joint import Joint
+from unmask.laws.joint import Joint
 
 __all__ = ["digit_patches"]
 

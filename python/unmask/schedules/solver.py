@@ -20,9 +20,9 @@ from numpy.typing import NDArray
 
 from unmask._core_loader import core
 from unmask._validation import check_memory, resolve_threads
-from unmask.cost import as_profile
-from unmask.profiles import Profile
-from unmask.schedule import Schedule
+from unmask.profiles.profile import Profile
+from unmask.schedules.cost import as_profile
+from unmask.schedules.schedule import Schedule
 
 __all__ = [
     "CostMatrix",
@@ -471,7 +471,7 @@ def fixed_order_costs(
     >>> round(cm.cost(0, 3), 12), round(cm.cost(1, 3), 12)
     (2.0, 0.0)
     """
-    from unmask.entropies import _as_joint, subset_entropies
+    from unmask.profiles.lattice import _as_joint, subset_entropies
 
     jt = _as_joint(joint)
     n = jt.n

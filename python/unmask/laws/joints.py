@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unmask._validation import NORMALIZATION_TOL, as_probability_array, check_memory
-from unmask.joint import Joint, check_dense_size
+from unmask.laws.joint import Joint, check_dense_size
 
 __all__ = [
     "all_equal",

@@ -11,7 +11,7 @@ counts), except :func:`randomized`, which returns a :class:`unmask.CompositionLa
   of theory section 6.
 * :func:`sqrt_rule`: the continuum optimum of section 6 from a profile.
 * :func:`randomized`: randomized step sizes (our own construction, see its docstring).
-* :func:`optimal`: the exact optimum (delegates to :func:`unmask.solver.optimal_schedule`).
+* :func:`optimal`: the exact optimum (delegates to :func:`unmask.schedules.solver.optimal_schedule`).
 * :func:`get`: pick any of them by name (used by the CLI).
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
+from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = [
     "CURVES",
@@ -75,7 +75,7 @@ def _check_n_steps(n: Any, steps: Any) -> tuple[int, int]:
 
 
 def _profile_arg(profile: Any) -> Any:
-    from unmask.cost import as_profile
+    from unmask.schedules.cost import as_profile
 
     return as_profile(profile)
 
@@ -825,7 +825,7 @@ def optimal(profile: Any, steps: int) -> Schedule:
     Returns
     -------
     Schedule
-        :func:`unmask.solver.optimal_schedule` ``(profile, steps)``.
+        :func:`unmask.schedules.solver.optimal_schedule` ``(profile, steps)``.
 
     Raises
     ------
@@ -842,7 +842,7 @@ def optimal(profile: Any, steps: int) -> Schedule:
     >>> optimal(unmask.Profile.from_f([1.0, 0.0, 0.0]), 2).sizes
     (1, 3)
     """
-    from unmask.solver import optimal_schedule  # type: ignore[import-not-found,unused-ignore]
+    from unmask.schedules.solver import optimal_schedule  # type: ignore[import-not-found,unused-ignore]
 
     out = optimal_schedule(profile, steps)
     return out if isinstance(out, Schedule) else Schedule(out)

@@ -10,8 +10,8 @@ from numpy.typing import NDArray
 
 from unmask._core_loader import core
 from unmask._validation import check_memory, log_base_factor, resolve_threads
-from unmask.joint import Joint
-from unmask.profiles import Profile
+from unmask.laws.joint import Joint
+from unmask.profiles.profile import Profile
 
 __all__ = ["entropy", "profile", "subset_entropies"]
 
@@ -23,7 +23,7 @@ def _as_joint(joint: Any) -> Joint:
     if isinstance(joint, Joint):
         return joint
     if hasattr(joint, "outcomes") and hasattr(joint, "pmf"):  # a dit.Distribution
-        from unmask.joints import from_dit
+        from unmask.laws.joints import from_dit
 
         return from_dit(joint)
     return Joint(joint)

@@ -17,9 +17,9 @@ from numpy.typing import NDArray
 
 from unmask._core_loader import core
 from unmask._validation import check_memory, log_base_factor, resolve_threads
-from unmask.conditionals import Conditionals, _rank_table, as_conditionals, level_masks
-from unmask.joint import Joint, check_dense_size
-from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
+from unmask.laws.joint import Joint, check_dense_size
+from unmask.samplers.conditionals import Conditionals, _rank_table, as_conditionals, level_masks
+from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = ["Decomposition", "decompose", "learning_errors", "sample", "sampler_law"]
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from unmask.profiles import Profile
-from unmask.schedule import BernoulliSizes, CompositionLaw, Schedule
+from unmask.profiles.profile import Profile
+from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = ["as_profile", "block_cost", "expected_kl", "step_costs"]
 
@@ -18,16 +18,16 @@ def as_profile(obj: Any, base: float | None = None) -> Profile:
     """A :class:`Profile` from a Profile, a Joint (exact profile) or a plain ``h`` array."""
     if isinstance(obj, Profile):
         return obj
-    from unmask.joint import Joint
+    from unmask.laws.joint import Joint
 
     if isinstance(obj, Joint):
-        from unmask.entropies import profile
+        from unmask.profiles.lattice import profile
 
         return profile(obj, base=base)
     arr = np.asarray(obj)
     if arr.ndim == 1:
         return Profile(arr, base=base)
-    from unmask.entropies import profile
+    from unmask.profiles.lattice import profile
 
     try:
         joint = Joint(arr)
@@ -107,8 +107,8 @@ def expected_kl(
     prof = as_profile(joint_or_profile, base=base)
     eps = None
     if conditionals is not None:
-        from unmask.joint import Joint
-        from unmask.sampler import learning_errors
+        from unmask.laws.joint import Joint
+        from unmask.samplers.law import learning_errors
 
         if isinstance(joint_or_profile, Profile) or np.ndim(joint_or_profile) == 1:
             raise ValueError("conditionals= needs the joint law, not a profile or an h curve")

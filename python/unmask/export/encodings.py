@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from unmask.schedule import Schedule
+from unmask.schedules.schedule import Schedule
 
 __all__ = [
     "alpha_function",

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unmask._validation import check_memory, log_base_factor
-from unmask.profiles import Profile, pava_nonincreasing
+from unmask.profiles.profile import Profile, pava_nonincreasing
 
 __all__ = ["estimate_profile", "profile_from_loss_curve"]
 

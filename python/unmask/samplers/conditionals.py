@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from unmask._core_loader import core
 from unmask._validation import check_memory, resolve_threads
-from unmask.joint import Joint
+from unmask.laws.joint import Joint
 
 __all__ = ["Conditionals", "as_conditionals", "context_rows", "level_masks"]
 

@@ -1,0 +1,24 @@
+"""Profiles: the information profile h(i), f(i) of a law, however it is known.
+
+Exact from a small law (:mod:`unmask.profiles.lattice`, every subset entropy), exact at real
+lengths for Markov chains (:mod:`unmask.profiles.markov`), or estimated from a model or a training
+loss curve (:mod:`unmask.profiles.estimate`). All of them return a
+:class:`~unmask.profiles.profile.Profile`.
+"""
+
+from __future__ import annotations
+
+from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.lattice import entropy, profile, subset_entropies
+from unmask.profiles.markov import markov_profile
+from unmask.profiles.profile import Profile
+
+__all__ = [
+    "Profile",
+    "entropy",
+    "estimate_profile",
+    "markov_profile",
+    "profile",
+    "profile_from_loss_curve",
+    "subset_entropies",
+]

@@ -1,0 +1,50 @@
+"""Schedules: step sizes, the families samplers use, the exact cost, the solver and the bounds.
+
+:class:`~unmask.schedules.schedule.Schedule` (and the random size laws) live in
+:mod:`unmask.schedules.schedule`; the named families (``constant``, ``cosine``, ...) in
+:mod:`unmask.schedules.families`, re-exported here so ``unmask.schedules.constant(n, K)`` works;
+the exact expected KL in :mod:`unmask.schedules.cost`; the optimal schedules in
+:mod:`unmask.schedules.solver`; every published bound in :mod:`unmask.schedules.bounds`.
+"""
+
+from __future__ import annotations
+
+from unmask.schedules.families import (
+    CURVES,
+    FAMILIES,
+    alpha_grid,
+    bernoulli,
+    constant,
+    from_alpha_values,
+    from_curve,
+    geometric_masked,
+    geometric_unmasked,
+    get,
+    optimal,
+    randomized,
+    randomized_draw,
+    sqrt_rule,
+    two_sided_geometric,
+)
+from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
+
+__all__ = [
+    "CURVES",
+    "FAMILIES",
+    "BernoulliSizes",
+    "CompositionLaw",
+    "Schedule",
+    "alpha_grid",
+    "bernoulli",
+    "constant",
+    "from_alpha_values",
+    "from_curve",
+    "geometric_masked",
+    "geometric_unmasked",
+    "get",
+    "optimal",
+    "randomized",
+    "randomized_draw",
+    "sqrt_rule",
+    "two_sided_geometric",
+]
