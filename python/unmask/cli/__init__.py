@@ -967,3 +967,7 @@ def _print_all(result: Any, console: Any) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# Commands that live in their own modules register themselves on ``main`` when imported.
+# One import line per module, kept at the end so the shared helpers above are defined first.
