@@ -8,6 +8,7 @@ optimal unmasking schedules from a profile at real sequence lengths.
 from __future__ import annotations
 
 from unmask import export, laws, profiles, samplers, schedules
+from unmask._backends import backends
 from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
@@ -49,6 +50,7 @@ __all__ = [
     "VerifyResult",
     "__version__",
     "all_bounds",
+    "backends",
     "bounds",
     "datasets",
     "decompose",
