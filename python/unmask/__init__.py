@@ -20,6 +20,7 @@ from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
 from unmask.schedules import bounds
 from unmask.schedules.bounds import all_bounds
+from unmask.schedules.blocks import BlockSchedule
 from unmask.schedules.cost import expected_kl
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 from unmask.schedules.solver import (
@@ -37,6 +38,7 @@ __version__: str = _core.__version__
 
 __all__ = [
     "BernoulliSizes",
+    "BlockSchedule",
     "CompositionLaw",
     "Conditionals",
     "CostMatrix",

@@ -26,12 +26,14 @@ from unmask.schedules.families import (
     sqrt_rule,
     two_sided_geometric,
 )
+from unmask.schedules.blocks import BlockSchedule
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = [
     "CURVES",
     "FAMILIES",
     "BernoulliSizes",
+    "BlockSchedule",
     "CompositionLaw",
     "Schedule",
     "alpha_grid",
