@@ -395,7 +395,10 @@ def block_expected_kl(
     from unmask.schedules.cost import _expected_kl, _sum_with_inf
 
     sched = schedule if isinstance(schedule, BlockSchedule) else BlockSchedule(schedule)
-    if (isinstance(source, Profile) or np.ndim(source) == 1) and sched.num_blocks > 1:
+    single = isinstance(source, Profile) or (
+        not _is_profile_list(source) and not callable(source) and np.ndim(source) == 1
+    )
+    if single and sched.num_blocks > 1:
         raise ValueError(
             f"a single profile does not determine the cost of {sched.num_blocks} blocks; pass "
             "the joint law, unmask.block_profiles(...) / unmask.markov_block_profiles(...), or "
@@ -649,8 +652,6 @@ def optimal_block_schedule(
     n = sum(ws)
     if k < nb:
         raise ValueError(f"steps = {k} is fewer than the {nb} blocks: each block needs a step")
-    if k > n:
-        raise ValueError(f"steps = {k} exceeds n = {n}: every step unmasks at least one token")
     if steps_per_block == "equal":
         if k % nb:
             raise ValueError(
@@ -660,6 +661,8 @@ def optimal_block_schedule(
         per = k // nb
         if per > min(ws):
             raise ValueError(f"{per} steps per block > block width {min(ws)}")
+    if k > n:
+        raise ValueError(f"steps = {k} exceeds n = {n}: every step unmasks at least one token")
     raw, approximate = block_profiles_for(source, ws, base=base, threads=threads)
     profs, convex = _prepared(raw, nonmonotone)
     if steps_per_block == "equal":
