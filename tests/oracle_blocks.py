@@ -46,7 +46,7 @@ def blockwise_brute_force(p: np.ndarray, blocks: list[list[int]], cond=None):
 
 
 def block_profile_direct(p: np.ndarray, widths: list[int]) -> list[np.ndarray]:
-    """h_b(i) straight from its definition: mean over (S, j) of H(prefix + S + j) - H(prefix + S)."""
+    """h_b(i) from its definition: mean over (S, j) of H(prefix + S + j) - H(prefix + S)."""
     from oracle_entropy import entropy_of, marginal
 
     n = p.ndim

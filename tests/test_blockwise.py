@@ -392,7 +392,7 @@ def test_bad_input_names_the_numbers() -> None:
         unmask.optimal_block_schedule(joint, 2, 2)
     with pytest.raises(ValueError, match="steps = 4 is not a multiple of the number of blocks"):
         unmask.optimal_block_schedule(joint, 4, 2)
-    with pytest.raises(ValueError, match="is for n = 4 .* has n = 6"):
+    with pytest.raises(ValueError, match=r"is for n = 4 .* has n = 6"):
         unmask.expected_kl(joint, BlockSchedule([[2], [2]]))
     with pytest.raises(ValueError, match="is for n = 4"):
         unmask.sampler_law(joint, BlockSchedule([[2], [2]]))
@@ -404,3 +404,61 @@ def test_bad_input_names_the_numbers() -> None:
         unmask.expected_kl(unmask.block_profiles(joint, 3), BlockSchedule([[2], [4]]))
     with pytest.raises(ValueError, match="block_width = 9 exceeds n = 6"):
         unmask.markov_block_profiles(np.eye(2) * 0.5 + 0.25, 6, 9)
+
+
+# -- block width and the command line ----------------------------------------------------------
+def test_block_width_frontier_matches_per_width_optima(tmp_path) -> None:
+    joint = unmask.joints.random(8, 2, 0.3, seed=1)
+    fr = unmask.block_width_frontier(joint, 4, [2, 4, 8])
+    assert fr.widths == [2, 4, 8] and not fr.approximate
+    for i, w in enumerate(fr.widths):
+        free = unmask.optimal_block_schedule(joint, 4, w, steps_per_block="free").cost
+        assert fr.free[i] == pytest.approx(free, rel=1e-12)
+        llada = unmask.expected_kl(joint, BlockSchedule.llada(8, 4, w))
+        assert fr.llada[i] == pytest.approx(llada, rel=1e-12)
+    assert fr.equal[0] == fr.llada[0]  # W = 2, 1 step per block: nothing to choose
+    # one block of the whole sequence is random order
+    assert fr.free[2] == pytest.approx(
+        unmask.expected_kl(joint, unmask.optimal_schedule(joint, 4)), rel=1e-10
+    )
+    fig = fr.plot()
+    fig.savefig(tmp_path / "w.png")
+    assert (tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
+    P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    fr2 = unmask.block_width_frontier(
+        lambda ws: unmask.markov_block_profiles(P, 8, widths=ws), 4, [4], n=8
+    )
+    assert fr2.llada[0] == pytest.approx(0.4017720834904728, rel=1e-12)
+
+
+def test_cli_blocks_table_and_json() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    runner = CliRunner()
+    res = runner.invoke(main, ["blocks", "markov", "--n", "8", "--q", "2", "--steps", "4",
+                               "--widths", "4,8", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["approximate"] is False
+    # the built-in chain: stay probability 0.9 on both symbols
+    joint = unmask.joints.markov_chain(np.array([[0.9, 0.1], [0.1, 0.9]]), 8)
+    row = data["rows"][0]
+    assert row["width"] == 4
+    assert row["llada"] == pytest.approx(unmask.expected_kl(joint, BlockSchedule.llada(8, 4, 4)))
+    assert row["free"] == pytest.approx(
+        unmask.optimal_block_schedule(joint, 4, 4, steps_per_block="free").cost
+    )
+    res = runner.invoke(main, ["blocks", "markov", "--n", "4096", "--steps", "256",
+                               "--widths", "32,64"])
+    assert res.exit_code == 0 and "exact" in res.output and "best width" in res.output
+    for args, message in (
+        (["--steps", "4", "--widths", "4,x"], "comma-separated positive integers"),
+        (["--steps", "4", "--widths", "16"], "block width 16 exceeds n = 8"),
+        (["--steps", "9", "--widths", "4"], "--steps 9 exceeds n = 8"),
+    ):
+        res = runner.invoke(main, ["blocks", "markov", "--n", "8", *args])
+        assert res.exit_code == 2 and message in res.output, res.output

@@ -11,17 +11,17 @@ from unmask import export, laws, profiles, samplers, schedules
 from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
+from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
 from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
-from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
 from unmask.schedules import bounds
-from unmask.schedules.bounds import all_bounds
 from unmask.schedules.blocks import BlockSchedule, BlockWidthFrontier, block_width_frontier
+from unmask.schedules.bounds import all_bounds
 from unmask.schedules.cost import expected_kl
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 from unmask.schedules.solver import (

@@ -17,8 +17,8 @@ from unmask.profiles.profile import Profile
 __all__ = [
     "Profile",
     "block_profiles",
-    "estimate_block_profiles",
     "entropy",
+    "estimate_block_profiles",
     "estimate_profile",
     "markov_block_profiles",
     "markov_profile",

@@ -3,7 +3,7 @@
 Block ``b`` of a blockwise sampler is revealed after every earlier block; inside it the sampler
 runs a random order. Its cost is the section-5 identity built from the **block profile**
 
-    h_b(i) = mean over S in B_b, |S| = i, j in B_b \\ S of H(X_j | X_{B_<b}, X_S),
+    h_b(i) = mean over S in B_b, |S| = i, j in B_b minus S of H(X_j | X_{B_<b}, X_S),
 
 computed here exactly from subset entropies (:func:`block_profiles`), at any length for a Markov
 chain (:func:`markov_block_profiles`), or estimated from a black-box model
@@ -41,8 +41,10 @@ def _positive_int(value: Any, name: str) -> int:
 
 
 def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[int]:
-    """Block widths from ``block_width`` (last block shorter if it does not divide ``n``) or
-    an explicit ``widths`` list (summing to ``n``); exactly one of the two.
+    """Block widths from ``block_width`` or an explicit ``widths`` list (exactly one of them).
+
+    With ``block_width`` the last block is shorter when it does not divide ``n``; ``widths``
+    must sum to ``n``.
 
     Raises
     ------
@@ -109,7 +111,7 @@ def block_profiles(
     Returns
     -------
     list of Profile
-        ``profiles[b].h[i] = mean over S in B_b, |S| = i, j in B_b \\ S of
+        ``profiles[b].h[i] = mean over S in B_b, |S| = i, j in B_b outside S of
         H(X_j | X_{B_<b}, X_S)``, ``i = 0..W_b - 1``. They add up to the entropy:
         ``sum_b profiles[b].entropy == H(X)``.
 
@@ -236,7 +238,7 @@ def _markov_block_h(
             ri - li - 1
         ) * C[li, ri]
         free = (li - 1) + (w - ri)
-        bins = np.bincount(free, weights=A, minlength=w)
+        bins = np.asarray(np.bincount(free, weights=A, minlength=w), dtype=np.float64)
         terms.append(_weighted(bins, 2, ivals, log_norm))
     # right neighbour only (left: the anchor, or nothing in block 0): free = w - r, one required
     r1 = np.arange(1, w + 1)
@@ -244,7 +246,7 @@ def _markov_block_h(
         A1 = left[0, r1 - 1] + (right[r1 - 1, r1] - right[0, r1]) - (r1 - 1) * C[0, r1]
     else:
         A1 = (cumH[r1 - 1]) + right[r1 - 1, r1] - (r1 - 1) * Hloc[r1]
-    bins1 = np.bincount(w - r1, weights=A1, minlength=w)
+    bins1 = np.asarray(np.bincount(w - r1, weights=A1, minlength=w), dtype=np.float64)
     # left neighbour only, inside the block: l in 1..w, j in l+1..w, free = l - 1
     l1 = np.arange(1, w + 1)
     A2 = left[l1, w] - left[l1, l1]

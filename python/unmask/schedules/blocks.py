@@ -410,7 +410,7 @@ def block_expected_kl(
         from unmask.laws.joint import Joint
         from unmask.samplers.blocks import block_learning_errors
 
-        if _is_profile_list(source) or callable(source) and not isinstance(source, Joint):
+        if _is_profile_list(source) or (callable(source) and not isinstance(source, Joint)):
             raise ValueError("conditionals= needs the joint law, not block profiles")
         eps_list = block_learning_errors(
             Joint(source) if not isinstance(source, Joint) else source,
