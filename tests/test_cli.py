@@ -738,5 +738,5 @@ def test_help_texts_are_complete() -> None:
     assert code == 0 and "..." not in commands
     code, out = run("schedule", "--help")
     for text in ("fraction still masked after each step", "LLaDA's even split",
-                 "JSON (with the convention", "must divide n"):
+                 "JSON (with the convention", "the last block is shorter"):
         assert text in " ".join(out.split()), text
