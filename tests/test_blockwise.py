@@ -331,8 +331,16 @@ def test_free_allocation_cap_doubling_matches_the_full_dp() -> None:
     for k in (3, 10, 30, 60, 104, 105):
         got = unmask.optimal_block_schedule(profs, k, steps_per_block="free")
         fronts = [_frontier(p, min(p.n, k - 2), None)[0] for p in profs]
+        # the oracle: every allocation, by brute force over (k_0, k_1) (k_2 is what is left)
+        brute = min(
+            float(fronts[0][a - 1] + fronts[1][b - 1] + fronts[2][k - a - b - 1])
+            for a in range(1, fronts[0].size + 1)
+            for b in range(1, fronts[1].size + 1)
+            if 1 <= k - a - b <= fronts[2].size
+        )
         alloc = _min_plus(fronts, k)
         best = sum(float(f[a - 1]) for f, a in zip(fronts, alloc, strict=True))
+        assert best == pytest.approx(brute, rel=1e-12, abs=1e-12)
         assert got.cost == pytest.approx(best, rel=1e-10, abs=1e-12)
 
 
