@@ -351,18 +351,30 @@ def markov_block_profiles(
         f"markov_block_profiles (n = {n}, q = {q}, W = {wmax})",
     )
     # marginals m[t] = mu P^t
-    m = np.empty((n, q))
-    m[0] = mu
-    for t in range(1, n):
-        m[t] = m[t - 1] @ P
-    np.clip(m, 0.0, None, out=m)
+    from unmask.profiles.markov import STATIONARY_TOL
+
+    if float(np.max(np.abs(mu @ P - mu))) <= STATIONARY_TOL:
+        m = np.tile(mu, (n, 1))  # stationary: every position has the law mu (as markov_profile)
+    else:
+        m = np.empty((n, q))
+        m[0] = mu
+        for t in range(1, n):
+            m[t] = m[t - 1] @ P
+        np.clip(m, 0.0, None, out=m)
     E = _row_entropies(P, wmax)
     D = m @ E  # D[t, d] = H(X_{t+d} | X_t)
     Hm = _entropy_rows(m)
     out = []
     start = 0
+    # a block depends on the chain only through the marginals of its anchor and positions: for a
+    # stationary chain (or once the marginals have converged bit for bit) blocks repeat
+    seen: dict[tuple[int, bytes], NDArray[np.float64]] = {}
     for b, w in enumerate(ws):
-        h = _clean(_markov_block_h(D, Hm, start, w) / factor)
+        lo = max(start - 1, 0)
+        key = (w if start > 0 else -w, m[lo : start + w].tobytes())
+        if key not in seen:
+            seen[key] = _clean(_markov_block_h(D, Hm, start, w) / factor)
+        h = seen[key].copy()
         out.append(
             Profile(h, base=base, source=f"markov block {b} of widths {ws} (q={q}, n={n})")
         )
