@@ -198,16 +198,17 @@ def _log_binom(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.flo
 
 
 def _markov_block_h(
-    D: NDArray[np.float64], Hm: NDArray[np.float64], start: int, w: int
+    D: NDArray[np.float64], Hm: NDArray[np.float64], anchored: bool, w: int
 ) -> NDArray[np.float64]:
-    """Block profile of positions ``start..start+w-1`` of a Markov chain.
+    """Block profile of ``w`` consecutive positions of a Markov chain.
 
-    ``D[t, d] = H(X_{t+d} | X_t)`` (d = 0..W), ``Hm[t] = H(X_t)``. Local index 0 is the anchor
-    ``start - 1`` (known: the last token of the prefix), ``1..w`` the block.
+    Row ``u`` of ``D`` and entry ``u`` of ``Hm`` describe local position ``u``: 0 is the anchor
+    (the last token of the prefix, known; a dummy row in block 0), ``1..w`` the block.
+    ``D[u, d] = H(X_{u+d} | X_u)`` (d = 0..w), ``Hm[u] = H(X_u)``.
     """
-    anchored = start > 0
-    loc = np.arange(w + 1)  # local positions; global = start - 1 + loc
-    glob = start - 1 + loc
+    start = 1
+    loc = np.arange(w + 1)
+    glob = loc
     # C[u, v] = H(X_v | X_u) for local u < v (u = 0 is the anchor when anchored).
     U, V = np.meshgrid(loc, loc, indexing="ij")
     gap = V - U
@@ -347,7 +348,7 @@ def markov_block_profiles(
     factor = log_base_factor(base)
     wmax = max(ws)
     check_memory(
-        8.0 * (n * (q + wmax + 2) + 8.0 * (wmax + 1) ** 2 + q * (wmax + 1)),
+        8.0 * (n * q + 16.0 * (wmax + 1) ** 2 + 2 * q * (wmax + 1)),
         f"markov_block_profiles (n = {n}, q = {q}, W = {wmax})",
     )
     # marginals m[t] = mu P^t
@@ -362,8 +363,6 @@ def markov_block_profiles(
             m[t] = m[t - 1] @ P
         np.clip(m, 0.0, None, out=m)
     E = _row_entropies(P, wmax)
-    D = m @ E  # D[t, d] = H(X_{t+d} | X_t)
-    Hm = _entropy_rows(m)
     out = []
     start = 0
     # a block depends on the chain only through the marginals of its anchor and positions: for a
@@ -373,7 +372,13 @@ def markov_block_profiles(
         lo = max(start - 1, 0)
         key = (w if start > 0 else -w, m[lo : start + w].tobytes())
         if key not in seen:
-            seen[key] = _clean(_markov_block_h(D, Hm, start, w) / factor)
+            rows = np.zeros((w + 1, q))
+            rows[1:] = m[start : start + w]
+            if start > 0:
+                rows[0] = m[start - 1]
+            D = rows @ E[:, : w + 1]  # D[u, d] = H(X_{u+d} | X_u), local positions
+            Hm = _entropy_rows(rows)
+            seen[key] = _clean(_markov_block_h(D, Hm, start > 0, w) / factor)
         h = seen[key].copy()
         out.append(
             Profile(h, base=base, source=f"markov block {b} of widths {ws} (q={q}, n={n})")
