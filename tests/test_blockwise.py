@@ -485,3 +485,17 @@ def test_verify_has_a_blockwise_section() -> None:
     bs = BlockSchedule.llada(8, 4, 4)
     ident = names[("markov", "blockwise identity = order average")]
     assert ident.reference == pytest.approx(unmask.expected_kl(joint, bs), rel=1e-12)
+
+
+def test_exports_take_a_block_schedule() -> None:
+    from unmask.export import encodings as E
+
+    bs = BlockSchedule([[2, 2], [3, 1], [1, 1]])
+    assert E.counts_per_step(bs) == [2, 2, 3, 1, 1, 1]
+    assert E.cumulative_unmasked(bs) == [2, 4, 7, 8, 9, 10]
+    assert E.split_blocks(bs) == bs.blocks == E.split_blocks(bs, 4)
+    d = E.to_dict(bs)
+    assert d["block_widths"] == [4, 4, 2] and d["counts_per_block"] == bs.blocks
+    assert E.from_dict(d) == bs.flat
+    with pytest.raises(ValueError, match=r"widths \[4, 4, 2\], not blocks of 3"):
+        E.split_blocks(bs, 3)
