@@ -499,3 +499,17 @@ def test_exports_take_a_block_schedule() -> None:
     assert E.from_dict(d) == bs.flat
     with pytest.raises(ValueError, match=r"widths \[4, 4, 2\], not blocks of 3"):
         E.split_blocks(bs, 3)
+
+
+def test_block_lattice_walk_matches_the_full_lattice() -> None:
+    from unmask.profiles import blocks as B
+
+    joint = unmask.joints.random(7, 3, 0.5, seed=3)
+    ent = unmask.subset_entropies(joint)
+    for ws in ([7], [3, 4], [1, 1, 5], [2, 2, 2, 1]):
+        walked = B._block_entropies(joint, ws)
+        start = 0
+        for w, vals in zip(ws, walked, strict=True):
+            idx = ((1 << start) - 1) | (np.arange(1 << w) << start)
+            np.testing.assert_allclose(vals, ent[idx], rtol=1e-12, atol=1e-12)
+            start += w

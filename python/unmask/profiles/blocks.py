@@ -143,25 +143,82 @@ def block_profiles(
     factor = log_base_factor(base)
     if n > MAX_N:
         raise ValueError(f"block_profiles supports n <= {MAX_N}, got n = {n}")
+    q = jt.q
+    # Only sum_b 2^{W_b} subsets are needed. Walking each block's own lattice (one axis summed
+    # out at a time, from the marginal of prefix + block) touches about q^{a_b} (q+1)^{W_b}
+    # values per block; the full lattice about q (q+1)^n. Take the cheaper.
+    starts = np.concatenate([[0], np.cumsum(ws)]).tolist()
+    direct = sum(float(q) ** a * (q + 1.0) ** w for a, w in zip(starts[:-1], ws, strict=True))
+    what = f"exact (n={n}, q={q})"
+    if direct <= 0.25 * q * (q + 1.0) ** n:
+        check_memory(8.0 * 3 * q**n, f"block marginals of a law on [{q}]^{n}")
+        values = _block_entropies(jt, ws)
+        return _profiles_from_block_entropies(values, ws, factor, base, what)
     ent = subset_entropies(jt, base=None, threads=threads)
-    return _profiles_from_entropies(ent, ws, factor, base, f"exact (n={n}, q={jt.q})")
+    return _profiles_from_entropies(ent, ws, factor, base, what)
+
+
+def _block_entropies(jt: Any, ws: Sequence[int]) -> list[NDArray[np.float64]]:
+    """For each block: ``H(prefix + T)`` for every ``T`` subset of the block (bit v = its v-th
+    position), by a depth-first walk that sums out one block axis at a time."""
+    n, q = jt.n, jt.q
+    flat = np.ascontiguousarray(jt.flat)
+    mass = float(np.sum(flat))
+    out = []
+    start = 0
+    for w in ws:
+        a = start
+        top = flat.reshape(q ** (a + w), -1).sum(axis=1).reshape((q**a,) + (q,) * w)
+        values = np.zeros(1 << w)
+
+        def walk(arr: NDArray[np.float64], present: list[int], mask: int, nxt: int) -> None:
+            if mask or a:
+                values[mask] = -float(core.plogp_sum(np.ascontiguousarray(arr).reshape(-1)))
+            for pos in range(len(present)):
+                v = present[pos]
+                if v < nxt:
+                    continue
+                child = arr.sum(axis=1 + pos)
+                walk(child, present[:pos] + present[pos + 1 :], mask & ~(1 << v), v + 1)
+
+        walk(top, list(range(w)), (1 << w) - 1, 0)
+        if mass != 1.0:
+            nonempty = np.arange(1 << w) > 0 if a == 0 else np.ones(1 << w, dtype=bool)
+            values[nonempty] = values[nonempty] / mass + math.log(mass)
+        np.maximum(values, 0.0, out=values)
+        out.append(values)
+        start += w
+    del n
+    return out
+
+
+def _profiles_from_block_entropies(
+    values: list[NDArray[np.float64]],
+    ws: Sequence[int],
+    factor: float,
+    base: float | None,
+    what: str,
+) -> list[Profile]:
+    out = []
+    for b, (vals, w) in enumerate(zip(values, ws, strict=True)):
+        sums = np.asarray(core.level_sums(np.ascontiguousarray(vals), w))
+        counts = np.array([math.comb(w, k) for k in range(w + 1)], dtype=np.float64)
+        h = _clean(np.diff(sums / counts) / factor)
+        out.append(Profile(h, base=base, source=f"block {b} of widths {list(ws)}, {what}"))
+    return out
 
 
 def _profiles_from_entropies(
     ent: NDArray[np.float64], ws: Sequence[int], factor: float, base: float | None, what: str
 ) -> list[Profile]:
-    out = []
+    values = []
     start = 0
-    for b, w in enumerate(ws):
+    for w in ws:
         prefix = (1 << start) - 1
         sub = np.arange(1 << w, dtype=np.int64) << start
-        values = np.ascontiguousarray(ent[prefix | sub])
-        sums = np.asarray(core.level_sums(values, w))
-        counts = np.array([math.comb(w, k) for k in range(w + 1)], dtype=np.float64)
-        h = _clean(np.diff(sums / counts) / factor)
-        out.append(Profile(h, base=base, source=f"block {b} of widths {list(ws)}, {what}"))
+        values.append(np.ascontiguousarray(ent[prefix | sub]))
         start += w
-    return out
+    return _profiles_from_block_entropies(values, ws, factor, base, what)
 
 
 # -- Markov chains ---------------------------------------------------------------------------
