@@ -168,7 +168,7 @@ def case_free(n: int, width: int, steps: int, source: str) -> dict:
     else:
         f = 1.0 / np.arange(1, n) ** 1.5
         whole = unmask.Profile.from_f(f, h_last=0.05)
-        starts = list(range(0, n, width)) + [n]
+        starts = [*range(0, n, width), n]
         profs = [unmask.Profile(whole.h[a:b]) for a, b in zip(starts[:-1], starts[1:])]
     unmask.optimal_block_schedule(profs[:2], 4, steps_per_block="free")  # warm up
     before = current_rss_mib()

@@ -159,8 +159,10 @@ def block_profiles(
 
 
 def _block_entropies(jt: Any, ws: Sequence[int]) -> list[NDArray[np.float64]]:
-    """For each block: ``H(prefix + T)`` for every ``T`` subset of the block (bit v = its v-th
-    position), by a depth-first walk that sums out one block axis at a time."""
+    """For each block, ``H(prefix + T)`` for every subset ``T`` of the block (bit v = position v).
+
+    A depth-first walk from the marginal of prefix + block sums out one block axis at a time.
+    """
     n, q = jt.n, jt.q
     flat = np.ascontiguousarray(jt.flat)
     mass = float(np.sum(flat))
@@ -170,18 +172,7 @@ def _block_entropies(jt: Any, ws: Sequence[int]) -> list[NDArray[np.float64]]:
         a = start
         top = flat.reshape(q ** (a + w), -1).sum(axis=1).reshape((q**a,) + (q,) * w)
         values = np.zeros(1 << w)
-
-        def walk(arr: NDArray[np.float64], present: list[int], mask: int, nxt: int) -> None:
-            if mask or a:
-                values[mask] = -float(core.plogp_sum(np.ascontiguousarray(arr).reshape(-1)))
-            for pos in range(len(present)):
-                v = present[pos]
-                if v < nxt:
-                    continue
-                child = arr.sum(axis=1 + pos)
-                walk(child, present[:pos] + present[pos + 1 :], mask & ~(1 << v), v + 1)
-
-        walk(top, list(range(w)), (1 << w) - 1, 0)
+        _walk(top, list(range(w)), (1 << w) - 1, 0, values, a > 0)
         if mass != 1.0:
             nonempty = np.arange(1 << w) > 0 if a == 0 else np.ones(1 << w, dtype=bool)
             values[nonempty] = values[nonempty] / mass + math.log(mass)
@@ -190,6 +181,25 @@ def _block_entropies(jt: Any, ws: Sequence[int]) -> list[NDArray[np.float64]]:
         start += w
     del n
     return out
+
+
+def _walk(
+    arr: NDArray[np.float64],
+    present: list[int],
+    mask: int,
+    nxt: int,
+    values: NDArray[np.float64],
+    has_prefix: bool,
+) -> None:
+    """Record ``H`` of ``arr`` at ``mask``, then visit each subset without a later axis once."""
+    if mask or has_prefix:
+        values[mask] = -float(core.plogp_sum(np.ascontiguousarray(arr).reshape(-1)))
+    for pos, v in enumerate(present):
+        if v < nxt:
+            continue
+        child = arr.sum(axis=1 + pos)
+        _walk(child, present[:pos] + present[pos + 1 :], mask & ~(1 << v), v + 1, values,
+              has_prefix)
 
 
 def _profiles_from_block_entropies(
