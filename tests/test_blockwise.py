@@ -513,3 +513,26 @@ def test_block_lattice_walk_matches_the_full_lattice() -> None:
             idx = ((1 << start) - 1) | (np.arange(1 << w) << start)
             np.testing.assert_allclose(vals, ent[idx], rtol=1e-12, atol=1e-12)
             start += w
+
+
+def test_cli_schedule_blocks_free_allocation() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    runner = CliRunner()
+    res = runner.invoke(main, ["schedule", "markov", "--n", "64", "--steps", "8",
+                               "--encoding", "blocks", "--block-width", "16",
+                               "--steps-per-block", "free"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    P = np.array([[0.9, 0.1], [0.1, 0.9]])
+    want = unmask.optimal_block_schedule(unmask.markov_block_profiles(P, 64, 16), 8,
+                                         steps_per_block="free")
+    assert data["values"] == want.blocks and data["exact_blockwise"] is True
+    assert data["expected_kl"] == pytest.approx(want.cost, rel=1e-12)
+    res = runner.invoke(main, ["schedule", "markov", "--n", "64", "--steps", "8",
+                               "--steps-per-block", "free"])
+    assert res.exit_code == 2 and "--steps-per-block applies to --encoding blocks" in res.output
