@@ -961,7 +961,7 @@ class _Runner:
                        math.fsum(orders) / len(orders), ekl,
                        f"section 10 identity vs the {len(orders)} within-block orders",
                        label, steps)
-        if joint.q**n <= 1 << 16 and max(llada.widths) <= 8:
+        if joint.q**n <= 1 << 14 and max(llada.widths) <= 8:
             law = mod.sampler_law(joint, llada, threads=self.threads)
             self.at_most(name, "blockwise KL(p || qbar) <= E KL", "identity",
                          float(mod.kl(joint, law)), ekl,
