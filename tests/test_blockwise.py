@@ -559,3 +559,31 @@ def test_schedules_chosen_from_estimated_block_profiles_are_judged_by_true_cost(
         assert chosen.widths == [4, 4]
         ratios.append(unmask.expected_kl(joint, chosen) / best)
     assert np.mean(ratios) < 1.1 and max(ratios) < proxy_true / best
+
+
+def test_estimated_block_profiles_errors_and_torch() -> None:
+    def uniform(values, mask):  # type: ignore[no-untyped-def]
+        return np.full((*values.shape, 2), 0.5)
+
+    data = np.random.default_rng(0).integers(0, 2, size=(50, 6))
+    est = unmask.estimate_block_profiles(uniform, data, 6, 4, samples_per_level=4)
+    assert [p.n for p in est] == [4, 2]
+    for p in est:
+        np.testing.assert_allclose(p.h, np.log(2))
+    with pytest.raises(ValueError, match="samples_per_level must be >= 2"):
+        unmask.estimate_block_profiles(uniform, data, 6, 3, samples_per_level=1)
+    with pytest.raises(ValueError, match="give exactly one of block_width= and widths="):
+        unmask.estimate_block_profiles(uniform, data, 6)
+    with pytest.raises(ValueError, match="estimator must be"):
+        unmask.estimate_block_profiles(uniform, data, 6, 3, estimator="mle")
+
+    def bad(values, mask):  # type: ignore[no-untyped-def]
+        return np.full((*values.shape, 2), 0.7)
+
+    with pytest.raises(ValueError, match="not normalised"):
+        unmask.estimate_block_profiles(bad, data, 6, 3, samples_per_level=4)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="to_torch=True needs torch"):
+            unmask.estimate_block_profiles(uniform, data, 6, 3, to_torch=True)

@@ -470,6 +470,7 @@ def estimate_block_profiles(
     tol: float = 1e-6,
     confidence: float = 0.95,
     monotone: bool = True,
+    to_torch: bool = False,
     seed: Any = None,
     base: float | None = None,
 ) -> list[Profile]:
@@ -485,7 +486,7 @@ def estimate_block_profiles(
     Parameters
     ----------
     model, data, samples_per_level, batch_size, estimator, output, q, tol, confidence,
-    monotone, seed, base
+    monotone, to_torch, seed, base
         As in :func:`unmask.estimate_profile`.
     n : int
         Sequence length.
@@ -510,6 +511,7 @@ def estimate_block_profiles(
     from unmask.profiles.estimate import (
         _check_positive_int,
         _data_drawer,
+        _import_torch,
         _per_sequence,
         _validated_output,
     )
@@ -531,6 +533,7 @@ def estimate_block_profiles(
     z = NormalDist().inv_cdf(0.5 + float(confidence) / 2.0)
     rng = np.random.default_rng(seed)
     draw = _data_drawer(data, n)
+    torch_mod = _import_torch() if to_torch else None
     rows_per_call = min(bsz, spl)
     check_memory(
         41.0 * rows_per_call * n, f"masked batches of {rows_per_call} x {n} (batch_size x n)"
@@ -555,7 +558,13 @@ def estimate_block_profiles(
                 ranks = np.argsort(rng.random((size, w)), axis=1)
                 np.put_along_axis(mask[:, start : start + w], ranks[:, :i], False, axis=1)
                 shown = np.where(mask, 0, x)
-                raw = model(shown, mask.copy())
+                if q is not None:
+                    check_memory(8.0 * 3 * size * n * q, f"model output of {size} x {n} x {q}")
+                # the model gets its own copy of the mask (it cannot change what is scored)
+                if torch_mod is not None:
+                    raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask.copy()))
+                else:
+                    raw = model(shown, mask.copy())
                 target = np.zeros_like(mask)
                 target[:, start : start + w] = mask[:, start : start + w]
                 logp, probs = _validated_output(raw, size, n, q, output, tol, target, i)
