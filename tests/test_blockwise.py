@@ -587,3 +587,29 @@ def test_estimated_block_profiles_errors_and_torch() -> None:
     except ImportError:
         with pytest.raises(ImportError, match="to_torch=True needs torch"):
             unmask.estimate_block_profiles(uniform, data, 6, 3, to_torch=True)
+
+
+def test_block_width_frontier_from_a_single_profile_is_the_flagged_proxy(tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+    from oracle_dp import schedule_cost_direct
+
+    from unmask.cli import main
+
+    joint = unmask.joints.random(8, 2, 0.3, seed=1)
+    prof = unmask.profile(joint)
+    fr = unmask.block_width_frontier(prof, 4, [2, 4])
+    assert fr.approximate
+    bs = fr.schedules[("equal", 4)]
+    assert bs.approximate
+    # the proxy cost is the random-order identity of the flat schedule, from h itself
+    assert fr.equal[1] == pytest.approx(schedule_cost_direct(prof.h, bs.sizes), rel=1e-12)
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(prof.h.tolist()))
+    res = CliRunner().invoke(main, ["blocks", str(path), "--steps", "4", "--widths", "2,4",
+                                    "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["approximate"] is True
+    assert data["rows"][1]["equal"] == pytest.approx(fr.equal[1], rel=1e-12)
