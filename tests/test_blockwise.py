@@ -86,6 +86,7 @@ def test_llada_examples() -> None:
     ("args", "match"),
     [
         ((8, 3, 4), "steps = 3 is not a multiple of the number of blocks 2"),
+        ((8, 1, 4), "steps = 1 is fewer than the 2 blocks"),
         ((8, 2, 16), "block_width = 16 exceeds n = 8"),
         ((8, 10, 4), "5 steps per block exceed the 4 positions of block 0"),
         ((9, 6, 4), "2 steps per block exceed the 1 positions of block 2"),

@@ -154,6 +154,11 @@ class BlockSchedule:
         if block_width > n:
             raise ValueError(f"block_width = {block_width} exceeds n = {n}")
         num_blocks = -(-n // block_width)
+        if steps < num_blocks:
+            raise ValueError(
+                f"steps = {steps} is fewer than the {num_blocks} blocks (n = {n}, "
+                f"block_width = {block_width}): each block needs a step"
+            )
         if steps % num_blocks != 0:
             raise ValueError(
                 f"steps = {steps} is not a multiple of the number of blocks "
