@@ -368,7 +368,9 @@ def block_profiles_for(
             for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)
         ]
         return parts, True
-    joint = source if isinstance(source, Joint) else Joint(source)
+    from unmask.profiles.lattice import _as_joint
+
+    joint = _as_joint(source)  # a Joint, an array of shape (q,)*n or a dit.Distribution
     if joint.n != n:
         raise ValueError(f"the block schedule is for n = {n} but the law has n = {joint.n}")
     return block_profiles(joint, widths=ws, base=base, threads=threads), False
@@ -588,6 +590,10 @@ def _source_n(source: Any) -> int:
         return source.n
     if callable(source):
         raise ValueError("a callable source needs widths= (it has no length of its own)")
+    if hasattr(source, "outcomes") and hasattr(source, "pmf"):  # a dit.Distribution
+        from unmask.profiles.lattice import _as_joint
+
+        return _as_joint(source).n
     arr = np.asarray(source)
     return int(arr.size) if arr.ndim == 1 else int(arr.ndim)
 
