@@ -15,6 +15,12 @@ from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
+from unmask.samplers.adaptive import (
+    AdaptiveLaw,
+    ThresholdFrontier,
+    adaptive_law,
+    threshold_frontier,
+)
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
@@ -36,6 +42,7 @@ from unmask.verification import VerifyResult, verify
 __version__: str = _core.__version__
 
 __all__ = [
+    "AdaptiveLaw",
     "BernoulliSizes",
     "CompositionLaw",
     "Conditionals",
@@ -46,8 +53,10 @@ __all__ = [
     "Profile",
     "Schedule",
     "SolverInfo",
+    "ThresholdFrontier",
     "VerifyResult",
     "__version__",
+    "adaptive_law",
     "all_bounds",
     "bounds",
     "datasets",
@@ -74,6 +83,7 @@ __all__ = [
     "samplers",
     "schedules",
     "subset_entropies",
+    "threshold_frontier",
     "tv",
     "verify",
 ]
