@@ -44,6 +44,60 @@ inline double inverse_binomial(int t, int u) {
   return r;
 }
 
+// Tied candidates from which outside_factor integrates instead of expanding the polynomial.
+constexpr int kQuadratureTies = 3;
+// Products below this are not divided (the polynomial form is used instead).
+constexpr double kTinyProduct = 1e-250;
+
+// Gauss-Legendre rule with g nodes on [0, 1] (exact for polynomials of degree < 2g), for
+// g = 1..16, computed once by Newton's method on the Legendre polynomial.
+const std::pair<std::vector<double>, std::vector<double>>& gauss_legendre(int g) {
+  static const std::vector<std::pair<std::vector<double>, std::vector<double>>> rules = [] {
+    std::vector<std::pair<std::vector<double>, std::vector<double>>> out(17);
+    const double pi = std::acos(-1.0);
+    for (int m = 1; m <= 16; ++m) {
+      std::vector<double> x(m), w(m);
+      for (int k = 0; k < m; ++k) {
+        double z = std::cos(pi * (k + 0.75) / (m + 0.5));
+        double dp = 1.0;
+        for (int it = 0; it < 100; ++it) {
+          double p0 = 1.0, p1 = z;
+          for (int d = 2; d <= m; ++d) {
+            const double p2 = ((2.0 * d - 1.0) * z * p1 - (d - 1.0) * p0) / d;
+            p0 = p1;
+            p1 = p2;
+          }
+          if (m == 1) {
+            p1 = z;
+            p0 = 1.0;
+          }
+          dp = m * (z * p1 - p0) / (z * z - 1.0);
+          const double step = p1 / dp;
+          z -= step;
+          if (std::fabs(step) < 1e-16) break;
+        }
+        // P_m'(z) at the converged node
+        double p0 = 1.0, p1 = z;
+        for (int d = 2; d <= m; ++d) {
+          const double p2 = ((2.0 * d - 1.0) * z * p1 - (d - 1.0) * p0) / d;
+          p0 = p1;
+          p1 = p2;
+        }
+        if (m == 1) {
+          p1 = z;
+          p0 = 1.0;
+        }
+        dp = m * (z * p1 - p0) / (z * z - 1.0);
+        x[k] = 0.5 * (1.0 - z);
+        w[k] = 1.0 / ((1.0 - z * z) * dp * dp);  // 2 / ((1 - z^2) P'^2), halved for [0, 1]
+      }
+      out[m] = {x, w};
+    }
+    return out;
+  }();
+  return rules[std::max(1, std::min(g, 16))];
+}
+
 // Everything one thread needs to expand one state (A, x_A).
 struct State {
   int n, q, i;
@@ -61,6 +115,9 @@ struct State {
   std::vector<std::pair<double, int>> order;
   std::vector<double> poly, poly_next;
   std::vector<std::uint64_t> stride;  // weight of each variable's digit in x_B
+  std::vector<double> quad_prod, quad_tmp;  // per class: prod_a (L_a + E_a (1 - x_k))
+  std::vector<int> quad_zero;               // per class: candidates with L_a + E_a = 0
+  std::vector<char> quad_done;
 
   State(int n_, int q_, int i_, const std::vector<std::uint64_t>& qpow_,
         const std::vector<std::uint32_t>& rank_, const std::vector<int>& block_of_,
@@ -144,6 +201,9 @@ struct State {
     std::sort(order.begin(), order.end());
     cid.assign(count, 0);
     rep.clear();
+    quad_done.assign(count, 0);
+    quad_zero.assign(count, 0);
+    quad_prod.resize(std::size_t(count) * ((n + 1) / 2 + 1));
     int k = -1;
     double prev = 0.0;
     for (int t = 0; t < count; ++t) {
@@ -175,26 +235,41 @@ struct State {
   // sum over the set U of those tied at v of prod_U E_a(v) prod_rest L_a(v) / C(t + |U|, t),
   // with L_a(v) = P(score of a's draw < v), E_a(v) = P(= v), t the kept draws tied at v
   // (uniform tie-breaking keeps the t tied kept draws out of the t + |U| tied ones).
-  // `skip[a]` marks the kept candidates.
+  // `skip[a]` marks the kept candidates. Few tied candidates: the polynomial prod (L + E z),
+  // O(m + r^2). Many (long runs of equal scores): since 1/C(t+u, t) = t int_0^1 x^(t-1)
+  // (1-x)^u dx, the factor is t int_0^1 x^(t-1) prod_{a outside} (L_a + E_a (1 - x)) dx,
+  // a polynomial of degree < m integrated exactly by Gauss-Legendre; the product over all
+  // candidates is computed once per state and class, and the kept ones divided out (positive
+  // numbers only: no cancellation).
   double outside_factor(int v, int t, const std::vector<char>& skip) {
     const int m = int(cand.size());
     double prod_low = 1.0;
     int r = 0;
-    poly.assign(1, 1.0);
     for (int a = 0; a < m; ++a) {
       if (skip[a]) continue;
-      double low = 0.0, eq = 0.0;
-      const double* ca = c.data() + std::size_t(a) * q;
-      const int* ia = cid.data() + std::size_t(a) * q;
-      for (int y = 0; y < q; ++y) {
-        if (ia[y] < v)
-          low += ca[y];
-        else if (ia[y] == v)
-          eq += ca[y];
-      }
+      double low, eq;
+      split(a, v, low, eq);
       if (eq == 0.0) {
         prod_low *= low;
         if (prod_low == 0.0) return 0.0;
+      } else {
+        ++r;
+      }
+    }
+    if (r == 0) return prod_low;
+    if (r >= kQuadratureTies) {
+      double f;
+      if (quadrature(v, t, skip, f)) return f;
+    }
+    prod_low = 1.0;
+    poly.assign(1, 1.0);
+    r = 0;
+    for (int a = 0; a < m; ++a) {
+      if (skip[a]) continue;
+      double low, eq;
+      split(a, v, low, eq);
+      if (eq == 0.0) {
+        prod_low *= low;
       } else {
         poly_next.assign(r + 2, 0.0);
         for (int u = 0; u <= r; ++u) {
@@ -205,10 +280,69 @@ struct State {
         ++r;
       }
     }
-    if (r == 0) return prod_low;
     double f = 0.0;
     for (int u = 0; u <= r; ++u) f += poly[u] * inverse_binomial(t, u);
     return prod_low * f;
+  }
+
+  // L_a(v) and E_a(v) of candidate a.
+  void split(int a, int v, double& low, double& eq) const {
+    low = 0.0;
+    eq = 0.0;
+    const double* ca = c.data() + std::size_t(a) * q;
+    const int* ia = cid.data() + std::size_t(a) * q;
+    for (int y = 0; y < q; ++y) {
+      if (ia[y] < v)
+        low += ca[y];
+      else if (ia[y] == v)
+        eq += ca[y];
+    }
+  }
+
+  // The Gauss-Legendre form of outside_factor; false when a product is too small to divide.
+  bool quadrature(int v, int t, const std::vector<char>& skip, double& out) {
+    const int m = int(cand.size());
+    const auto& rule = gauss_legendre((m + 1) / 2);
+    const int g = int(rule.first.size());
+    if (!quad_done[v]) {
+      quad_done[v] = 1;
+      quad_zero[v] = 0;
+      double* f = quad_prod.data() + std::size_t(v) * g;
+      std::fill(f, f + g, 1.0);
+      for (int a = 0; a < m; ++a) {
+        double low, eq;
+        split(a, v, low, eq);
+        if (low + eq == 0.0) {
+          ++quad_zero[v];
+          continue;
+        }
+        for (int k = 0; k < g; ++k) f[k] *= low + eq * (1.0 - rule.first[k]);
+      }
+    }
+    int zeros = quad_zero[v];
+    quad_tmp.assign(quad_prod.begin() + std::size_t(v) * g,
+                    quad_prod.begin() + std::size_t(v + 1) * g);
+    for (int a = 0; a < m; ++a) {
+      if (!skip[a]) continue;
+      double low, eq;
+      split(a, v, low, eq);
+      if (low + eq == 0.0) {
+        --zeros;
+        continue;
+      }
+      for (int k = 0; k < g; ++k) quad_tmp[k] /= low + eq * (1.0 - rule.first[k]);
+    }
+    if (zeros > 0) {
+      out = 0.0;
+      return true;
+    }
+    double f = 0.0;
+    for (int k = 0; k < g; ++k) {
+      if (!(quad_tmp[k] > kTinyProduct)) return false;  // underflow: use the polynomial
+      f += rule.second[k] * std::pow(rule.first[k], t - 1) * quad_tmp[k];
+    }
+    out = double(t) * f;
+    return true;
   }
 };
 
