@@ -98,6 +98,15 @@ const std::pair<std::vector<double>, std::vector<double>>& gauss_legendre(int g)
   return rules[std::max(1, std::min(g, 16))];
 }
 
+// w_k x_k^(t-1) of node k (t >= 1; t - 1 < 64 since t <= n <= 30).
+inline double rule_weight(const std::pair<std::vector<double>, std::vector<double>>& rule, int k,
+                          int t) {
+  double w = rule.second[k];
+  const double x = rule.first[k];
+  for (int e = 1; e < t; ++e) w *= x;
+  return w;
+}
+
 // Everything one thread needs to expand one state (A, x_A).
 struct State {
   int n, q, i;
@@ -118,6 +127,8 @@ struct State {
   std::vector<double> quad_prod, quad_tmp;  // per class: prod_a (L_a + E_a (1 - x_k))
   std::vector<int> quad_zero;               // per class: candidates with L_a + E_a = 0
   std::vector<char> quad_done;
+  std::vector<double> cls_low, cls_eq, low_prod;  // see prepare_classes
+  std::vector<int> eq_count, low_zero;
 
   State(int n_, int q_, int i_, const std::vector<std::uint64_t>& qpow_,
         const std::vector<std::uint32_t>& rank_, const std::vector<int>& block_of_,
@@ -231,45 +242,75 @@ struct State {
     return base;
   }
 
-  // Factor of the candidates outside a kept set, all of whose draws must score at most class v:
-  // sum over the set U of those tied at v of prod_U E_a(v) prod_rest L_a(v) / C(t + |U|, t),
-  // with L_a(v) = P(score of a's draw < v), E_a(v) = P(= v), t the kept draws tied at v
-  // (uniform tie-breaking keeps the t tied kept draws out of the t + |U| tied ones).
-  // `skip[a]` marks the kept candidates. Few tied candidates: the polynomial prod (L + E z),
-  // O(m + r^2). Many (long runs of equal scores): since 1/C(t+u, t) = t int_0^1 x^(t-1)
-  // (1-x)^u dx, the factor is t int_0^1 x^(t-1) prod_{a outside} (L_a + E_a (1 - x)) dx,
-  // a polynomial of degree < m integrated exactly by Gauss-Legendre; the product over all
-  // candidates is computed once per state and class, and the kept ones divided out (positive
-  // numbers only: no cancellation).
-  double outside_factor(int v, int t, const std::vector<char>& skip) {
-    const int m = int(cand.size());
-    double prod_low = 1.0;
-    int r = 0;
+  // Per tie class v, for the draw-then-keep rules: E_a(v) = P(a's draw scores v) and
+  // L_a(v) = P(it scores below v) for every candidate a (prefix sums over the classes), the
+  // number of candidates that can tie at v, and the product of the non-zero L_a(v) with the
+  // count of zero ones (so that the product over the candidates outside a kept set is a
+  // division, without cancellation).
+  void prepare_classes() {
+    const int m = int(cand.size()), k = int(rep.size());
+    cls_low.assign(std::size_t(m) * k, 0.0);
+    cls_eq.assign(std::size_t(m) * k, 0.0);
+    eq_count.assign(k, 0);
+    low_zero.assign(k, 0);
+    low_prod.assign(k, 1.0);
     for (int a = 0; a < m; ++a) {
-      if (skip[a]) continue;
-      double low, eq;
-      split(a, v, low, eq);
-      if (eq == 0.0) {
-        prod_low *= low;
-        if (prod_low == 0.0) return 0.0;
-      } else {
-        ++r;
+      double* eq = cls_eq.data() + std::size_t(a) * k;
+      double* low = cls_low.data() + std::size_t(a) * k;
+      for (int y = 0; y < q; ++y) eq[cid[std::size_t(a) * q + y]] += c[std::size_t(a) * q + y];
+      double below = 0.0;
+      for (int v = 0; v < k; ++v) {
+        low[v] = below;
+        below += eq[v];
+        if (eq[v] > 0.0) ++eq_count[v];
+        if (low[v] > 0.0)
+          low_prod[v] *= low[v];
+        else
+          ++low_zero[v];
       }
     }
-    if (r == 0) return prod_low;
+  }
+
+  double low_of(int a, int v) const { return cls_low[std::size_t(a) * rep.size() + v]; }
+  double eq_of(int a, int v) const { return cls_eq[std::size_t(a) * rep.size() + v]; }
+
+  // Factor of the candidates outside a kept set `kept` (candidate indices; `skip` flags them),
+  // all of whose draws must score at most class v: the sum over the set U of those tied at v
+  // of prod_U E_a(v) prod_rest L_a(v) / C(t + |U|, t), t the kept draws tied at v (uniform
+  // tie-breaking keeps the t tied kept draws out of the t + |U| tied ones).
+  // No outsider tied: prod L_a(v), read from the class product. A few: the polynomial
+  // prod (L + E z), O(m + r^2). Many (long runs of equal scores): since 1/C(t+u, t) =
+  // t int_0^1 x^(t-1) (1-x)^u dx, the factor is t int_0^1 x^(t-1) prod_{a outside}
+  // (L_a + E_a (1 - x)) dx, a polynomial of degree < m integrated exactly by Gauss-Legendre;
+  // the product over all candidates is formed once per state and class, the kept ones divided
+  // out (positive numbers only: no cancellation).
+  double outside_factor(int v, int t, const int* kept, int s, const std::vector<char>& skip) {
+    int r = eq_count[v];
+    int zeros = low_zero[v];
+    double div = 1.0;
+    for (int u = 0; u < s; ++u) {
+      if (eq_of(kept[u], v) > 0.0) --r;
+      const double l = low_of(kept[u], v);
+      if (l > 0.0)
+        div *= l;
+      else
+        --zeros;
+    }
+    if (r == 0) return zeros > 0 ? 0.0 : low_prod[v] / div;
     if (r >= kQuadratureTies) {
       double f;
-      if (quadrature(v, t, skip, f)) return f;
+      if (quadrature(v, t, kept, s, f)) return f;
     }
-    prod_low = 1.0;
+    const int m = int(cand.size());
+    double prod_low = 1.0;
     poly.assign(1, 1.0);
     r = 0;
     for (int a = 0; a < m; ++a) {
       if (skip[a]) continue;
-      double low, eq;
-      split(a, v, low, eq);
+      const double low = low_of(a, v), eq = eq_of(a, v);
       if (eq == 0.0) {
         prod_low *= low;
+        if (prod_low == 0.0) return 0.0;
       } else {
         poly_next.assign(r + 2, 0.0);
         for (int u = 0; u <= r; ++u) {
@@ -285,22 +326,8 @@ struct State {
     return prod_low * f;
   }
 
-  // L_a(v) and E_a(v) of candidate a.
-  void split(int a, int v, double& low, double& eq) const {
-    low = 0.0;
-    eq = 0.0;
-    const double* ca = c.data() + std::size_t(a) * q;
-    const int* ia = cid.data() + std::size_t(a) * q;
-    for (int y = 0; y < q; ++y) {
-      if (ia[y] < v)
-        low += ca[y];
-      else if (ia[y] == v)
-        eq += ca[y];
-    }
-  }
-
   // The Gauss-Legendre form of outside_factor; false when a product is too small to divide.
-  bool quadrature(int v, int t, const std::vector<char>& skip, double& out) {
+  bool quadrature(int v, int t, const int* kept, int s, double& out) {
     const int m = int(cand.size());
     const auto& rule = gauss_legendre((m + 1) / 2);
     const int g = int(rule.first.size());
@@ -310,8 +337,7 @@ struct State {
       double* f = quad_prod.data() + std::size_t(v) * g;
       std::fill(f, f + g, 1.0);
       for (int a = 0; a < m; ++a) {
-        double low, eq;
-        split(a, v, low, eq);
+        const double low = low_of(a, v), eq = eq_of(a, v);
         if (low + eq == 0.0) {
           ++quad_zero[v];
           continue;
@@ -320,28 +346,26 @@ struct State {
       }
     }
     int zeros = quad_zero[v];
-    quad_tmp.assign(quad_prod.begin() + std::size_t(v) * g,
-                    quad_prod.begin() + std::size_t(v + 1) * g);
-    for (int a = 0; a < m; ++a) {
-      if (!skip[a]) continue;
-      double low, eq;
-      split(a, v, low, eq);
-      if (low + eq == 0.0) {
-        --zeros;
-        continue;
-      }
-      for (int k = 0; k < g; ++k) quad_tmp[k] /= low + eq * (1.0 - rule.first[k]);
-    }
-    if (zeros > 0) {
-      out = 0.0;
-      return true;
-    }
-    double f = 0.0;
+    const double* f = quad_prod.data() + std::size_t(v) * g;
+    double total = 0.0;
     for (int k = 0; k < g; ++k) {
-      if (!(quad_tmp[k] > kTinyProduct)) return false;  // underflow: use the polynomial
-      f += rule.second[k] * std::pow(rule.first[k], t - 1) * quad_tmp[k];
+      double div = 1.0;
+      for (int u = 0; u < s; ++u) {
+        const double low = low_of(kept[u], v), eq = eq_of(kept[u], v);
+        if (low + eq == 0.0) {
+          if (k == 0) --zeros;
+          continue;
+        }
+        div *= low + eq * (1.0 - rule.first[k]);
+      }
+      if (k == 0 && zeros > 0) {
+        out = 0.0;
+        return true;
+      }
+      if (!(f[k] > kTinyProduct && div > kTinyProduct)) return false;  // use the polynomial
+      total += rule_weight(rule, k, t) * (f[k] / div);
     }
-    out = double(t) * f;
+    out = double(t) * total;
     return true;
   }
 };
@@ -438,6 +462,7 @@ void expand_sampled(State& st, int s, double w, double* dst, bool atomic) {
   const int q = st.q;
   const int m = int(st.cand.size());
   st.cluster(st.c.data(), m * q);
+  st.prepare_classes();
   std::vector<int> comb(s), digit(s);
   std::vector<char> kept(m, 0);
   for (int t = 0; t < s; ++t) comb[t] = t;
@@ -465,7 +490,7 @@ void expand_sampled(State& st, int s, double w, double* dst, bool atomic) {
       if (prod != 0.0) {
         int tied = 0;
         for (int t = 0; t < s; ++t) tied += st.cid[std::size_t(comb[t]) * q + digit[t]] == v;
-        const double f = st.outside_factor(v, tied, kept);
+        const double f = st.outside_factor(v, tied, comb.data(), s, kept);
         if (f != 0.0) add_to(out + off, prod * f, atomic);
       }
       int t = s - 1;
@@ -645,6 +670,7 @@ void adaptive_threshold_level(double* levels, int n, int q, int i, double tau,
         const int classes = st.cluster(st.c.data(), m * q);
         high.assign(classes, 0);
         for (int k = 0; k < classes; ++k) high[k] = st.rep[k] - tau > tau_gap;
+        st.prepare_classes();
         low.assign(m, 0.0);
         for (int a = 0; a < m; ++a)
           for (int y = 0; y < q; ++y)
@@ -658,7 +684,7 @@ void adaptive_threshold_level(double* levels, int n, int q, int i, double tau,
           for (int y = 0; y < q; ++y) {
             const std::size_t k = std::size_t(a) * q + y;
             if (high[st.cid[k]] || st.c[k] == 0.0) continue;
-            const double f = st.outside_factor(st.cid[k], 1, kept_flag);
+            const double f = st.outside_factor(st.cid[k], 1, &a, 1, kept_flag);
             if (f == 0.0) continue;
             ex.kept.assign(1, {a, y});
             ex.leaf(st.c[k] * f);
