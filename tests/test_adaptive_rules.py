@@ -72,6 +72,41 @@ def test_blockwise_threshold_matches_brute_force(name: str, width: int) -> None:
         assert got.block_width == width
 
 
+@pytest.mark.parametrize("rule", FIXED)
+def test_block_schedules_match_brute_force(rule: str) -> None:
+    for p, bs in [
+        (joints.random(5, 2, seed=3), unmask.BlockSchedule([[1, 1], [2, 1]])),
+        (joints.parity(5), unmask.BlockSchedule([[2], [1, 2]])),
+        (joints.random(4, 3, seed=4), unmask.BlockSchedule.llada(4, 4, 2)),
+    ]:
+        blocks = [b for b, w in enumerate(bs.widths) for _ in range(w)]
+        law, steps = brute_force_law(p.probs, rule, list(bs.sizes), block_of=blocks)
+        got = unmask.adaptive_law(p, rule, bs)
+        _assert_same(got, law, steps)
+        assert got.schedule == bs
+
+
+def test_random_rule_in_blocks_is_the_blockwise_sampler() -> None:
+    p = joints.random(6, 2, seed=13)
+    for bs in (unmask.BlockSchedule.llada(6, 4, 3), unmask.BlockSchedule([[1, 2], [1, 1, 1]])):
+        got = unmask.adaptive_law(p, "random", bs)
+        np.testing.assert_allclose(got.law.flat, unmask.sampler_law(p, bs).flat, atol=1e-13)
+
+
+def test_steps_and_block_width_mean_llada_blocks() -> None:
+    p = joints.random(6, 2, seed=14)
+    got = unmask.adaptive_law(p, "sampled-prob", 4, block_width=3)
+    assert got.schedule == unmask.BlockSchedule.llada(6, 4, 3)
+    ref = unmask.adaptive_law(p, "sampled-prob", unmask.BlockSchedule.llada(6, 4, 3))
+    np.testing.assert_array_equal(got.law.flat, ref.law.flat)
+    with pytest.raises(ValueError, match="not a multiple of the number of blocks"):
+        unmask.adaptive_law(p, "sampled-prob", 3, block_width=4)
+    with pytest.raises(ValueError, match="block_width is set by the BlockSchedule"):
+        unmask.adaptive_law(p, "max-prob", unmask.BlockSchedule.llada(6, 4, 3), block_width=3)
+    with pytest.raises(ValueError, match="needs the number of steps K"):
+        unmask.adaptive_law(p, "max-prob", [3, 3], block_width=3)
+
+
 @pytest.mark.parametrize("rule", ["sampled-prob", "threshold", "max-prob"])
 def test_long_runs_of_ties_match_brute_force(rule: str) -> None:
     # Six candidates all tied: the engine integrates the tie factor (Gauss-Legendre) instead
@@ -267,6 +302,20 @@ def test_threshold_frontier_matches_the_laws() -> None:
         law = unmask.adaptive_law(p, "max-prob", best.schedule(k))
         assert fr.fixed["max-prob"][k - 1] == law.kl
     assert fr.fixed["max-prob"][-1] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_blockwise_threshold_frontier_uses_optimal_block_schedules() -> None:
+    p = joints.random(6, 2, seed=1)
+    fr = unmask.threshold_frontier(p, [0.7], block_width=3, rules=("random",))
+    assert np.isnan(fr.optimal[0]) and np.isnan(fr.fixed["random"][0])  # 2 blocks need 2 steps
+    for k in range(2, 7):
+        bs = unmask.optimal_block_schedule(p, k, 3, steps_per_block="free")
+        assert fr.optimal[k - 1] == pytest.approx(bs.cost, abs=1e-12)
+        law = unmask.adaptive_law(p, "random", bs)
+        assert fr.fixed["random"][k - 1] == law.kl
+        assert law.kl <= bs.cost + 1e-12  # the law of the mixture is below the averaged KL
+    law = unmask.adaptive_law(p, "threshold", threshold=0.7, block_width=3)
+    assert fr.kl[0] == law.kl and fr.expected_steps[0] == law.expected_steps
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from unmask._validation import check_memory, resolve_threads
 from unmask.laws.joint import Joint, check_dense_size
 from unmask.samplers.conditionals import Conditionals, as_conditionals, level_masks
 from unmask.samplers.divergence import kl, reverse_kl, tv
+from unmask.schedules.blocks import BlockSchedule
 from unmask.schedules.schedule import Schedule
 
 __all__ = ["RULES", "AdaptiveLaw", "ThresholdFrontier", "adaptive_law", "threshold_frontier"]
@@ -113,14 +114,6 @@ class AdaptiveLaw:
 
 
 # -- argument resolution -------------------------------------------------------------------------
-def _block_schedule_type() -> Any:
-    try:
-        from unmask.schedules.blocks import BlockSchedule
-    except ImportError:  # pragma: no cover - only before the blocks work is merged
-        return None
-    return BlockSchedule
-
-
 def _rule_name(rule: Any) -> str:
     if isinstance(rule, str):
         if rule not in RULES:
@@ -161,13 +154,12 @@ def _resolve_schedule(
     schedule: Any, block_width: int | None, n: int
 ) -> tuple[Any, list[tuple[int, int]], list[int]]:
     """(schedule object, steps as (level, size), block of each variable)."""
-    block_type = _block_schedule_type()
     if schedule is None:
         raise ValueError(
             "a fixed-size rule needs a schedule: per-step counts, a Schedule, a BlockSchedule "
             "or a number of steps K"
         )
-    if block_type is not None and isinstance(schedule, block_type):
+    if isinstance(schedule, BlockSchedule):
         if block_width is not None:
             raise ValueError("block_width is set by the BlockSchedule; do not pass both")
         if schedule.n != n:
@@ -181,9 +173,7 @@ def _resolve_schedule(
         if not 1 <= steps <= n:
             raise ValueError(f"the number of steps must lie in 1..{n}, got {steps}")
         if block_width is not None:
-            if block_type is None:  # pragma: no cover - only before the blocks work is merged
-                raise ValueError("block schedules are not available in this build")
-            return _resolve_schedule(block_type.llada(n, steps, block_width), None, n)
+            return _resolve_schedule(BlockSchedule.llada(n, steps, block_width), None, n)
         schedule = Schedule.constant(n, steps)
     elif block_width is not None:
         raise ValueError(
@@ -459,11 +449,12 @@ class ThresholdFrontier:
     steps : numpy.ndarray
         ``K = 1..max_steps`` of the fixed schedules.
     optimal : numpy.ndarray
-        Exact ``E_sigma KL`` of the optimal schedule with ``K`` steps (random order, section 5;
-        :func:`unmask.optimal_frontier`, or :func:`unmask.optimal_block_schedule` with blocks).
+        Exact ``E_sigma KL`` of the optimal schedule with ``K`` steps (random order, section 5:
+        :func:`unmask.optimal_frontier`; with blocks, section 10:
+        :func:`unmask.optimal_block_schedule` with the free allocation of steps over blocks).
     fixed : dict of str to numpy.ndarray
         Exact ``KL(p || law)`` of each fixed-size rule run with that optimal schedule, per ``K``
-        (``nan`` where a blockwise schedule with ``K`` steps does not exist).
+        (``nan`` where ``K`` is below the number of blocks).
     block_width : int or None
         Width of the blocks (None: one block).
     """
@@ -547,7 +538,8 @@ def threshold_frontier(
     >>> fr.kl.shape, fr.optimal.shape, sorted(fr.fixed)[:2]
     ((2,), (4,), ['entropy', 'margin'])
     """
-    from unmask.schedules.solver import optimal_block_schedule, optimal_frontier
+    from unmask.schedules.blocks import optimal_block_schedule
+    from unmask.schedules.solver import optimal_frontier
 
     p = joint if isinstance(joint, Joint) else Joint(joint)
     n = p.n
@@ -578,11 +570,11 @@ def threshold_frontier(
         nblocks = -(-n // width)
         for k in range(1, kmax + 1):
             if k < nblocks:
-                schedules.append(None)
+                schedules.append(None)  # every block needs a step
                 continue
-            best = optimal_block_schedule(p, k, width)
+            best = optimal_block_schedule(p, k, width, steps_per_block="free", threads=threads)
             optimal[k - 1] = best.cost
-            schedules.append(best.schedule)
+            schedules.append(best)
     for k, sched in enumerate(schedules, start=1):
         if sched is None:
             continue
