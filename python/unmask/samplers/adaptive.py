@@ -483,9 +483,31 @@ class ThresholdFrontier:
         -------
         matplotlib.figure.Figure
         """
-        from unmask.plotting import plot_threshold_frontier
+        from unmask.plotting import _new_axes
 
-        return plot_threshold_frontier(self, ax=ax, title=title, log=log)
+        fig, axes = _new_axes(ax)
+        a = axes[0]
+        live = ~np.isnan(self.optimal)
+        a.plot(self.steps[live], self.optimal[live], "k-o", ms=3,
+               label="optimal schedule, E KL (random order)")
+        colors = ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:olive"]
+        for t, name in enumerate(sorted(self.fixed)):
+            vals = self.fixed[name]
+            ok = ~np.isnan(vals)
+            a.plot(self.steps[ok], vals[ok], "--", marker=".", color=colors[t % len(colors)],
+                   label=f"{name}, optimal schedule")
+        a.plot(self.expected_steps, self.kl, "-s", color="tab:red", ms=4,
+               label="threshold (x = E[K])")
+        for tau, x, y in zip(self.thresholds, self.expected_steps, self.kl, strict=True):
+            a.annotate(f"{tau:g}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
+        a.set_xlabel("K (steps; expected steps for the threshold rule)")
+        a.set_ylabel("KL(p || law) (nats)")
+        if log:
+            a.set_yscale("log")
+        width = "" if self.block_width is None else f", block width {self.block_width}"
+        a.set_title(title or f"threshold rule vs fixed schedules{width}")
+        a.legend(fontsize=7)
+        return fig
 
     def __repr__(self) -> str:
         return (
