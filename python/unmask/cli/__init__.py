@@ -906,6 +906,9 @@ def _print_verify(result: Any, verbose: bool) -> None:
         )
     console.print(table)
     _print_bound_summary(result, console)
+    from unmask.cli.adaptive import print_adaptive_section
+
+    print_adaptive_section(result, console)
     if verbose:
         _print_all(result, console)
     counts = result.counts()

@@ -207,3 +207,38 @@ def _frontier(p: Joint, source: str, text: str, block_width: int | None, threads
                 [[int(k), _shown(float(fr.optimal[k - 1])),
                   *[_shown(float(fr.fixed[r][k - 1])) for r in rules]]
                  for k in fr.steps])
+
+
+def print_adaptive_section(result: Any, console: Any) -> None:
+    """The adaptive rules of ``unmask verify`` side by side (theory section 11)."""
+    from rich import box
+    from rich.table import Table
+
+    rows = [(law.name, law.curves["adaptive"]) for law in result.laws
+            if "adaptive" in law.curves]
+    if not rows:
+        return
+    rules = list(rows[0][1]["rules"])
+    taus = [t["tau"] for t in rows[0][1]["threshold"]]
+    table = Table(title="adaptive rules (section 11): exact KL(p || law), nats, constant schedule",
+                  caption="rand, maxp, margin, ent: take-then-draw rules; sp: sampled-prob "
+                          "(LLaDA); sp 1/step: sampled-prob\nwith one token per step (the "
+                          "take-then-draw rules give 0 there); thr tau: threshold rule,\n"
+                          "KL @ expected steps",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), caption_justify="left")
+    table.add_column("law", no_wrap=True, max_width=14)
+    table.add_column("K", justify="right", min_width=2, no_wrap=True)
+    short = {"random": "rand", "max-prob": "maxp", "entropy": "ent", "sampled-prob": "sp",
+             "sampled-prob, 1/step": "sp 1/step"}
+    for r in rules:
+        table.add_column(short.get(r, r), justify="right", no_wrap=True)
+    for tau in taus:
+        table.add_column(f"thr {tau:g}", justify="right", no_wrap=True)
+    for name, ad in rows:
+        for i, k in enumerate(ad["K"]):
+            cells = [f"{_shown(v):.4g}" if (v := ad["rules"][r][i]) is not None else "-"
+                     for r in rules]
+            thr = [f"{_shown(t['kl']):.4g} @ {t['expected_steps']:.3g}" if i == 0 else ""
+                   for t in ad["threshold"]]
+            table.add_row(name if i == 0 else "", str(k), *cells, *thr)
+    console.print(table)
