@@ -228,6 +228,18 @@ def test_sampled_prob_is_biased_at_one_token_per_step() -> None:
     assert one.steps_pmf[5] == pytest.approx(1.0, abs=1e-14)
 
 
+@pytest.mark.parametrize("a", [0.6, 0.9, 0.99])
+def test_sampled_prob_bias_closed_form(a: float) -> None:
+    # X0 ~ Bernoulli(a), a > 1/2, X1 a fair coin, one token per step: X0's draw is kept at
+    # step 1 when it is 1 (score a > 1/2), otherwise X1's; then X0 is drawn again. So
+    # P(X0 = 1) = a + (1 - a) a and KL = -a log(2 - a) - (1 - a) log(1 - a) (theory section 11).
+    p = joints.independent([[1 - a, a], [0.5, 0.5]])
+    got = unmask.adaptive_law(p, "sampled-prob", [1, 1])
+    assert got.law.marginal([0])[1] == pytest.approx(a * (2 - a), rel=1e-14)
+    closed = -a * math.log(2 - a) - (1 - a) * math.log(1 - a)
+    assert got.kl == pytest.approx(closed, rel=1e-12)
+
+
 def test_documented_example_on_a_random_5_bit_law() -> None:
     # docs/adaptive.md: a peaked random 5-bit law with steps [2, 2, 1]. On this law choosing
     # the confident positions before sampling beats random order; keeping the confident draws

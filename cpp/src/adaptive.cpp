@@ -129,6 +129,10 @@ struct State {
   std::vector<char> quad_done;
   std::vector<double> cls_low, cls_eq, low_prod;  // see prepare_classes
   std::vector<int> eq_count, low_zero;
+  // scratch of the expanders (kept here: one allocation per thread, not per state)
+  std::vector<double> score;
+  std::vector<int> sorted_ids, above, tied, comb, chosen, digit;
+  std::vector<char> kept;
 
   State(int n_, int q_, int i_, const std::vector<std::uint64_t>& qpow_,
         const std::vector<std::uint32_t>& rank_, const std::vector<int>& block_of_,
@@ -402,7 +406,8 @@ void expand_take(State& st, int rule, int s, double w, const double* score_row, 
                  bool atomic) {
   const int q = st.q, n = st.n;
   const int m = int(st.cand.size());
-  std::vector<double> score(m);
+  std::vector<double>& score = st.score;
+  score.resize(m);
   for (int a = 0; a < m; ++a) {
     if (rule == kScored) {
       const int j = st.cand[a];
@@ -412,17 +417,26 @@ void expand_take(State& st, int rule, int s, double w, const double* score_row, 
     }
   }
   st.cluster(score.data(), m);
-  std::vector<int> sorted_ids(st.cid.begin(), st.cid.end());
+  std::vector<int>& sorted_ids = st.sorted_ids;
+  sorted_ids.assign(st.cid.begin(), st.cid.end());
   std::sort(sorted_ids.begin(), sorted_ids.end(), std::greater<int>());
   const int cut = sorted_ids[s - 1];
-  std::vector<int> above, tied;
+  std::vector<int>& above = st.above;
+  std::vector<int>& tied = st.tied;
+  above.clear();
+  tied.clear();
   for (int a = 0; a < m; ++a) {
     if (st.cid[a] > cut) above.push_back(a);
     if (st.cid[a] == cut) tied.push_back(a);
   }
   const int e = int(tied.size()), need = s - int(above.size());
   const double wt = w / double(binomial(e, need));
-  std::vector<int> comb(need), chosen(s), digit(s);
+  std::vector<int>& comb = st.comb;
+  std::vector<int>& chosen = st.chosen;
+  std::vector<int>& digit = st.digit;
+  comb.resize(need);
+  chosen.resize(s);
+  digit.resize(s);
   for (int t = 0; t < need; ++t) comb[t] = t;
   const int b = st.i + s;
   const std::uint64_t dst_block = st.qpow[b];
@@ -463,8 +477,12 @@ void expand_sampled(State& st, int s, double w, double* dst, bool atomic) {
   const int m = int(st.cand.size());
   st.cluster(st.c.data(), m * q);
   st.prepare_classes();
-  std::vector<int> comb(s), digit(s);
-  std::vector<char> kept(m, 0);
+  std::vector<int>& comb = st.comb;
+  std::vector<int>& digit = st.digit;
+  std::vector<char>& kept = st.kept;
+  comb.resize(s);
+  digit.resize(s);
+  kept.assign(m, 0);
   for (int t = 0; t < s; ++t) comb[t] = t;
   const std::uint64_t dst_block = st.qpow[st.i + s];
   while (true) {
@@ -593,7 +611,7 @@ struct ThresholdExpand {
   double* levels;
   const std::vector<std::uint64_t>& off;
   bool atomic;
-  std::vector<std::pair<int, int>> kept;  // (candidate, value)
+  std::vector<std::pair<int, int>>& kept;  // (candidate, value)
 
   void leaf(double prod) {
     const int l = st.i + int(kept.size());
@@ -653,6 +671,8 @@ void adaptive_threshold_level(double* levels, int n, int q, int i, double tau,
     State st(n, q, i, qpow, rank, block_of, cond);
     std::vector<char> high, kept_flag;
     std::vector<double> low;
+    std::vector<std::pair<int, int>> kept_draws;
+    kept_draws.reserve(n);
 #ifdef UNMASK_HAVE_OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
@@ -675,7 +695,8 @@ void adaptive_threshold_level(double* levels, int n, int q, int i, double tau,
         for (int a = 0; a < m; ++a)
           for (int y = 0; y < q; ++y)
             if (!high[st.cid[std::size_t(a) * q + y]]) low[a] += st.c[std::size_t(a) * q + y];
-        ThresholdExpand ex{st, high, low, wk, levels, off, atomic, {}};
+        kept_draws.clear();
+        ThresholdExpand ex{st, high, low, wk, levels, off, atomic, kept_draws};
         ex.walk(0, 1.0);
         // No draw exceeds tau: the most probable draw is kept (uniform among the tied ones).
         kept_flag.assign(m, 0);

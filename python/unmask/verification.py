@@ -1152,7 +1152,7 @@ def verify(
 # Adaptive rules (theory section 11)
 # -------------------------------------------------------------------------------------------
 #: Largest (q+1)^n for which the suite computes the exact laws of the adaptive rules.
-ADAPTIVE_MAX_STATES = 3**10
+ADAPTIVE_MAX_STATES = 4**8
 ADAPTIVE_THRESHOLDS = (0.6, 0.9)
 
 
