@@ -22,7 +22,7 @@ from collections import defaultdict
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import hwm_rss_mib, isolated, reset_peak_rss, table, timed  # noqa: E402
+from _common import hwm_rss_mib, isolated, reset_peak_rss, table, timed
 
 TARGET_SECONDS = 10.0
 

@@ -423,7 +423,9 @@ def _threshold_pass(
     buf[0] = 1.0
     for i in levels:
         marg, temperature, table = source.level(i)
-        core.adaptive_threshold_level(buf, n, q, i, tau, block_of, marg, temperature, table, threads)
+        core.adaptive_threshold_level(
+            buf, n, q, i, tau, block_of, marg, temperature, table, threads
+        )
         if progress is not None:
             progress(i + 1, n)
     final = buf[int(offsets[n]) :].reshape(q**n, n + 1)
