@@ -1187,10 +1187,14 @@ def _adaptive_section(runner: _Runner, name: str, joint: Joint, out: dict[str, A
                          1.0, "section 11: fixed sizes", label, k)
             rules[rule].append(law.kl)
             if rule == "random":
-                ref = unmask.sampler_law(joint, sched, threads=runner.threads)
-                runner.equal(name, "random rule = sampler_law", "identity",
-                             float(np.max(np.abs(law.law.flat - ref.flat))), 0.0,
-                             "sections 8, 11: two algorithms", label, k, atol=1e-12)
+                if runner.ing.sampler_law is None:
+                    runner.skip(name, "random rule = sampler_law", "identity",
+                                "needs unmask.sampler_law", label, k)
+                else:
+                    ref = runner.ing.sampler_law(joint, sched, threads=runner.threads)
+                    runner.equal(name, "random rule = sampler_law", "identity",
+                                 float(np.max(np.abs(law.law.flat - ref.flat))), 0.0,
+                                 "sections 8, 11: two algorithms", label, k, atol=1e-12)
                 runner.at_most(name, "KL(random rule) <= E KL", "identity", law.kl,
                                _cost.expected_kl(joint, sched), "section 3: convexity", label, k)
         rules["sampled-prob, 1/step"].append(None)
