@@ -47,7 +47,7 @@ ScoreFn = Callable[[NDArray[np.float64], NDArray[np.int64]], Any]
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AdaptiveLaw:
     """Exact output law of an adaptive unmasking rule, with its number of steps.
 
@@ -436,7 +436,7 @@ def _threshold_pass(
 
 
 # -- threshold versus fixed schedules ------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ThresholdFrontier:
     """Threshold rule against fixed schedules: (expected steps, exact KL) pairs.
 
