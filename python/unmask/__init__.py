@@ -17,6 +17,12 @@ from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
+from unmask.samplers.adaptive import (
+    AdaptiveLaw,
+    ThresholdFrontier,
+    adaptive_law,
+    threshold_frontier,
+)
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
@@ -39,6 +45,7 @@ from unmask.verification import VerifyResult, verify
 __version__: str = _core.__version__
 
 __all__ = [
+    "AdaptiveLaw",
     "BernoulliSizes",
     "BlockSchedule",
     "BlockWidthFrontier",
@@ -51,8 +58,10 @@ __all__ = [
     "Profile",
     "Schedule",
     "SolverInfo",
+    "ThresholdFrontier",
     "VerifyResult",
     "__version__",
+    "adaptive_law",
     "all_bounds",
     "backends",
     "block_profiles",
@@ -84,6 +93,7 @@ __all__ = [
     "samplers",
     "schedules",
     "subset_entropies",
+    "threshold_frontier",
     "tv",
     "verify",
 ]

@@ -908,6 +908,9 @@ def _print_verify(result: Any, verbose: bool) -> None:
         )
     console.print(table)
     _print_bound_summary(result, console)
+    from unmask.cli.adaptive import print_adaptive_section
+
+    print_adaptive_section(result, console)
     if verbose:
         _print_all(result, console)
     counts = result.counts()
@@ -979,4 +982,5 @@ if __name__ == "__main__":  # pragma: no cover
 
 # Commands that live in their own modules register themselves on ``main`` when imported.
 # One import line per module, kept at the end so the shared helpers above are defined first.
+from unmask.cli import adaptive  # noqa: E402,F401,I001
 from unmask.cli import blocks  # noqa: E402,F401

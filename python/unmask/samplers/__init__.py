@@ -8,18 +8,28 @@ decomposition into factorization and learning error, Monte Carlo draws);
 
 from __future__ import annotations
 
+from unmask.samplers.adaptive import (
+    AdaptiveLaw,
+    ThresholdFrontier,
+    adaptive_law,
+    threshold_frontier,
+)
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
 
 __all__ = [
+    "AdaptiveLaw",
     "Conditionals",
     "Decomposition",
+    "ThresholdFrontier",
+    "adaptive_law",
     "decompose",
     "kl",
     "learning_errors",
     "reverse_kl",
     "sample",
     "sampler_law",
+    "threshold_frontier",
     "tv",
 ]
