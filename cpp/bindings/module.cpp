@@ -17,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
   unmask_bindings::bind_markov(m);
   unmask_bindings::bind_schedule(m);
   unmask_bindings::bind_learning(m);
+  unmask_bindings::bind_planner(m);
 }

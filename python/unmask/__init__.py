@@ -18,6 +18,13 @@ from unmask.profiles.profile import Profile
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
+from unmask.samplers.planner import (
+    Planner,
+    optimal_planner,
+    planner_kl,
+    planner_law,
+    score_policy,
+)
 from unmask.schedules import bounds
 from unmask.schedules.bounds import all_bounds
 from unmask.schedules.cost import expected_kl
@@ -43,6 +50,7 @@ __all__ = [
     "Decomposition",
     "Joint",
     "OptimalFrontier",
+    "Planner",
     "Profile",
     "Schedule",
     "SolverInfo",
@@ -64,7 +72,10 @@ __all__ = [
     "markov_profile",
     "optimal_block_schedule",
     "optimal_frontier",
+    "optimal_planner",
     "optimal_schedule",
+    "planner_kl",
+    "planner_law",
     "profile",
     "profile_from_loss_curve",
     "profiles",
@@ -73,6 +84,7 @@ __all__ = [
     "sampler_law",
     "samplers",
     "schedules",
+    "score_policy",
     "subset_entropies",
     "tv",
     "verify",
