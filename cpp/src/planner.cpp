@@ -179,7 +179,9 @@ struct Solver {
       for (; local != 0; local = next_combination(local, c)) {
         const std::uint32_t tset = spread(local, s.cand_pos);
         if (!have_default) {
-          for (int k = 0; k < C; ++k) s.best_set[k] = tset;
+          // kept when every value is inf (learned conditionals with zeros): free sizes take
+          // every candidate at once, which is admissible whenever any choice is
+          for (int k = 0; k < C; ++k) s.best_set[k] = fixed ? tset : cand;
           have_default = true;
         }
         // own cost: conditional TC of the set (+ learning KL)

@@ -1,0 +1,310 @@
+"""The best deterministic planner (theory section 12) against independent oracles.
+
+Oracles (tests/oracle_planner.py): every deterministic policy enumerated for n <= 4 with its KL
+computed from its simulated law; a top-down Python recursion for n <= 6; closed forms.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from oracle_planner import (
+    brute_force_best,
+    kl_direct,
+    maxprob_policy,
+    policy_law,
+    recursion_best,
+)
+
+import unmask
+from unmask.testing import probability_tables
+
+TOL = 1e-10
+
+
+def _close(a: float, b: float, tol: float = TOL) -> bool:
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def _zeroed(n: int, q: int, seed: int, fraction: float = 0.3) -> unmask.Joint:
+    rng = np.random.default_rng(seed)
+    w = rng.gamma(0.5, size=q**n)
+    w[rng.random(q**n) < fraction] = 0.0
+    if w.sum() == 0:
+        w[0] = 1.0
+    return unmask.Joint((w / w.sum()).reshape((q,) * n), normalize=True)
+
+
+TINY_LAWS = {
+    "random-4": lambda: unmask.joints.random(4, seed=1),
+    "random-4-peaked": lambda: unmask.joints.random(4, concentration=0.2, seed=7),
+    "zeros-4": lambda: _zeroed(4, 2, seed=3),
+    "parity-4": lambda: unmask.joints.parity(4),
+    "ternary-3": lambda: unmask.joints.random(3, 3, seed=2),
+    "ternary-zeros-3": lambda: _zeroed(3, 3, seed=5, fraction=0.4),
+}
+
+
+# -- every deterministic policy ----------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(TINY_LAWS))
+def test_free_budget_equals_brute_force_over_every_policy(name: str) -> None:
+    p = TINY_LAWS[name]()
+    for budget in range(1, min(p.n, 3) + 1):
+        brute, count = brute_force_best(p.probs, budget=budget)
+        assert count >= 1
+        best = unmask.optimal_planner(p, budget)
+        assert _close(best.kl, brute), (name, budget, best.kl, brute, count)
+
+
+@pytest.mark.parametrize(("name", "sizes"), [
+    ("random-4", (2, 1, 1)), ("random-4", (1, 2, 1)), ("random-4", (2, 2)),
+    ("zeros-4", (1, 3)), ("parity-4", (3, 1)), ("ternary-3", (2, 1)),
+    ("ternary-zeros-3", (1, 2)),
+])
+def test_schedule_equals_brute_force_over_every_policy(name: str, sizes: tuple[int, ...]) -> None:
+    p = TINY_LAWS[name]()
+    brute, count = brute_force_best(p.probs, sizes=sizes)
+    best = unmask.optimal_planner(p, unmask.Schedule(sizes))
+    assert best.frontier is None
+    assert _close(best.kl, brute), (name, sizes, best.kl, brute, count)
+
+
+@pytest.mark.parametrize(("name", "budget", "width", "sizes"), [
+    ("random-4", 2, 2, None), ("random-4", 3, 2, None), ("random-4-peaked", 3, 3, None),
+    ("zeros-4", 3, 2, None), ("random-4", None, 2, (1, 1, 2)), ("ternary-3", 2, 2, None),
+])
+def test_blocks_equal_brute_force_over_every_policy(name: str, budget: int | None, width: int,
+                                                     sizes: tuple[int, ...] | None) -> None:
+    p = TINY_LAWS[name]()
+    brute, _ = brute_force_best(p.probs, budget=budget, sizes=sizes, width=width)
+    arg = budget if sizes is None else list(sizes)
+    best = unmask.optimal_planner(p, arg, block_width=width)
+    assert _close(best.kl, brute), (name, budget, width, best.kl, brute)
+
+
+def test_full_budget_brute_force_n4() -> None:
+    p = unmask.joints.random(4, seed=11)
+    brute, count = brute_force_best(p.probs, budget=4)
+    assert count == 4335  # every deterministic policy of 4 binary positions
+    assert _close(unmask.optimal_planner(p, 4).kl, brute, 1e-9)
+    assert unmask.optimal_planner(p, 4).kl == 0.0
+
+
+# -- an independent recursion up to n = 6 ------------------------------------------------------
+@settings(max_examples=12)
+@given(st.one_of(probability_tables(min_n=2, max_n=5, max_q=2),
+                 probability_tables(min_n=2, max_n=3, min_q=3, max_q=3)),
+       st.integers(1, 5))
+@example(np.full((2, 2, 2), 0.125), 2)
+def test_dp_equals_independent_recursion(table: np.ndarray, budget: int) -> None:
+    p = unmask.Joint(table, normalize=True)
+    budget = min(budget, p.n)
+    best = unmask.optimal_planner(p, budget)
+    assert best.frontier is not None
+    for k in range(1, budget + 1):
+        ref = recursion_best(p.probs, budget=k)
+        assert _close(float(best.frontier[k - 1]), ref), (k, best.frontier, ref)
+
+
+@pytest.mark.parametrize(("n", "q", "steps", "width"), [
+    (6, 2, 2, None), (6, 2, 3, None), (6, 2, [2, 2, 2], None), (6, 2, [3, 1, 2], None),
+    (6, 2, 3, 3), (6, 2, [1, 2, 1, 2], 3), (4, 3, 2, None), (4, 3, [2, 1, 1], 2),
+])
+def test_dp_equals_recursion_n6(n: int, q: int, steps: int | list[int], width: int | None) -> None:
+    p = unmask.joints.random(n, q, concentration=0.5, seed=n * 10 + q)
+    best = unmask.optimal_planner(p, steps, block_width=width)
+    if isinstance(steps, int):
+        ref = recursion_best(p.probs, budget=steps, width=width)
+    else:
+        ref = recursion_best(p.probs, sizes=tuple(steps), width=width)
+    assert _close(best.kl, ref), (best.kl, ref)
+
+
+# -- properties ----------------------------------------------------------------------------------
+@settings(max_examples=15)
+@given(probability_tables(min_n=2, max_n=6, max_q=2))
+def test_frontier_monotone_and_zero_at_one_token_per_step(table: np.ndarray) -> None:
+    p = unmask.Joint(table, normalize=True)
+    best = unmask.optimal_planner(p, p.n + 2)
+    front = best.frontier
+    assert front is not None and len(front) == p.n + 2
+    # ties within 1e-12 go to the larger set (fewer steps), so "equal" means up to that
+    assert np.all(np.diff(front) <= 1e-12)
+    assert 0.0 <= front[p.n - 1] <= 1e-12  # one token per step samples p exactly
+    assert unmask.optimal_planner(p, [1] * p.n).kl == 0.0  # no tie: every set is a singleton
+    # K = 1: everything at once, the total correlation of p
+    assert _close(float(front[0]), unmask.profile(p).tc, 1e-9)
+
+
+def test_closed_forms() -> None:
+    log2 = math.log(2)
+    # all-equal: one position, then the rest copy it
+    eq = unmask.joints.all_equal(5, 3)
+    assert _close(unmask.optimal_planner(eq, 1).kl, 4 * math.log(3))
+    assert unmask.optimal_planner(eq, 2).kl == 0.0
+    # parity: n-1 independent fair bits at once, the last is then determined
+    par = unmask.joints.parity(5)
+    best = unmask.optimal_planner(par, 2)
+    assert best.kl == 0.0 and best.policy([-1] * 5, [True] * 5) == (0, 1, 2, 3)
+    # while random order with a last step of 2 pays log 2 (theory section 9)
+    assert _close(unmask.expected_kl(unmask.profile(par), [3, 2]), log2)
+    assert _close(unmask.optimal_planner(par, [3, 2]).kl, log2)
+    # independent variables: everything at once is free
+    ind = unmask.joints.independent([[0.3, 0.7]] * 4)
+    assert unmask.optimal_planner(ind, 1).kl < 1e-15
+
+
+def test_identity_equals_exact_law_kl() -> None:
+    p = unmask.joints.random(6, concentration=0.4, seed=4)
+    cases = [(3, None), ([2, 2, 2], None), (4, 2), ([1, 1, 2, 2], 2), ([3, 3], 3)]
+    for steps, width in cases:
+        best = unmask.optimal_planner(p, steps, block_width=width)
+        direct = unmask.kl(p, best.law)
+        assert _close(best.kl, direct, 1e-9), (steps, width, best.kl, direct)
+        # the identity function on the planner's own policy gives the same number
+        assert _close(unmask.planner_kl(p, best.policy), best.kl, 1e-9)
+        # the C++ forward pass and the Python one agree on the law
+        slow = unmask.planner_law(p, best.policy)
+        assert np.max(np.abs(slow.probs - best.law.probs)) < 1e-13
+
+
+@pytest.mark.parametrize("score", ["confidence", "margin", "entropy"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rule_identity_and_floor(score: str, seed: int) -> None:
+    p = unmask.joints.random(5, concentration=0.5, seed=seed)
+    sizes = [2, 2, 1]
+    policy = unmask.score_policy(p, sizes, score)
+    via_identity = unmask.planner_kl(p, policy)
+    law = unmask.planner_law(p, policy)
+    assert _close(via_identity, unmask.kl(p, law), 1e-9)
+    floor = unmask.optimal_planner(p, sizes).kl
+    assert floor <= via_identity + 1e-12
+    assert unmask.optimal_planner(p, 3).kl <= floor + 1e-12  # free sizes do at least as well
+
+
+def test_maxprob_identity_against_oracle_law() -> None:
+    for seed in range(4):
+        p = unmask.joints.random(5, concentration=0.3, seed=seed)
+        sizes = (2, 2, 1)
+        oracle = kl_direct(p.probs, policy_law(p.probs, maxprob_policy(p.probs, sizes)))
+        mine = unmask.planner_kl(p, unmask.score_policy(p, list(sizes), "confidence"))
+        assert _close(mine, oracle, 1e-9), (seed, mine, oracle)
+
+
+def test_learned_conditionals() -> None:
+    p = unmask.joints.random(5, concentration=0.5, seed=8)
+    p_hat = unmask.joints.random(5, concentration=2.0, seed=9)
+    for steps in (2, 3, [2, 2, 1]):
+        best = unmask.optimal_planner(p, steps, conditionals=p_hat)
+        if isinstance(steps, int):
+            ref = recursion_best(p.probs, budget=steps, p_hat=p_hat.probs)
+        else:
+            ref = recursion_best(p.probs, sizes=tuple(steps), p_hat=p_hat.probs)
+        assert _close(best.kl, ref, 1e-9), (steps, best.kl, ref)
+        assert _close(unmask.kl(p, best.law), best.kl, 1e-9)
+        assert _close(unmask.planner_kl(p, best.policy, conditionals=p_hat), best.kl, 1e-9)
+    # learned conditionals can make one token per step cost something
+    assert unmask.optimal_planner(p, 5, conditionals=p_hat).kl > 0
+    # a tempered copy through the Conditionals object
+    cond = unmask.Conditionals.tempered(p, 0.7)
+    best = unmask.optimal_planner(p, 3, conditionals=cond)
+    assert _close(unmask.kl(p, best.law), best.kl, 1e-9)
+
+
+def test_learned_zero_gives_inf_not_nan() -> None:
+    p = unmask.joints.random(3, seed=2)
+    hat = np.zeros((2, 2, 2))
+    hat[0, 0, 0] = 1.0
+    best = unmask.optimal_planner(p, 2, conditionals=unmask.Joint(hat))
+    assert best.kl == math.inf
+    assert unmask.kl(p, best.law) == math.inf
+    assert unmask.planner_kl(p, best.policy, conditionals=unmask.Joint(hat)) == math.inf
+
+
+def test_threads_do_not_change_results() -> None:
+    p = unmask.joints.random(7, concentration=0.5, seed=12)
+    a = unmask.optimal_planner(p, 3, threads=1)
+    b = unmask.optimal_planner(p, 3, threads=2)
+    assert np.array_equal(a._value, b._value, equal_nan=True)
+    assert np.array_equal(a._choice, b._choice)
+
+
+# -- policy, explain, progress -------------------------------------------------------------------
+def test_policy_replay_and_unreached_states() -> None:
+    p = unmask.joints.all_equal(3)
+    best = unmask.optimal_planner(p, 2)
+    first = best.policy([-1, -1, -1], [True, True, True])
+    assert len(first) == 1
+    j = first[0]
+    values = [-1, -1, -1]
+    mask = [True, True, True]
+    values[j], mask[j] = 1, False
+    assert best.policy(values, mask) == tuple(k for k in range(3) if k != j)
+    other = (j + 1) % 3
+    bad_values = [-1, -1, -1]
+    bad_values[other] = 0
+    bad_mask = [k != other for k in range(3)]
+    with pytest.raises(ValueError, match="never reaches"):
+        best.policy(bad_values, bad_mask)
+    assert len(best.policy(bad_values, bad_mask, steps_left=1)) == 2
+    assert best.policy([0, 0, 0], [False] * 3) == ()
+    with pytest.raises(TypeError, match="mask"):
+        best.policy([0, 0, 0], [1, 1, 1])
+    with pytest.raises(ValueError, match="length 3"):
+        best.policy([0, 0], [True, True])
+
+
+def test_explain_adds_up() -> None:
+    p = unmask.joints.random(5, seed=0)
+    best = unmask.optimal_planner(p, [2, 2, 1])
+    text = best.explain(depth=2)
+    lines = text.splitlines()
+    assert lines[0].startswith("best planner: KL = ")
+    assert lines[1].startswith("step 1: unmask {")
+    assert any(line.startswith("step 2 if x") for line in lines)
+    with pytest.raises(ValueError, match="depth"):
+        best.explain(depth=0)
+    assert "Planner(n=5, q=2" in repr(best)
+
+
+def test_progress_is_reported() -> None:
+    calls: list[tuple[float, float]] = []
+    unmask.optimal_planner(unmask.joints.random(6, seed=1), 3,
+                           progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1][0] == calls[-1][1] > 0
+
+
+# -- bad input -----------------------------------------------------------------------------------
+def test_bad_input() -> None:
+    p = unmask.joints.random(4, seed=0)
+    with pytest.raises(ValueError, match="at least 1 step"):
+        unmask.optimal_planner(p, 0)
+    with pytest.raises(TypeError):
+        unmask.optimal_planner(p, True)
+    with pytest.raises(TypeError):
+        unmask.optimal_planner(p, "3")
+    with pytest.raises(ValueError, match="n = 5 but the joint has n = 4"):
+        unmask.optimal_planner(p, unmask.Schedule([2, 2, 1]))
+    with pytest.raises(ValueError, match="2 blocks of width 2 need at least 2"):
+        unmask.optimal_planner(p, 1, block_width=2)
+    with pytest.raises(ValueError, match="crossing a block boundary"):
+        unmask.optimal_planner(p, [1, 2, 1], block_width=2)
+    with pytest.raises(ValueError, match="block_width must be in 1..4"):
+        unmask.optimal_planner(p, 2, block_width=5)
+    with pytest.raises(ValueError, match=r"needs about .* and an estimated .* s"):
+        unmask.optimal_planner(unmask.joints.random(12, seed=0), 6, max_seconds=0.001)
+    big = unmask.Joint(np.full((2,) * 20, 2.0**-20))
+    with pytest.raises(MemoryError, match=r"needs about .* GiB and about .* s"):
+        unmask.optimal_planner(big, 4)
+    with pytest.raises(ValueError, match="not masked"):
+        unmask.planner_kl(p, lambda values, mask: [0])
+    with pytest.raises(ValueError, match="no position"):
+        unmask.planner_kl(p, lambda values, mask: [])
+    with pytest.raises(ValueError, match="score must be"):
+        unmask.score_policy(p, [2, 2], "max")
