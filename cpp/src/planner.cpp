@@ -26,6 +26,9 @@ inline int popcount32(std::uint32_t v) { return __builtin_popcount(v); }
 /// Relative tolerance under which two values count as a tie (the larger set then wins).
 constexpr double kTieTol = 1e-12;
 
+/// How many children ahead the scattered table reads are prefetched.
+constexpr std::size_t kAhead = 8;
+
 struct Layout {
   int n, q, budget_cols;
   std::vector<std::uint64_t> weight;  // weight[j] = (q+1)^(n-1-j)
@@ -112,8 +115,9 @@ struct Scratch {
   std::vector<std::uint32_t> best_set;
   std::vector<double> e;       // expected child value per column
   std::vector<int> tpos, digit;
-  std::vector<double> r;       // p(x_T | x_A) in odometer order
   std::vector<std::uint64_t> child;
+  std::vector<double> r;  // p(x_T | x_A), by child
+  std::vector<std::uint8_t> dead;  // free sizes: local candidate sets known to be hopeless
 };
 
 struct Solver {
@@ -121,9 +125,13 @@ struct Solver {
   Layout lay;
   double* value;
   std::uint32_t* choice;
+  // (m, m log m) for every code, m = marg[code] (0 log 0 = 0), side by side: the candidate
+  // loop reads both for each child, and the children are scattered through the table, so one
+  // cache line per child instead of two
+  const double* mlogm;
 
-  Solver(const PlannerProblem& p, double* v, std::uint32_t* c)
-      : prob(p), lay(p), value(v), choice(c) {}
+  Solver(const PlannerProblem& p, double* v, std::uint32_t* c, const double* ml)
+      : prob(p), lay(p), value(v), choice(c), mlogm(ml) {}
 
   /// Value of a child with `cols_left` budget columns (free sizes: k - 1 steps left).
   void solve(std::uint64_t code, std::uint32_t masked, std::uint32_t cand, Scratch& s) const {
@@ -148,17 +156,21 @@ struct Solver {
       }
       return;
     }
-    // conditional marginals of the candidates, once per state
+    // conditional marginals of the candidates, once per state. Entropies use the table of
+    // m log m: H(X_T | x_A) = log p(x_A) - sum_{x_T} m log m / p(x_A), with no logarithm per
+    // candidate set (the logs are taken once per partial assignment)
+    const double logmc = std::log(mc);
+    const double inv_mc = 1.0 / mc;
     s.h.assign(c, 0.0);
     s.learn.assign(c, 0.0);
     for (int t = 0; t < c; ++t) {
       const int j = s.cand_pos[t];
       const std::uint64_t w = lay.weight[j];
-      double hj = 0.0, lj = 0.0;
+      double lsum_j = 0.0, lj = 0.0;
       for (int v = 0; v < q; ++v) {
         const double pv = prob.marg[code - static_cast<std::uint64_t>(q - v) * w] / mc;
+        lsum_j += mlogm[2 * (code - static_cast<std::uint64_t>(q - v) * w) + 1];
         if (pv > 0.0) {
-          hj -= pv * std::log(pv);
           if (prob.cond) {
             const double qv =
                 prob.cond[(code - static_cast<std::uint64_t>(q - v) * w) * n + j];
@@ -166,18 +178,34 @@ struct Solver {
           }
         }
       }
-      s.h[t] = hj;
+      s.h[t] = logmc - lsum_j / mc;  // the same formula as H(X_T | x_A) below
       s.learn[t] = lj;
     }
     s.best.assign(C, kInf);
     s.best_set.assign(C, 0u);
     s.e.assign(C, 0.0);
     bool have_default = false;
+    if (!fixed) s.dead.assign(std::size_t{1} << c, 0);
     for (int size = size_lo; size <= size_hi; ++size) {
       if (size > c) break;
       std::uint32_t local = size >= 32 ? 0xffffffffu : ((1u << size) - 1u);
       for (; local != 0; local = next_combination(local, c)) {
         const std::uint32_t tset = spread(local, s.cand_pos);
+        const bool finishes = size == m;
+        // a set containing a hopeless set is hopeless: TC (and the learning KL) only grow when
+        // positions are added, and the best values only fall (free sizes, columns k >= 2)
+        if (!fixed && size >= 2 && !finishes) {
+          bool inherited = false;
+          for (std::uint32_t rest = local; rest; rest &= rest - 1u)
+            if (s.dead[local & ~(rest & -rest)]) {
+              inherited = true;
+              break;
+            }
+          if (inherited) {
+            s.dead[local] = 1;
+            continue;
+          }
+        }
         if (!have_default) {
           // kept when every value is inf (learned conditionals with zeros): free sizes take
           // every candidate at once, which is admissible whenever any choice is
@@ -201,16 +229,12 @@ struct Solver {
           for (int t = 0; t < size; ++t) r *= static_cast<std::size_t>(q);
           return r;
         }();
-        s.r.resize(count);
         s.child.resize(count);
+        s.r.resize(count);
         s.digit.assign(size, 0);
-        double hjoint = 0.0;
         std::uint64_t ch = base;
         for (std::size_t idx = 0; idx < count; ++idx) {
-          const double r = prob.marg[ch] / mc;
-          s.r[idx] = r;
           s.child[idx] = ch;
-          if (r > 0.0) hjoint -= r * std::log(r);
           // odometer over x_T (last position fastest)
           int i = size - 1;
           while (i >= 0) {
@@ -224,30 +248,46 @@ struct Solver {
             --i;
           }
         }
+        double lsum_t = 0.0;
+        for (std::size_t idx = 0; idx < count; ++idx) {
+          if (idx + kAhead < count) __builtin_prefetch(mlogm + 2 * s.child[idx + kAhead]);
+          const double* e = mlogm + 2 * s.child[idx];
+          s.r[idx] = e[0] * inv_mc;
+          lsum_t += e[1];
+        }
+        const double hjoint = logmc - lsum_t / mc;
         double own = hsum - hjoint;
         if (own < 0.0) own = 0.0;  // TC >= 0; only rounding makes it negative
         own += lsum;
-        // bound: the set cannot win (or tie) at any budget
+        // bound: the set cannot win (or tie) at any budget. Only a set that finishes can be
+        // finite with one step left (free sizes, column 0), so the other sets skip that column.
         bool hopeless = true;
-        for (int k = 0; k < C; ++k)
+        for (int k = (fixed || finishes) ? 0 : 1; k < C; ++k)
           if (!(own > s.best[k] + kTieTol * (1.0 + std::fabs(s.best[k])))) {
             hopeless = false;
             break;
           }
-        if (hopeless && s.best[C - 1] < kInf) continue;
+        if (hopeless) {
+          if (!fixed) s.dead[local] = 1;
+          continue;
+        }
         // expected value of the children, per budget column
-        const bool finishes = size == m;
         if (finishes) {
           std::fill(s.e.begin(), s.e.end(), 0.0);
         } else if (fixed) {
           double acc = 0.0;
-          for (std::size_t idx = 0; idx < count; ++idx)
-            if (s.r[idx] > 0.0) acc += s.r[idx] * value[s.child[idx]];
+          for (std::size_t idx = 0; idx < count; ++idx) {
+            if (idx + kAhead < count) __builtin_prefetch(value + s.child[idx + kAhead]);
+            const double r = s.r[idx];
+            if (r > 0.0) acc += r * value[s.child[idx]];
+          }
           s.e[0] = acc;
         } else {
           s.e[0] = kInf;  // one step left but positions would stay masked
           for (int k = 1; k < C; ++k) s.e[k] = 0.0;
           for (std::size_t idx = 0; idx < count; ++idx) {
+            if (idx + kAhead < count)
+              __builtin_prefetch(value + s.child[idx + kAhead] * static_cast<std::uint64_t>(C));
             const double r = s.r[idx];
             if (!(r > 0.0)) continue;
             const double* cv = value + s.child[idx] * static_cast<std::uint64_t>(C);
@@ -335,7 +375,18 @@ void planner_solve(const PlannerProblem& prob, double* value, std::uint32_t* cho
   if (prob.sizes.empty() && prob.budget < 1)
     throw std::invalid_argument("the budget must be >= 1 step");
   const int nthreads = resolve_threads(threads);
-  Solver solver(prob, value, choice);
+  const std::uint64_t ncodes = planner_codes(prob.n, prob.q);
+  std::vector<double> mlogm(2 * ncodes);
+  {
+    const std::int64_t total = static_cast<std::int64_t>(ncodes);
+#pragma omp parallel for num_threads(nthreads) schedule(static) if (nthreads > 1 && total > 65536)
+    for (std::int64_t i = 0; i < total; ++i) {
+      const double m = prob.marg[i];
+      mlogm[2 * i] = m;
+      mlogm[2 * i + 1] = m > 0.0 ? m * std::log(m) : 0.0;
+    }
+  }
+  Solver solver(prob, value, choice, mlogm.data());
   const Layout& lay = solver.lay;
   const int n = prob.n, q = prob.q, C = lay.budget_cols;
   // fully assigned states: nothing left to do
