@@ -413,7 +413,12 @@ void planner_solve(const PlannerProblem& prob, double* value, std::uint32_t* cho
     }
     const std::uint64_t per_set = checked_pow(q, n - m);
     const std::int64_t total = static_cast<std::int64_t>(sets.size() * per_set);
-    const bool parallel = nthreads > 1 && total >= 64;
+    // waking a team costs more than a small level's work (much more on a loaded machine)
+    double level_work = 0.0;
+    for (std::uint32_t cand : cands)
+      level_work += std::pow(static_cast<double>(q + 1), popcount32(cand));
+    level_work *= static_cast<double>(per_set);
+    const bool parallel = nthreads > 1 && level_work >= 2e6;
 #pragma omp parallel num_threads(nthreads) if (parallel)
     {
       Scratch scratch;
