@@ -11,10 +11,17 @@ from unmask import export, laws, profiles, samplers, schedules
 from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
+from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
 from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
+from unmask.samplers.adaptive import (
+    AdaptiveLaw,
+    ThresholdFrontier,
+    adaptive_law,
+    threshold_frontier,
+)
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
@@ -26,6 +33,7 @@ from unmask.samplers.planner import (
     score_policy,
 )
 from unmask.schedules import bounds
+from unmask.schedules.blocks import BlockSchedule, BlockWidthFrontier, block_width_frontier
 from unmask.schedules.bounds import all_bounds
 from unmask.schedules.cost import expected_kl
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
@@ -43,7 +51,10 @@ from unmask.verification import VerifyResult, verify
 __version__: str = _core.__version__
 
 __all__ = [
+    "AdaptiveLaw",
     "BernoulliSizes",
+    "BlockSchedule",
+    "BlockWidthFrontier",
     "CompositionLaw",
     "Conditionals",
     "CostMatrix",
@@ -54,13 +65,18 @@ __all__ = [
     "Profile",
     "Schedule",
     "SolverInfo",
+    "ThresholdFrontier",
     "VerifyResult",
     "__version__",
+    "adaptive_law",
     "all_bounds",
+    "block_profiles",
+    "block_width_frontier",
     "bounds",
     "datasets",
     "decompose",
     "entropy",
+    "estimate_block_profiles",
     "estimate_profile",
     "expected_kl",
     "export",
@@ -69,6 +85,7 @@ __all__ = [
     "kl",
     "laws",
     "learning_errors",
+    "markov_block_profiles",
     "markov_profile",
     "optimal_block_schedule",
     "optimal_frontier",
@@ -86,6 +103,7 @@ __all__ = [
     "schedules",
     "score_policy",
     "subset_entropies",
+    "threshold_frontier",
     "tv",
     "verify",
 ]

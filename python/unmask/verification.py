@@ -253,6 +253,14 @@ class LawReport:
             },
             "bound_kinds": dict(self.curves.get("bound_kinds", {})),
         }
+        if "adaptive" in self.curves:
+            ad = self.curves["adaptive"]
+            curves["adaptive"] = {
+                "K": list(ad["K"]),
+                "rules": {r: [_json_float(v) for v in vals] for r, vals in ad["rules"].items()},
+                "threshold": [{k: _json_float(v) for k, v in row.items()}
+                              for row in ad["threshold"]],
+            }
         return {
             "name": self.name,
             "description": self.description,
@@ -773,13 +781,17 @@ class _Runner:
             elif "optimal" in self.families:
                 self.skip(name, "optimal <= every family", "identity",
                           "needs unmask.optimal_schedule", "optimal", steps)
+        adaptive_curves: dict[str, Any] = {}
         if joint is not None:
             self.limit_checks(name, joint, prof, affordable)
+            _adaptive_section(self, name, joint, adaptive_curves)
             if spec.closed_form == "copy-pair":
                 self.copy_pair_checks(name, joint, prof)
             if spec.markov_transition is not None:
                 self.markov_checks(name, joint, prof, spec.markov_transition)
         curves = self.curves(prof, q)
+        if adaptive_curves:
+            curves["adaptive"] = adaptive_curves
         return LawReport(name, spec.description, n, q, prof, time.perf_counter() - t0, curves)
 
     def profile_checks(self, name: str, joint: Joint, prof: Profile,
@@ -1134,3 +1146,73 @@ def verify(
         progress("done", total, total)
     return VerifyResult(reports, runner.cases, runner.checks, ing.missing(),
                         time.perf_counter() - t0, quick)
+
+
+# -------------------------------------------------------------------------------------------
+# Adaptive rules (theory section 11)
+# -------------------------------------------------------------------------------------------
+#: Largest (q+1)^n for which the suite computes the exact laws of the adaptive rules.
+ADAPTIVE_MAX_STATES = 4**8
+ADAPTIVE_THRESHOLDS = (0.6, 0.9)
+
+
+def _adaptive_section(runner: _Runner, name: str, joint: Joint, out: dict[str, Any]) -> None:
+    """Rules side by side at the suite's K, with the identities every law must satisfy.
+
+    Checks: every law sums to 1; the steps pmf of a fixed-size rule is the schedule's K;
+    "random" is the random-order law of :func:`unmask.sampler_law`; its KL is at most the
+    order-averaged E KL (convexity); one token per step gives KL 0 for the take-then-draw
+    rules; threshold tau = 1 is "sampled-prob" one token per step. Fills ``out`` with the
+    KL of every rule per K (the table of ``unmask verify``).
+    """
+    n, q = joint.n, joint.q
+    if (q + 1) ** n > ADAPTIVE_MAX_STATES:
+        return
+    try:
+        from unmask.samplers import adaptive as ad
+    except ImportError:  # pragma: no cover - the adaptive engine is part of the build
+        runner.skip(name, "adaptive rules", "identity", "needs unmask.samplers.adaptive")
+        return
+    fixed = (*ad.TAKE_THEN_DRAW, "sampled-prob")
+    ks = [k for k in runner.ks if k <= n]
+    rules: dict[str, list[float | None]] = {r: [] for r in (*fixed, "sampled-prob, 1/step")}
+    for k in ks:
+        sched = Schedule.constant(n, k)
+        label = f"adaptive K={k}"
+        for rule in fixed:
+            law = ad.adaptive_law(joint, rule, sched, threads=runner.threads)
+            runner.equal(name, f"{rule}: law sums to 1", "identity",
+                         math.fsum(law.law.flat.tolist()), 1.0, "section 11", label, k)
+            runner.equal(name, f"{rule}: P(K steps) = 1", "identity", float(law.steps_pmf[k]),
+                         1.0, "section 11: fixed sizes", label, k)
+            rules[rule].append(law.kl)
+            if rule == "random":
+                ref = unmask.sampler_law(joint, sched, threads=runner.threads)
+                runner.equal(name, "random rule = sampler_law", "identity",
+                             float(np.max(np.abs(law.law.flat - ref.flat))), 0.0,
+                             "sections 8, 11: two algorithms", label, k, atol=1e-12)
+                runner.at_most(name, "KL(random rule) <= E KL", "identity", law.kl,
+                               _cost.expected_kl(joint, sched), "section 3: convexity", label, k)
+        rules["sampled-prob, 1/step"].append(None)
+    one = Schedule([1] * n)
+    for rule in ad.TAKE_THEN_DRAW:
+        law = ad.adaptive_law(joint, rule, one, threads=runner.threads)
+        runner.equal(name, f"{rule}, one token per step: KL = 0", "identity", law.kl, 0.0,
+                     "section 11: a value-dependent order, drawn one at a time", "one-at-a-time",
+                     n, atol=1e-10)
+    biased = ad.adaptive_law(joint, "sampled-prob", one, threads=runner.threads)
+    rules["sampled-prob, 1/step"] = [biased.kl] * len(ks)
+    top = ad.adaptive_law(joint, "threshold", threshold=1.0, threads=runner.threads)
+    runner.equal(name, "threshold 1 = sampled-prob one per step", "identity",
+                 float(np.max(np.abs(top.law.flat - biased.law.flat))), 0.0,
+                 "section 11: only the most probable draw is kept", "one-at-a-time", n,
+                 atol=1e-12)
+    thresholds = []
+    for tau in ADAPTIVE_THRESHOLDS:
+        law = ad.adaptive_law(joint, "threshold", threshold=tau, threads=runner.threads)
+        runner.equal(name, f"threshold {tau}: steps pmf sums to 1", "identity",
+                     math.fsum(law.steps_pmf.tolist()), 1.0, "section 11", "threshold", None)
+        runner.equal(name, f"threshold {tau}: law sums to 1", "identity",
+                     math.fsum(law.law.flat.tolist()), 1.0, "section 11", "threshold", None)
+        thresholds.append({"tau": tau, "expected_steps": law.expected_steps, "kl": law.kl})
+    out.update({"K": ks, "rules": rules, "threshold": thresholds})

@@ -8,6 +8,12 @@ decomposition into factorization and learning error, Monte Carlo draws);
 
 from __future__ import annotations
 
+from unmask.samplers.adaptive import (
+    AdaptiveLaw,
+    ThresholdFrontier,
+    adaptive_law,
+    threshold_frontier,
+)
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
@@ -20,9 +26,12 @@ from unmask.samplers.planner import (
 )
 
 __all__ = [
+    "AdaptiveLaw",
     "Conditionals",
     "Decomposition",
     "Planner",
+    "ThresholdFrontier",
+    "adaptive_law",
     "decompose",
     "kl",
     "learning_errors",
@@ -33,5 +42,6 @@ __all__ = [
     "sample",
     "sampler_law",
     "score_policy",
+    "threshold_frontier",
     "tv",
 ]

@@ -9,6 +9,7 @@ the exact expected KL in :mod:`unmask.schedules.cost`; the optimal schedules in
 
 from __future__ import annotations
 
+from unmask.schedules.blocks import BlockSchedule, BlockWidthFrontier, block_width_frontier
 from unmask.schedules.families import (
     CURVES,
     FAMILIES,
@@ -32,10 +33,13 @@ __all__ = [
     "CURVES",
     "FAMILIES",
     "BernoulliSizes",
+    "BlockSchedule",
+    "BlockWidthFrontier",
     "CompositionLaw",
     "Schedule",
     "alpha_grid",
     "bernoulli",
+    "block_width_frontier",
     "constant",
     "from_alpha_values",
     "from_curve",

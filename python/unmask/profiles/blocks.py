@@ -1,0 +1,506 @@
+"""Block profiles of blockwise (semi-autoregressive) decoding (theory section 10).
+
+Block ``b`` of a blockwise sampler is revealed after every earlier block; inside it the sampler
+runs a random order. Its cost is the section-5 identity built from the **block profile**
+
+    h_b(i) = mean over S in B_b, |S| = i, j in B_b minus S of H(X_j | X_{B_<b}, X_S),
+
+computed here exactly from subset entropies (:func:`block_profiles`), at any length for a Markov
+chain (:func:`markov_block_profiles`), or estimated from a black-box model
+(:func:`estimate_block_profiles`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unmask._core_loader import core
+from unmask._validation import as_probability_array, check_memory, log_base_factor
+from unmask.profiles.lattice import MAX_N, _as_joint, subset_entropies
+from unmask.profiles.profile import Profile
+
+__all__ = [
+    "block_profiles",
+    "estimate_block_profiles",
+    "markov_block_profiles",
+    "resolve_widths",
+]
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[int]:
+    """Block widths from ``block_width`` or an explicit ``widths`` list (exactly one of them).
+
+    With ``block_width`` the last block is shorter when it does not divide ``n``; ``widths``
+    must sum to ``n``.
+
+    Raises
+    ------
+    ValueError
+        Both or neither given, a non-positive width, ``block_width > n``, or widths not summing
+        to ``n``.
+
+    Examples
+    --------
+    >>> resolve_widths(10, 4)
+    [4, 4, 2]
+    >>> resolve_widths(6, widths=[1, 5])
+    [1, 5]
+    """
+    if (block_width is None) == (widths is None):
+        raise ValueError("give exactly one of block_width= and widths=")
+    if widths is None:
+        w = _positive_int(block_width, "block_width")
+        if w > n:
+            raise ValueError(f"block_width = {w} exceeds n = {n}")
+        out = [w] * (n // w)
+        if n % w:
+            out.append(n % w)
+        return out
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__iter__"):
+        raise ValueError(f"widths must be a list of positive integers, got {widths!r}")
+    out = [_positive_int(v, f"widths[{b}]") for b, v in enumerate(widths)]
+    if not out:
+        raise ValueError("widths is empty: a block schedule needs at least one block")
+    if sum(out) != n:
+        raise ValueError(f"block widths {out} sum to {sum(out)}, not to n = {n}")
+    return out
+
+
+def _clean(h: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Han's inequality holds within a block given the prefix: remove rounding-level breaks."""
+    out: NDArray[np.float64] = np.minimum.accumulate(np.maximum(h, 0.0))
+    return out
+
+
+def block_profiles(
+    joint: Any,
+    block_width: int | None = None,
+    widths: Any = None,
+    *,
+    base: float | None = None,
+    threads: int | None = None,
+) -> list[Profile]:
+    """Exact block profiles ``h_b`` of a joint law (theory section 10).
+
+    Parameters
+    ----------
+    joint : Joint, array_like or dit.Distribution
+        The law on ``[q]^n``.
+    block_width : int, optional
+        Width ``W`` of every block (the last one shorter when ``W`` does not divide ``n``).
+    widths : sequence of int, optional
+        Explicit block widths summing to ``n`` (instead of ``block_width``).
+    base : float, optional
+        Logarithm base (None: nats).
+    threads : int, optional
+        Threads for the C++ subset-entropy walk (None: all cores).
+
+    Returns
+    -------
+    list of Profile
+        ``profiles[b].h[i] = mean over S in B_b, |S| = i, j in B_b outside S of
+        H(X_j | X_{B_<b}, X_S)``, ``i = 0..W_b - 1``. They add up to the entropy:
+        ``sum_b profiles[b].entropy == H(X)``.
+
+    Raises
+    ------
+    ValueError
+        Bad law, widths (see :func:`resolve_widths`) or base.
+    MemoryError
+        Before any allocation when the subset entropies do not fit.
+
+    Notes
+    -----
+    ``H(X_j | X_{B_<b}, X_S) = H(B_<b + S + j) - H(B_<b + S)``, so with ``H^b_k`` the average
+    of ``H(B_<b + T)`` over ``T subset B_b``, ``|T| = k``, ``h_b(i) = H^b_{i+1} - H^b_i``
+    (each ``T`` of size ``i + 1`` arises from ``i + 1`` pairs ``(S, j)``). The subset entropies
+    come from the lattice engine of :func:`unmask.subset_entropies`; only ``sum_b 2^{W_b}`` of
+    them are read.
+
+    Examples
+    --------
+    >>> import unmask
+    >>> law = unmask.joints.all_equal(4, 2)            # X0 = X1 = X2 = X3
+    >>> [p.h.round(6).tolist() for p in unmask.block_profiles(law, 2)]
+    [[0.693147, 0.0], [0.0, 0.0]]
+    """
+    jt = _as_joint(joint)
+    n = jt.n
+    ws = resolve_widths(n, block_width, widths)
+    factor = log_base_factor(base)
+    if n > MAX_N:
+        raise ValueError(f"block_profiles supports n <= {MAX_N}, got n = {n}")
+    ent = subset_entropies(jt, base=None, threads=threads)
+    return _profiles_from_entropies(ent, ws, factor, base, f"exact (n={n}, q={jt.q})")
+
+
+def _profiles_from_entropies(
+    ent: NDArray[np.float64], ws: Sequence[int], factor: float, base: float | None, what: str
+) -> list[Profile]:
+    out = []
+    start = 0
+    for b, w in enumerate(ws):
+        prefix = (1 << start) - 1
+        sub = np.arange(1 << w, dtype=np.int64) << start
+        values = np.ascontiguousarray(ent[prefix | sub])
+        sums = np.asarray(core.level_sums(values, w))
+        counts = np.array([math.comb(w, k) for k in range(w + 1)], dtype=np.float64)
+        h = _clean(np.diff(sums / counts) / factor)
+        out.append(Profile(h, base=base, source=f"block {b} of widths {list(ws)}, {what}"))
+        start += w
+    return out
+
+
+# -- Markov chains ---------------------------------------------------------------------------
+def _row_entropies(P: NDArray[np.float64], dmax: int) -> NDArray[np.float64]:
+    """``E[x, d] = H(P^d[x, :])`` for ``d = 0..dmax`` (column 0 is 0)."""
+    q = P.shape[0]
+    E = np.zeros((q, dmax + 1))
+    power = np.eye(q)
+    for d in range(1, dmax + 1):
+        power = power @ P
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(power > 0, -power * np.log(np.where(power > 0, power, 1.0)), 0.0)
+        E[:, d] = terms.sum(axis=1)
+    return E
+
+
+def _entropy_rows(m: NDArray[np.float64]) -> NDArray[np.float64]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(m > 0, -m * np.log(np.where(m > 0, m, 1.0)), 0.0)
+    out: NDArray[np.float64] = terms.sum(axis=1)
+    return out
+
+
+def _log_binom(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``log C(a, b)`` for integer-valued arrays, ``-inf`` where ``b < 0`` or ``b > a``."""
+    top = int(np.max(a)) if np.size(a) else 0
+    logfact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, top + 1, dtype=np.float64)))])
+    ok = (b >= 0) & (b <= a)
+    ai = np.asarray(a, dtype=np.int64)
+    bi = np.where(ok, b, 0).astype(np.int64)
+    val = logfact[ai] - logfact[bi] - logfact[np.maximum(ai - bi, 0)]
+    out: NDArray[np.float64] = np.where(ok, val, -np.inf)
+    return out
+
+
+def _markov_block_h(
+    D: NDArray[np.float64], Hm: NDArray[np.float64], start: int, w: int
+) -> NDArray[np.float64]:
+    """Block profile of positions ``start..start+w-1`` of a Markov chain.
+
+    ``D[t, d] = H(X_{t+d} | X_t)`` (d = 0..W), ``Hm[t] = H(X_t)``. Local index 0 is the anchor
+    ``start - 1`` (known: the last token of the prefix), ``1..w`` the block.
+    """
+    anchored = start > 0
+    loc = np.arange(w + 1)  # local positions; global = start - 1 + loc
+    glob = start - 1 + loc
+    # C[u, v] = H(X_v | X_u) for local u < v (u = 0 is the anchor when anchored).
+    U, V = np.meshgrid(loc, loc, indexing="ij")
+    gap = V - U
+    valid = gap > 0
+    uu = np.where(valid, U, 1)
+    gg = np.where(valid, gap, 0)
+    if anchored:
+        C = np.where(valid, D[glob[uu], gg], 0.0)
+    else:
+        C = np.where(valid & (U >= 1), D[np.maximum(glob[uu], 0), gg], 0.0)
+    # window sums A[l, r] = sum_{l<j<r} H(X_j | X_l, X_r) = sum_j C[l,j] + C[j,r] - C[l,r]
+    # (for l = 0 without an anchor: H(X_j | X_r) = H(X_j) + C[j, r] - H(X_r)).
+    left = np.cumsum(C, axis=1)  # left[l, r-1] = sum_{j<=r-1} C[l, j] = sum_{l<j<r} C[l, j]
+    right = np.cumsum(C, axis=0)  # right[r-1, r] = sum_{j<=r-1} C[j, r]
+    Hloc = np.zeros(w + 1)
+    Hloc[1:] = Hm[start : start + w]
+    cumH = np.cumsum(Hloc)
+    h = np.zeros(w)
+    ivals = np.arange(w, dtype=np.float64)
+    log_norm = _log_binom(np.full(w, float(w)), ivals) + np.log(w - ivals)
+    terms: list[NDArray[np.float64]] = []
+    # both neighbours inside the block: 1 <= l < r <= w, free = (l-1) + (w-r), two required
+    L2, R2 = np.meshgrid(np.arange(1, w + 1), np.arange(1, w + 1), indexing="ij")
+    both = R2 - L2 >= 2
+    if np.any(both):
+        li, ri = L2[both], R2[both]
+        A = (left[li, ri - 1] - left[li, li]) + (right[ri - 1, ri] - right[li, ri]) - (
+            ri - li - 1
+        ) * C[li, ri]
+        free = (li - 1) + (w - ri)
+        bins = np.asarray(np.bincount(free, weights=A, minlength=w), dtype=np.float64)
+        terms.append(_weighted(bins, 2, ivals, log_norm))
+    # right neighbour only (left: the anchor, or nothing in block 0): free = w - r, one required
+    r1 = np.arange(1, w + 1)
+    if anchored:
+        A1 = left[0, r1 - 1] + (right[r1 - 1, r1] - right[0, r1]) - (r1 - 1) * C[0, r1]
+    else:
+        A1 = (cumH[r1 - 1]) + right[r1 - 1, r1] - (r1 - 1) * Hloc[r1]
+    bins1 = np.asarray(np.bincount(w - r1, weights=A1, minlength=w), dtype=np.float64)
+    # left neighbour only, inside the block: l in 1..w, j in l+1..w, free = l - 1
+    l1 = np.arange(1, w + 1)
+    A2 = left[l1, w] - left[l1, l1]
+    bins1 = bins1 + np.bincount(l1 - 1, weights=A2, minlength=w)
+    terms.append(_weighted(bins1, 1, ivals, log_norm))
+    # no neighbour in the block: only i = 0
+    h0 = left[0, w] if anchored else cumH[w]
+    h[0] += h0 / w
+    for t in terms:
+        h += t
+    return h
+
+
+def _weighted(
+    bins: NDArray[np.float64], req: int, ivals: NDArray[np.float64], log_norm: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``sum_f bins[f] C(f, i - req) / (C(w, i) (w - i))`` for every i."""
+    f = np.arange(bins.size, dtype=np.float64)
+    lw = _log_binom(f[None, :], ivals[:, None] - req) - log_norm[:, None]
+    weights = np.exp(lw)
+    out: NDArray[np.float64] = weights @ bins
+    return out
+
+
+def markov_block_profiles(
+    transition: Any,
+    n: int,
+    block_width: int | None = None,
+    initial: Any = None,
+    *,
+    widths: Any = None,
+    base: float | None = None,
+) -> list[Profile]:
+    """Exact block profiles of a Markov chain ``X_0 -> ... -> X_{n-1}`` at any length.
+
+    Parameters
+    ----------
+    transition : array_like
+        Row-stochastic ``(q, q)`` matrix ``P[a, b] = P(X_{t+1} = b | X_t = a)``.
+    n : int
+        Length of the chain.
+    block_width : int, optional
+        Block width ``W`` (the last block shorter when it does not divide ``n``).
+    initial : array_like, optional
+        Law of ``X_0`` (default: the stationary law, as :func:`unmask.markov_profile`).
+    widths : sequence of int, optional
+        Explicit block widths (instead of ``block_width``).
+    base : float, optional
+        Logarithm base (None: nats).
+
+    Returns
+    -------
+    list of Profile
+        As :func:`block_profiles` of the chain's joint law, without enumerating it.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`unmask.markov_profile`; bad widths as :func:`resolve_widths`.
+    MemoryError
+        When the ``n x (W_max + 1)`` table of conditional entropies does not fit.
+
+    Notes
+    -----
+    Given the earlier blocks, a Markov chain's block depends on them only through the last
+    token before the block (the *anchor*, always known). With ``l < j < r`` the nearest known
+    positions around a masked ``j`` (``l`` may be the anchor, ``r`` may be absent),
+    ``H(X_j | known) = H(X_j | X_l) + H(X_r | X_j) - H(X_r | X_l)`` and
+    ``H(X_v | X_u) = sum_x P(X_u = x) H(P^{v-u}[x, :])``. For a uniform ``i``-subset ``S`` of
+    the block, the number of subsets whose nearest members around ``j`` are ``l`` and ``r``
+    is ``C(free, i - req)`` with ``free`` the positions left of ``l`` and right of ``r`` and
+    ``req`` the neighbours that must be in ``S``; window sums grouped by ``free`` make each
+    block ``O(W^2)`` after ``O(n W q)`` for the conditional entropies.
+
+    Examples
+    --------
+    >>> import numpy as np, unmask
+    >>> P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    >>> exact = unmask.block_profiles(unmask.joints.markov_chain(P, 6), 3)
+    >>> fast = unmask.markov_block_profiles(P, 6, 3)
+    >>> all(np.allclose(a.h, b.h, atol=1e-13) for a, b in zip(exact, fast))
+    True
+    """
+    from unmask.laws.joints import _check_transition, stationary_distribution
+
+    P = np.ascontiguousarray(_check_transition(transition), dtype=np.float64)
+    q = P.shape[0]
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    n = int(n)
+    ws = resolve_widths(n, block_width, widths)
+    if initial is None:
+        mu = stationary_distribution(P)
+    else:
+        mu = as_probability_array(initial, name="initial")
+        if mu.shape != (q,):
+            raise ValueError(f"initial must have length q = {q}, got shape {mu.shape}")
+    factor = log_base_factor(base)
+    wmax = max(ws)
+    check_memory(
+        8.0 * (n * (q + wmax + 2) + 8.0 * (wmax + 1) ** 2 + q * (wmax + 1)),
+        f"markov_block_profiles (n = {n}, q = {q}, W = {wmax})",
+    )
+    # marginals m[t] = mu P^t
+    m = np.empty((n, q))
+    m[0] = mu
+    for t in range(1, n):
+        m[t] = m[t - 1] @ P
+    np.clip(m, 0.0, None, out=m)
+    E = _row_entropies(P, wmax)
+    D = m @ E  # D[t, d] = H(X_{t+d} | X_t)
+    Hm = _entropy_rows(m)
+    out = []
+    start = 0
+    for b, w in enumerate(ws):
+        h = _clean(_markov_block_h(D, Hm, start, w) / factor)
+        out.append(
+            Profile(h, base=base, source=f"markov block {b} of widths {ws} (q={q}, n={n})")
+        )
+        start += w
+    return out
+
+
+# -- from a black-box model --------------------------------------------------------------------
+def estimate_block_profiles(
+    model: Callable[[Any, Any], Any],
+    data: Any,
+    n: int,
+    block_width: int | None = None,
+    *,
+    widths: Any = None,
+    samples_per_level: int = 256,
+    batch_size: int = 256,
+    estimator: str = "cross_entropy",
+    output: str = "probs",
+    q: int | None = None,
+    tol: float = 1e-6,
+    confidence: float = 0.95,
+    monotone: bool = True,
+    seed: Any = None,
+    base: float | None = None,
+) -> list[Profile]:
+    """Monte Carlo block profiles from a black-box conditional model.
+
+    For block ``b`` and level ``i``, each sampled sequence ``x ~ p`` has every earlier block
+    unmasked, a uniform ``i``-subset ``S`` of block ``b`` unmasked, and the rest of block ``b``
+    and every later block masked; the model's prediction of every masked position of block
+    ``b`` is scored as in :func:`unmask.estimate_profile` (cross entropy ``-log q_j(x_j | .)``,
+    or the entropy of ``q_j``), averaged over those positions. Later blocks are masked, as in
+    blockwise decoding, and do not enter the context.
+
+    Parameters
+    ----------
+    model, data, samples_per_level, batch_size, estimator, output, q, tol, confidence,
+    monotone, seed, base
+        As in :func:`unmask.estimate_profile`.
+    n : int
+        Sequence length.
+    block_width : int, optional
+        Block width (the last block shorter when it does not divide ``n``).
+    widths : sequence of int, optional
+        Explicit block widths (instead of ``block_width``).
+
+    Returns
+    -------
+    list of Profile
+        One per block, ``h`` on ``i = 0..W_b - 1`` with ``stderr`` and a confidence band;
+        ``monotone=True`` projects each onto non-increasing curves (weights ``1/stderr^2``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`unmask.estimate_profile`, and bad widths.
+    """
+    from statistics import NormalDist
+
+    from unmask.profiles.estimate import (
+        _check_positive_int,
+        _data_drawer,
+        _per_sequence,
+        _validated_output,
+    )
+    from unmask.profiles.profile import pava_nonincreasing
+
+    n = _check_positive_int(n, "n")
+    ws = resolve_widths(n, block_width, widths)
+    spl = _check_positive_int(samples_per_level, "samples_per_level")
+    if spl < 2:
+        raise ValueError(f"samples_per_level must be >= 2, got {spl}")
+    bsz = _check_positive_int(batch_size, "batch_size")
+    if estimator not in ("cross_entropy", "entropy"):
+        raise ValueError(f"estimator must be 'cross_entropy' or 'entropy', got {estimator!r}")
+    if output not in ("probs", "log_probs", "logits"):
+        raise ValueError(f"output must be 'probs', 'log_probs' or 'logits', got {output!r}")
+    if isinstance(confidence, bool) or not 0 < float(confidence) < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    factor = log_base_factor(base)
+    z = NormalDist().inv_cdf(0.5 + float(confidence) / 2.0)
+    rng = np.random.default_rng(seed)
+    draw = _data_drawer(data, n)
+    rows_per_call = min(bsz, spl)
+    check_memory(
+        41.0 * rows_per_call * n, f"masked batches of {rows_per_call} x {n} (batch_size x n)"
+    )
+    out = []
+    start = 0
+    for b, w in enumerate(ws):
+        means = np.empty(w)
+        errs = np.empty(w)
+        for i in range(w):
+            values_all: list[NDArray[np.float64]] = []
+            remaining = spl
+            while remaining > 0:
+                size = min(bsz, remaining)
+                remaining -= size
+                x = draw(size, rng)
+                if q is not None and x.max() >= q:
+                    raise ValueError(f"data contain symbol {int(x.max())} >= q = {q}")
+                # earlier blocks shown, a uniform i-subset of block b shown, the rest masked
+                mask = np.zeros((size, n), dtype=bool)
+                mask[:, start:] = True
+                ranks = np.argsort(rng.random((size, w)), axis=1)
+                np.put_along_axis(mask[:, start : start + w], ranks[:, :i], False, axis=1)
+                shown = np.where(mask, 0, x)
+                raw = model(shown, mask.copy())
+                target = np.zeros_like(mask)
+                target[:, start : start + w] = mask[:, start : start + w]
+                logp, probs = _validated_output(raw, size, n, q, output, tol, target, i)
+                if q is None:
+                    q = probs.shape[1]
+                    if x.max() >= q:
+                        raise ValueError(
+                            f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
+                        )
+                values_all.append(_per_sequence(logp, probs, x, target, estimator, i))
+            vals = np.concatenate(values_all)
+            means[i] = math.fsum(vals.tolist()) / vals.size
+            errs[i] = float(np.std(vals, ddof=1)) / math.sqrt(vals.size)
+        lower = np.maximum(means - z * errs, 0.0) / factor
+        upper = (means + z * errs) / factor
+        point = pava_nonincreasing(means, 1.0 / np.maximum(errs, 1e-12) ** 2) if monotone else means
+        what = "monotone" if monotone else "raw"
+        out.append(
+            Profile(
+                np.maximum(point, 0.0) / factor,
+                base=base,
+                stderr=errs / factor,
+                lower=lower,
+                upper=upper,
+                source=(
+                    f"estimate_block_profiles block {b} of widths {ws} ({estimator}, {what}, "
+                    f"{spl} samples per level, {confidence:.0%} band)"
+                ),
+            )
+        )
+        start += w
+    return out
