@@ -308,3 +308,91 @@ def test_bad_input() -> None:
         unmask.planner_kl(p, lambda values, mask: [])
     with pytest.raises(ValueError, match="score must be"):
         unmask.score_policy(p, [2, 2], "max")
+
+
+# -- adaptive rules (cross-check with unmask.adaptive_law) -----------------------------------------
+@pytest.mark.parametrize(("rule", "score"), [("max-prob", "confidence"), ("margin", "margin"),
+                                             ("entropy", "entropy")])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_identity_equals_adaptive_rule_exact_law(rule: str, score: str, seed: int) -> None:
+    # continuous random weights: no ties, so the adaptive rule is a deterministic planner
+    p = unmask.joints.random(4, 3, concentration=0.7, seed=seed)
+    sizes = [2, 1, 1]
+    exact = unmask.adaptive_law(p, rule, sizes)
+    policy = unmask.score_policy(p, sizes, score)
+    assert np.max(np.abs(unmask.planner_law(p, policy).probs - exact.law.probs)) < 1e-13
+    assert _close(unmask.planner_kl(p, policy), exact.kl, 1e-9)
+    assert unmask.optimal_planner(p, sizes).kl <= exact.kl + 1e-12
+
+
+def test_random_ties_can_beat_the_deterministic_floor() -> None:
+    # copy-pair (X0 = X1, X2 independent), sizes (2, 1): the best planner takes an independent
+    # pair first, then the copy (KL 0); random order also draws {0, 1} together sometimes
+    p = np.zeros((2, 2, 2))
+    p[0, 0, :] = p[1, 1, :] = 0.25
+    assert unmask.optimal_planner(p, [2, 1]).kl == 0.0
+    assert _close(unmask.kl(p, unmask.sampler_law(p, [2, 1])), math.log(6 / 5))
+    # the Ising grid is symmetric: its rules tie at the start and mix several planners, and
+    # a mixture can go below every deterministic planner (convexity of KL, section 12)
+    side = 3
+    law = unmask.verification._ising_grid(side, 0.4)
+    sched = unmask.optimal_schedule(unmask.profile(law), 2)
+    mixed = unmask.adaptive_law(law, "max-prob", sched).kl
+    floor = unmask.optimal_planner(law, sched).kl
+    assert mixed < floor
+
+
+# -- verify section, figure and command line ---------------------------------------------------
+def test_verify_planner_section() -> None:
+    res = unmask.verify(quick=True, laws=["random-1", "copy-pair"], ks=[2, 3])
+    assert res.ok
+    names = {c.name for c in res.checks}
+    assert "best planner: DP value = KL of its law" in names
+    assert "best planner <= confidence planner" in names
+    law = next(r for r in res.laws if r.name == "random-1")
+    strat = law.curves["planners"]["strategies"]
+    assert law.curves["planners"]["K"] == [2, 3]
+    for i in range(2):
+        floor = strat["best planner (floor)"][i]
+        assert floor <= strat["random order E KL"][i] + 1e-12
+        assert floor <= strat["confidence planner (deterministic)"][i] + 1e-12
+    assert "planners" in law.to_dict()["curves"]
+
+
+def test_plot_planners(tmp_path: object) -> None:
+    pytest.importorskip("matplotlib")
+    from unmask.plotting import plot_planners
+
+    fig = plot_planners([1, 2, 3], {"best planner (floor)": [0.5, 0.1, 0.0],
+                                    "random order E KL": [0.5, 0.3, None]})
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "best planner (floor)" in labels and "random order E KL" in labels
+    with pytest.raises(ValueError, match="has 1 values for 3 steps"):
+        plot_planners([1, 2, 3], {"x": [1.0]})
+
+
+def test_cli_planner() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    runner = CliRunner()
+    res = runner.invoke(main, ["planner", "random", "--n", "5", "--steps", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    p = unmask.joints.random(5, 2, 0.5, seed=0)
+    best = unmask.optimal_planner(p, 3)
+    assert _close(out["kl"], best.kl) and _close(out["kl_of_law"], best.kl, 1e-9)
+    assert [r["K"] for r in out["frontier"]] == [1, 2, 3]
+    assert all(r["best_planner_kl"] <= r["random_order_expected_kl"] + 1e-12
+               for r in out["frontier"])
+    res = runner.invoke(main, ["planner", "random", "--n", "4", "--sizes", "2,1,1",
+                               "--block-width", "2"])
+    assert res.exit_code == 0, res.output
+    assert "best planner: KL =" in res.output
+    for bad in (["--steps", "0"], ["--steps", "1", "--block-width", "2"], ["--sizes", "2,2"],
+                [], ["--steps", "2", "--sizes", "2,2"], ["--sizes", "a"]):
+        res = runner.invoke(main, ["planner", "random", "--n", "4", *bad])
+        assert res.exit_code == 2, (bad, res.output)

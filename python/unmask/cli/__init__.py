@@ -909,6 +909,9 @@ def _print_verify(result: Any, verbose: bool) -> None:
     from unmask.cli.adaptive import print_adaptive_section
 
     print_adaptive_section(result, console)
+    from unmask.cli.planner import print_planner_section
+
+    print_planner_section(result, console)
     if verbose:
         _print_all(result, console)
     counts = result.counts()

@@ -130,3 +130,45 @@ def planner_cmd(
     click.echo(best.explain(depth=depth))
     click.echo(f"KL of the planner's exact law: {law_kl:.6g} nats (the DP value: "
                f"{best.kl:.6g})")
+
+
+def print_planner_section(result: Any, console: Any) -> None:
+    """The planners of ``unmask verify`` side by side (theory section 12)."""
+    from rich import box
+    from rich.table import Table
+
+    rows = [(law.name, law.curves["planners"]) for law in result.laws
+            if "planners" in law.curves]
+    if not rows:
+        return
+    short = {
+        "best planner (floor)": "best", "best planner, optimal-schedule sizes": "best@s",
+        "random order E KL": "E KL", "random order KL(p||qbar)": "qbar",
+        "confidence planner (deterministic)": "conf", "margin planner (deterministic)": "margin",
+        "entropy planner (deterministic)": "ent", "max-prob rule (random ties)": "maxp~",
+        "margin rule (random ties)": "margin~", "entropy rule (random ties)": "ent~",
+    }
+    # margin and entropy rules are in --json; on two symbols they order as confidence does
+    names = [k for k in dict.fromkeys(k for _, pl in rows for k in pl["strategies"])
+             if not k.startswith(("margin", "entropy"))]
+    table = Table(title="planners (section 12): exact KL, nats, on the optimal schedule's sizes",
+                  caption="best: best deterministic planner, sizes free (the floor); best@s: "
+                          "on the optimal schedule's sizes;\nE KL, qbar: random order, E_sigma KL and KL(p||qbar); "
+                          "conf: deterministic confidence rule (ties to the smaller "
+                          "position);\nmaxp~: the adaptive rule, ties at random (randomized "
+                          "planners, not bound by the floor)",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), caption_justify="left")
+    table.add_column("law", no_wrap=True, max_width=12)
+    table.add_column("K", justify="right", min_width=2, no_wrap=True)
+    for key in names:
+        table.add_column(short.get(key, key), justify="right", no_wrap=True, min_width=6)
+    for name, pl in rows:
+        for i, k in enumerate(pl["K"]):
+            cells = []
+            for key in names:
+                vals = pl["strategies"].get(key)
+                v = None if vals is None else vals[i]
+                cells.append("-" if v is None else str(_num(v)) if isinstance(_num(v), str)
+                             else f"{_num(v):.3g}")
+            table.add_row(name if i == 0 else "", str(k), *cells)
+    console.print(table)
