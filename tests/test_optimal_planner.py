@@ -392,7 +392,7 @@ def test_cli_planner() -> None:
                                "--block-width", "2"])
     assert res.exit_code == 0, res.output
     assert "best planner: KL =" in res.output
-    for bad in (["--steps", "0"], ["--steps", "1", "--block-width", "2"], ["--sizes", "2,2"],
+    for bad in (["--steps", "0"], ["--steps", "1", "--block-width", "2"], ["--sizes", "2,3"],
                 [], ["--steps", "2", "--sizes", "2,2"], ["--sizes", "a"]):
         res = runner.invoke(main, ["planner", "random", "--n", "4", *bad])
         assert res.exit_code == 2, (bad, res.output)
