@@ -32,7 +32,7 @@ def python_dp(p: np.ndarray, budget: int) -> float:
     """min over deterministic planners with at most `budget` steps of E_p sum_k TC(X_T | x_A)."""
     n, q = p.ndim, p.shape[0]
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def marginal(keep: tuple[int, ...]) -> np.ndarray:
         drop = tuple(v for v in range(n) if v not in keep)
         return p.sum(axis=drop) if drop else p
@@ -41,7 +41,7 @@ def python_dp(p: np.ndarray, budget: int) -> float:
         live = v[v > 0]
         return float(-np.sum(live * np.log(live)))
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def value(assigned: tuple[tuple[int, int], ...], k: int) -> float:
         if len(assigned) == n:
             return 0.0
@@ -120,8 +120,8 @@ def main() -> int:
         p = unmask.joints.random(n, 2, concentration=0.5, seed=n)
         t1, kl, mem = run_unmask(p, 4, threads=1)
         tall, _, _ = run_unmask(p, 4)
-        rows.append([n, f"{kl:.6f}", t1, tall, f"{3**n:.3g}", f"{core.planner_work(n, 2, 4, [], 0):.3g}",
-                     mem])
+        work = core.planner_work(n, 2, 4, [], 0)
+        rows.append([n, f"{kl:.6f}", t1, tall, f"{3**n:.3g}", f"{work:.3g}", mem])
     print(table(rows, ["n", "best KL", "1 thread s", "all s", "states 3^n",
                        "evaluations (5^n (K+1))", "peak MiB"]))
 

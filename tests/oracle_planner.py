@@ -160,7 +160,7 @@ def recursion_best(p: np.ndarray, budget: int | None = None,
     """min over policies of E_p sum_k [TC(X_T | x_A) + sum_j KL(p_j || p_hat_j)], top-down."""
     n, q = p.ndim, p.shape[0]
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def marginal(keep: tuple[int, ...]) -> np.ndarray:
         return _marginal(p, keep)
 
@@ -173,7 +173,7 @@ def recursion_best(p: np.ndarray, budget: int | None = None,
         block = np.asarray(m[idx], dtype=np.float64)
         return block / block.sum()
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def value(assigned: Assigned, k: int) -> float:
         if len(assigned) == n:
             return 0.0

@@ -295,7 +295,7 @@ def test_bad_input() -> None:
         unmask.optimal_planner(p, 1, block_width=2)
     with pytest.raises(ValueError, match="crossing a block boundary"):
         unmask.optimal_planner(p, [1, 2, 1], block_width=2)
-    with pytest.raises(ValueError, match="block_width must be in 1..4"):
+    with pytest.raises(ValueError, match=r"block_width must be in 1\.\.4"):
         unmask.optimal_planner(p, 2, block_width=5)
     with pytest.raises(ValueError, match=r"needs about .* and an estimated .* s"):
         unmask.optimal_planner(unmask.joints.random(12, seed=0), 6, max_seconds=0.001)

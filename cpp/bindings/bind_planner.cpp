@@ -69,7 +69,7 @@ void bind_planner(py::module_& m) {
       "planner_solve",
       [](const CArray& marg, py::object cond, int n, int q, int budget,
          const std::vector<int>& sizes, int block_width, OutArray value, ChoiceArray choice,
-         int threads, py::object progress, double total) {
+         int threads, py::object progress, std::uint64_t total) {
         CArray cond_keep;
         const unmask::PlannerProblem prob =
             make_problem(marg, cond, n, q, budget, sizes, block_width, cond_keep);
@@ -84,7 +84,7 @@ void bind_planner(py::module_& m) {
           py::gil_scoped_acquire gil;
           if (!progress.is_none()) {
             try {
-              progress(static_cast<double>(done.load()), total);
+              progress(done.load(), total);
             } catch (py::error_already_set& err) {
               err.restore();
               return true;

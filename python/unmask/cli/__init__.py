@@ -983,6 +983,6 @@ if __name__ == "__main__":  # pragma: no cover
 
 # Commands that live in their own modules register themselves on ``main`` when imported.
 # One import line per module, kept at the end so the shared helpers above are defined first.
-from unmask.cli import planner  # noqa: E402,F401
+from unmask.cli import adaptive  # noqa: E402,F401,I001
 from unmask.cli import blocks  # noqa: E402,F401
-from unmask.cli import adaptive  # noqa: E402,F401
+from unmask.cli import planner  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""``unmask planner``: the best deterministic unmasking planner of a small law (theory section 12)."""
+"""``unmask planner``: the best deterministic unmasking planner of a law (theory section 12)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from unmask.laws.joint import Joint
 
 
 @contextlib.contextmanager
-def _bar(label: str, enabled: bool) -> Iterator[Callable[[float, float], None] | None]:
+def _bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
     """A rich progress bar on stderr (terminals only); yields the progress callback."""
     console = _console(stderr=True)
     if not enabled or not console.is_terminal:
@@ -28,7 +28,7 @@ def _bar(label: str, enabled: bool) -> Iterator[Callable[[float, float], None] |
                   TimeElapsedColumn(), console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
 
-        def progress(done: float, total: float) -> None:
+        def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
         yield progress
@@ -93,7 +93,7 @@ def planner_cmd(
                                           progress=progress, max_seconds=max_seconds)
         except (ValueError, MemoryError) as exc:
             raise click.UsageError(str(exc)) from exc
-    rows = []
+    rows: list[dict[str, Any]] = []
     front = best.frontier
     if front is not None:
         prof = unmask.profile(obj, threads=threads)
@@ -125,7 +125,7 @@ def planner_cmd(
                     "optimal schedule, nats",
                     ["K", "best planner KL", "random order E KL", "KL(p||qbar)", "schedule"],
                     [[r["K"], r["best_planner_kl"], r["random_order_expected_kl"],
-                      r["random_order_mixture_kl"], ",".join(map(str, r["optimal_schedule"]))]
+                      r["random_order_mixture_kl"], ",".join(str(v) for v in r["optimal_schedule"])]
                      for r in rows])
     click.echo(best.explain(depth=depth))
     click.echo(f"KL of the planner's exact law: {law_kl:.6g} nats (the DP value: "
@@ -153,7 +153,8 @@ def print_planner_section(result: Any, console: Any) -> None:
              if not k.startswith(("margin", "entropy"))]
     table = Table(title="planners (section 12): exact KL, nats, on the optimal schedule's sizes",
                   caption="best: best deterministic planner, sizes free (the floor); best@s: "
-                          "on the optimal schedule's sizes;\nE KL, qbar: random order, E_sigma KL and KL(p||qbar); "
+                          "on the optimal schedule's sizes;\nE KL, qbar: random order, "
+                          "E_sigma KL and KL(p||qbar); "
                           "conf: deterministic confidence rule (ties to the smaller "
                           "position);\nmaxp~: the adaptive rule, ties at random (randomized "
                           "planners, not bound by the floor)",

@@ -4,7 +4,8 @@ A *planner* chooses, from the current partial assignment ``x_A``, a set ``T`` of
 and draws ``x_T ~ prod_{j in T} q_j(x_j | x_A)``. For a deterministic planner the path to a final
 ``x`` is unique, and the forward KL is additive along it:
 
-    KL(p || q_pi) = E_p sum_k [ TC(X_{T_k} | x_{A_{k-1}}) + sum_{j in T_k} KL(p_j || q_j)(x_{A_{k-1}}) ]
+    KL(p || q_pi) = E_p sum_k [ TC(X_{T_k} | x_{A_{k-1}})
+                                + sum_{j in T_k} KL(p_j || q_j)(x_{A_{k-1}}) ]
 
 (the second term only for learned conditionals). :func:`planner_kl` evaluates the right-hand side
 for any planner, :func:`planner_law` its exact law, and :func:`optimal_planner` minimises it by a
@@ -73,7 +74,7 @@ def _weights(n: int, q: int) -> list[int]:
 
 def _code_of(values: Sequence[int], masked: Sequence[bool], q: int) -> int:
     code = 0
-    for v, m in zip(values, masked):
+    for v, m in zip(values, masked, strict=True):
         code = code * (q + 1) + (q if m else int(v))
     return code
 
@@ -93,14 +94,16 @@ def _children(code: int, tset: Sequence[int], q: int, w: Sequence[int]) -> list[
 
 def _child_code(code: int, tset: Sequence[int], values: Sequence[int], q: int,
                 w: Sequence[int]) -> int:
-    return code - sum((q - v) * w[j] for j, v in zip(tset, values))
+    return code - sum((q - v) * w[j] for j, v in zip(tset, values, strict=True))
 
 
 def _check_set(chosen: Any, masked: Sequence[bool], n: int, where: str) -> list[int]:
     try:
         items = [int(j) for j in chosen]
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"a policy must return positions (integers); got {chosen!r} {where}") from exc
+        raise TypeError(
+            f"a policy must return positions (integers); got {chosen!r} {where}"
+        ) from exc
     tset = sorted(set(items))
     if len(tset) != len(items):
         raise ValueError(f"the policy returned repeated positions {items} {where}")
@@ -306,7 +309,7 @@ def score_policy(joint: Any, schedule: Any, score: str = "confidence") -> Policy
         raise ValueError(f"the schedule is for n = {sched.n} but the joint has n = {n}")
     if score not in ("confidence", "margin", "entropy"):
         raise ValueError(f"score must be 'confidence', 'margin' or 'entropy', got {score!r}")
-    size_at = dict(zip(sched.boundaries[:-1].tolist(), sched.sizes))
+    size_at = dict(zip(sched.boundaries[:-1].tolist(), sched.sizes, strict=True))
     marg = code_marginals(p)
     w = _weights(n, q)
 
@@ -399,7 +402,7 @@ class Planner:
         return self._block_width
 
     def _root(self) -> int:
-        return (self._joint.q + 1) ** self._joint.n - 1
+        return int((self._joint.q + 1) ** self._joint.n - 1)
 
     @property
     def kl(self) -> float:
@@ -411,7 +414,9 @@ class Planner:
         """Best KL with at most ``k`` steps for ``k = 1..K`` (None for a fixed schedule)."""
         if self._schedule is not None:
             return None
-        row = self._value[self._root() * self._cols:(self._root() + 1) * self._cols].copy()
+        row: NDArray[np.float64] = np.array(
+            self._value[self._root() * self._cols:(self._root() + 1) * self._cols], dtype=np.float64
+        )
         if self._steps > self._budget:
             row = np.concatenate([row, np.full(self._steps - self._budget, row[-1])])
         return row
@@ -484,8 +489,8 @@ class Planner:
         if not np.issubdtype(vals.dtype, np.integer):
             raise TypeError(f"values must be integers, got dtype {vals.dtype}")
         masked = [bool(b) for b in msk.tolist()]
-        vlist = [int(v) if not m else -1 for v, m in zip(vals.tolist(), masked)]
-        if any(not 0 <= v < q for v, m in zip(vlist, masked) if not m):
+        vlist = [int(v) if not m else -1 for v, m in zip(vals.tolist(), masked, strict=True)]
+        if any(not 0 <= v < q for v, m in zip(vlist, masked, strict=True) if not m):
             raise ValueError(f"unmasked values must lie in 0..{q - 1}, got {vlist}")
         if not any(masked):
             return ()
@@ -571,7 +576,7 @@ class Planner:
             nxt: list[tuple[int, float, int, str]] = []
             level.sort(key=lambda item: -item[1])
             for code, prob, k, label in level[:max_branches]:
-                values, masked = _decode(code, n, q)
+                _, masked = _decode(code, n, q)
                 if not any(masked):
                     continue
                 col = 0 if self._schedule is not None else k - 1
@@ -591,7 +596,7 @@ class Planner:
                     child = _child_code(code, chosen, xs, q, w)
                     r = float(self._marg[child]) / mc
                     if r > 0:
-                        part = ", ".join(f"x{j}={v}" for j, v in zip(chosen, xs))
+                        part = ", ".join(f"x{j}={v}" for j, v in zip(chosen, xs, strict=True))
                         nxt.append((child, prob * r, k - 1, f"{label}, {part}" if label else part))
             level = nxt
             if not level:
@@ -631,7 +636,7 @@ def _cond_table(cond: Conditionals, n: int, q: int) -> NDArray[np.float64]:
 
 
 def _block_boundaries(n: int, width: int) -> list[int]:
-    return list(range(width, n, width)) + [n]
+    return [*range(width, n, width), n]
 
 
 def optimal_planner(
@@ -713,7 +718,9 @@ def optimal_planner(
         raise ValueError(f"the planner DP handles n <= 31 positions, got n = {n}")
     schedule: Schedule | None
     if isinstance(steps_or_schedule, (bool, np.bool_)):
-        raise TypeError(f"steps_or_schedule must be an int or a Schedule, got {steps_or_schedule!r}")
+        raise TypeError(
+            f"steps_or_schedule must be an int or a Schedule, got {steps_or_schedule!r}"
+        )
     if isinstance(steps_or_schedule, (int, np.integer)):
         steps = int(steps_or_schedule)
         if steps < 1:
@@ -783,7 +790,7 @@ def optimal_planner(
     choice = np.zeros(codes * cols, dtype=np.uint32)
     total = _state_count(n, q, budget, sizes, width)
     core.planner_solve(marg, table, n, q, budget, sizes, width, value, choice, nthreads,
-                       progress, float(total))
+                       progress, total)
     return Planner(joint=p, marg=marg, value=value, choice=choice, budget=budget,
                    schedule=schedule, block_width=width or None, cond_table=table,
                    conditionals=cond, steps=steps)
