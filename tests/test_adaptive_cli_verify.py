@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -39,7 +40,7 @@ def test_cli_threshold_and_blocks() -> None:
     assert code == 0
     row = json.loads(out)["laws"][0]
     p = unmask.joints.random(5, 2, concentration=0.5, seed=0)
-    law, steps = brute_force_law(p.probs, "threshold", tau=0.7, block_of=[0, 0, 1, 1, 2])
+    _, steps = brute_force_law(p.probs, "threshold", tau=0.7, block_of=[0, 0, 1, 1, 2])
     np.testing.assert_allclose(row["steps_pmf"], steps, atol=1e-12)
     assert row["block_width"] == 2 and row["threshold"] == 0.7
     code, out = _run("adaptive", "random", "--n", "6", "--rule", "sampled-prob", "--steps", "4",

@@ -333,9 +333,9 @@ def test_blockwise_threshold_frontier_uses_optimal_block_schedules() -> None:
 # -- bad input -------------------------------------------------------------------------------
 def test_bad_input_is_refused_with_clear_errors() -> None:
     p = joints.random(4, 2, seed=0)
-    with pytest.raises(ValueError, match="unknown rule 'confidence'.*max-prob.*threshold"):
+    with pytest.raises(ValueError, match=r"unknown rule 'confidence'.*max-prob.*threshold"):
         unmask.adaptive_law(p, "confidence", [2, 2])
-    with pytest.raises(TypeError, match="rule must be one of"):
+    with pytest.raises(TypeError, match=r"rule must be one of"):
         unmask.adaptive_law(p, 3, [2, 2])
     for tau in (0.0, -0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match=r"threshold must lie in \(0, 1\]"):
@@ -350,9 +350,9 @@ def test_bad_input_is_refused_with_clear_errors() -> None:
         unmask.adaptive_law(p, "threshold", [2, 2], threshold=0.5)
     with pytest.raises(ValueError, match="threshold= is for rule 'threshold'"):
         unmask.adaptive_law(p, "max-prob", [2, 2], threshold=0.5)
-    with pytest.raises(ValueError, match="block_width must lie in 1..4"):
+    with pytest.raises(ValueError, match=r"block_width must lie in 1\.\.4"):
         unmask.adaptive_law(p, "threshold", threshold=0.5, block_width=5)
-    with pytest.raises(ValueError, match="steps must lie in 1..4"):
+    with pytest.raises(ValueError, match=r"steps must lie in 1\.\.4"):
         unmask.adaptive_law(p, "max-prob", 0)
     with pytest.raises(ValueError, match="one score per row"):
         unmask.adaptive_law(p, lambda probs, pos: probs, [2, 2])

@@ -75,6 +75,36 @@ def law_step(
     threads: int,
 ) -> None: ...
 
+# -- adaptive rules (cpp/bindings/bind_adaptive.cpp) --
+def adaptive_step(
+    rule: int,
+    src: NDArray[np.float64],
+    dst: NDArray[np.float64],
+    n: int,
+    q: int,
+    i: int,
+    s: int,
+    block_of: list[int],
+    marg_next: NDArray[np.float64] | None,
+    temperature: float,
+    table: NDArray[np.float64] | None,
+    scores: NDArray[np.float64] | None,
+    threads: int,
+) -> None: ...
+def threshold_offsets(n: int, q: int) -> list[int]: ...
+def adaptive_threshold_level(
+    levels: NDArray[np.float64],
+    n: int,
+    q: int,
+    i: int,
+    tau: float,
+    block_of: list[int],
+    marg_next: NDArray[np.float64] | None,
+    temperature: float,
+    table: NDArray[np.float64] | None,
+    threads: int,
+) -> None: ...
+
 # -- learning (cpp/bindings/bind_learning.cpp) --
 def learning_pair_kl(
     p: NDArray[np.float64],

@@ -667,6 +667,8 @@ def schedule_cmd(
     The expected KL reported is the exact E_sigma KL(p || q_sigma) of random-order sampling
     (theory section 5) for the profile the schedule was chosen on.
     """
+    if steps_per_block != "equal" and not (encoding == "blocks" and family == "optimal"):
+        raise click.UsageError("--steps-per-block applies to --encoding blocks --family optimal")
     given = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
     prof, projected = _monotone_profile(given, nonmonotone)
     blockwise: dict[str, Any] = {}

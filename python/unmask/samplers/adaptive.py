@@ -47,7 +47,7 @@ ScoreFn = Callable[[NDArray[np.float64], NDArray[np.int64]], Any]
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AdaptiveLaw:
     """Exact output law of an adaptive unmasking rule, with its number of steps.
 
@@ -423,7 +423,9 @@ def _threshold_pass(
     buf[0] = 1.0
     for i in levels:
         marg, temperature, table = source.level(i)
-        core.adaptive_threshold_level(buf, n, q, i, tau, block_of, marg, temperature, table, threads)
+        core.adaptive_threshold_level(
+            buf, n, q, i, tau, block_of, marg, temperature, table, threads
+        )
         if progress is not None:
             progress(i + 1, n)
     final = buf[int(offsets[n]) :].reshape(q**n, n + 1)
@@ -434,7 +436,7 @@ def _threshold_pass(
 
 
 # -- threshold versus fixed schedules ------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ThresholdFrontier:
     """Threshold rule against fixed schedules: (expected steps, exact KL) pairs.
 

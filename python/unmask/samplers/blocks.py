@@ -103,8 +103,9 @@ def block_sampler_law(
     cond = as_conditionals(conditionals, p)
     wmax = max(schedule.widths)
     live = math.comb(wmax, wmax // 2)
+    # two levels of states and one level's conditional tables (one per state and position)
     check_memory(
-        8.0 * q**n * (2 * live + wmax + 4),
+        8.0 * q**n * (2 * live + live * wmax + 4),
         f"the blockwise law on [{q}]^{n} (blocks up to {wmax} wide)",
     )
     law = np.ones((1,) * n)

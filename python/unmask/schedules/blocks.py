@@ -154,6 +154,11 @@ class BlockSchedule:
         if block_width > n:
             raise ValueError(f"block_width = {block_width} exceeds n = {n}")
         num_blocks = -(-n // block_width)
+        if steps < num_blocks:
+            raise ValueError(
+                f"steps = {steps} is fewer than the {num_blocks} blocks (n = {n}, "
+                f"block_width = {block_width}): each block needs a step"
+            )
         if steps % num_blocks != 0:
             raise ValueError(
                 f"steps = {steps} is not a multiple of the number of blocks "
@@ -457,78 +462,98 @@ def _block_cost(prof: Any, sizes: Sequence[int]) -> float:
 
 
 def _frontier(prof: Any, kmax: int, threads: int | None) -> tuple[NDArray[np.float64], Any]:
-    from unmask.schedules.solver import optimal_frontier
+    """Optimal cost of block ``prof`` for 1..kmax steps, and the DP parent table."""
+    from unmask._core_loader import core
+    from unmask._validation import check_memory, resolve_threads
 
-    fr = optimal_frontier(prof, kmax, nonmonotone="plain", threads=threads)
-    return np.asarray(fr.costs, dtype=np.float64), fr
+    n = prof.n
+    h = np.ascontiguousarray(prof.h, dtype=np.float64)
+    check_memory(4.0 * kmax * (n + 1) + 64.0 * (n + 1), f"a block frontier (W={n}, K<={kmax})")
+    nthreads = resolve_threads(threads)
+    if prof.is_monotone:
+        costs, table = core.schedule_layers(h, kmax, True, nthreads)
+    else:
+        costs, table = core.schedule_plain(h, None, n, kmax, True, nthreads)
+    return np.asarray(costs, dtype=np.float64), table
+
+
+def _schedule_from_table(table: Any, n: int, k: int) -> list[int]:
+    from unmask._core_loader import core
+
+    bounds = np.asarray(core.schedule_reconstruct(table, n, k), dtype=np.int64)
+    return [int(v) for v in np.diff(bounds).tolist()]
 
 
 def _key(prof: Any) -> bytes:
     return bytes(np.ascontiguousarray(prof.h).tobytes())
 
 
+def _initial_caps(profs: list[Any], steps: int, hi: list[int]) -> list[int]:
+    """Starting caps from the square-root rule (theory section 6): k_b ~ sum sqrt f_b."""
+    weights = np.array([float(np.sum(np.sqrt(np.maximum(p.f, 0.0)))) for p in profs])
+    nb = len(profs)
+    total = float(weights.sum())
+    if not total > 0:
+        guess = np.full(nb, steps / nb)
+    else:
+        guess = steps * weights / total
+    return [min(h, int(2 * math.ceil(g)) + 4) for h, g in zip(hi, guess.tolist(), strict=True)]
+
+
 def _free_allocation(
     profs: list[Any], steps: int, convex: bool, threads: int | None
-) -> list[int]:
+) -> tuple[list[int], list[list[int]]]:
     """Steps per block minimising sum_b F_b(k_b), sum k_b = steps, 1 <= k_b <= W_b.
 
     Exact min-plus DP over blocks on the per-block frontiers ``F_b``. With convex frontiers
-    (non-increasing ``h``, theory section 7) each ``F_b`` is computed only up to a cap that is
-    doubled for any block whose optimal allocation reaches it: an allocation strictly below
-    every cap is then optimal among all allocations (a convex ``F_b`` gains less from each
-    further step than from the last one it was not given).
+    (non-increasing ``h``, theory section 7) each ``F_b`` is computed only up to a cap (first
+    guessed from the square-root rule) that is doubled for any block whose optimal allocation
+    reaches it: an allocation strictly below every cap is optimal among all allocations (a
+    convex ``F_b`` gains less from each further step than from the last one it was not given).
+    Returns the allocation and each block's optimal schedule for it.
     """
     nb = len(profs)
     ws = [p.n for p in profs]
     hi = [min(w, steps - (nb - 1)) for w in ws]
-    if convex:
-        cap = [min(h, max(2, 4 * steps // nb + 2)) for h in hi]
-    else:
-        cap = list(hi)
-    cache: dict[tuple[bytes, int], NDArray[np.float64]] = {}
+    cap = _initial_caps(profs, steps, hi) if convex else list(hi)
+    cache: dict[tuple[bytes, int], tuple[NDArray[np.float64], Any]] = {}
     while True:
-        fronts = []
+        entries = []
         for p, c in zip(profs, cap, strict=True):
             key = (_key(p), c)
             if key not in cache:
-                cache[key] = _frontier(p, c, threads)[0]
-            fronts.append(cache[key])
-        alloc = _min_plus(fronts, steps)
-        grow = [
-            b for b in range(nb) if alloc[b] == cap[b] and cap[b] < hi[b]
-        ]
+                cache[key] = _frontier(p, c, threads)
+            entries.append(cache[key])
+        alloc = _min_plus([e[0] for e in entries], steps)
+        grow = [b for b in range(nb) if alloc[b] == cap[b] and cap[b] < hi[b]]
         if not grow:
-            return alloc
+            blocks = [
+                _schedule_from_table(e[1], p.n, k)
+                for e, p, k in zip(entries, profs, alloc, strict=True)
+            ]
+            return alloc, blocks
         for b in grow:
             cap[b] = min(hi[b], 2 * cap[b])
 
 
 def _min_plus(fronts: list[NDArray[np.float64]], steps: int) -> list[int]:
-    """Exact DP: D_b(k) = min_{j} D_{b-1}(k - j) + F_b(j), j = 1..len(F_b); argmins kept."""
+    """Exact DP: D_b(k) = min_j D_{b-1}(k - j) + F_b(j), j = 1..len(F_b); argmins kept."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
     inf = math.inf
     nb = len(fronts)
     D = np.full(steps + 1, inf)
     D[0] = 0.0
     choices = []
-    used = 0
-    for b, F in enumerate(fronts):
+    for F in fronts:
         m = F.size
-        new = np.full(steps + 1, inf)
-        arg = np.zeros(steps + 1, dtype=np.int64)
-        # only totals that leave >= 1 step for each later block matter
-        top = min(steps - (nb - 1 - b), used + m)
-        for j in range(1, m + 1):
-            lo, hi = j, top
-            if hi < lo:
-                break
-            cand = D[lo - j : hi - j + 1] + F[j - 1]
-            seg = new[lo : hi + 1]
-            better = cand < seg
-            seg[better] = cand[better]
-            arg[lo : hi + 1][better] = j
-        D = new
-        choices.append(arg)
-        used += m
+        padded = np.concatenate([np.full(m, inf), D])
+        # window k holds D[k-m .. k-1]; reversed, column j-1 is D[k - j]
+        M = sliding_window_view(padded, m)[: steps + 1, ::-1]
+        cand = M + F[None, :]
+        arg = np.argmin(cand, axis=1)
+        D = cand[np.arange(steps + 1), arg]
+        choices.append(arg + 1)
     if not math.isfinite(D[steps]):
         raise ValueError(
             f"no allocation of {steps} steps over {nb} blocks of widths "
@@ -666,10 +691,9 @@ def optimal_block_schedule(
     raw, approximate = block_profiles_for(source, ws, base=base, threads=threads)
     profs, convex = _prepared(raw, nonmonotone)
     if steps_per_block == "equal":
-        alloc = [k // nb] * nb
+        blocks = _solve_blocks(profs, [k // nb] * nb, threads)
     else:
-        alloc = _free_allocation(profs, k, convex, threads)
-    blocks = _solve_blocks(profs, alloc, threads)
+        _, blocks = _free_allocation(profs, k, convex, threads)
     cost = math.fsum(_block_cost(p, b) for p, b in zip(raw, blocks, strict=True))
     return BlockSchedule(blocks)._with_cost(cost, approximate)
 
