@@ -697,8 +697,8 @@ def optimal_planner(
     over the ``(q+1)^n`` partial assignments, solved level by level in C++ with the conditional
     marginals of each state computed once and branch and bound on the candidate sets (a set
     whose own TC exceeds the best value found for every budget is never expanded). Memory:
-    ``(q+1)^n (8 + 12 C)`` bytes, ``C = K`` columns for free sizes and 1 for a schedule (plus
-    ``16 n (q+1)^n`` for learned conditionals). Time: at most ``(2q+1)^n (K+1)`` candidate
+    about ``(q+1)^n (34 + 12 C)`` bytes, ``C = K`` columns for free sizes and 1 for a schedule
+    (plus ``24 n (q+1)^n`` for learned conditionals). Time: at most ``(2q+1)^n (K+1)`` candidate
     evaluations for free sizes, far fewer with a schedule or blocks. Ties between sets go to
     the larger set (fewer steps).
 
@@ -768,9 +768,10 @@ def optimal_planner(
     # estimate memory and time before allocating anything large
     codes = (q + 1) ** n
     cols = 1 if schedule is not None else budget
-    need = codes * (8.0 + 12.0 * cols + 10.0 + 8.0 * n) + 3 * 8.0 * q**n
+    # marginals 8, m log m pairs 16, value 8 C, choice 4 C, the law's pass 10 (bytes per state)
+    need = codes * (34.0 + 12.0 * cols) + 3 * 8.0 * q**n
     if learned:
-        need += codes * n * 16.0
+        need += codes * n * 24.0  # the learned table and the contexts that fill it
     sizes = list(schedule.sizes) if schedule is not None else []
     work = float(core.planner_work(n, q, budget, sizes, width)) if codes < 2**40 else math.inf
     seconds = work * SECONDS_PER_EVALUATION / nthreads
