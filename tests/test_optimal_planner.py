@@ -396,3 +396,31 @@ def test_cli_planner() -> None:
                 [], ["--steps", "2", "--sizes", "2,2"], ["--sizes", "a"]):
         res = runner.invoke(main, ["planner", "random", "--n", "4", *bad])
         assert res.exit_code == 2, (bad, res.output)
+
+
+def test_an_error_in_progress_stops_the_dp() -> None:
+    # the callback runs inside the C++ poll (with the GIL); its exception cancels the DP and
+    # reaches the caller unchanged, as Ctrl-C does
+    class Stop(Exception):
+        pass
+
+    def progress(done: int, total: int) -> None:
+        raise Stop(f"{done}/{total}")
+
+    p = unmask.joints.random(10, seed=4)
+    with pytest.raises(Stop):
+        unmask.optimal_planner(p, 4, threads=1, progress=progress)
+
+
+def test_policy_refuses_states_of_another_shape() -> None:
+    p = unmask.joints.random(4, seed=6)
+    sched = unmask.optimal_planner(p, [2, 2])
+    with pytest.raises(ValueError, match="not a state of this planner's kind"):
+        sched.policy([0, -1, -1, -1], [False, True, True, True])  # 1 unmasked: no boundary
+    with pytest.raises(ValueError, match="steps_left applies to a free budget only"):
+        sched.policy([-1] * 4, [True] * 4, steps_left=1)
+    blocks = unmask.optimal_planner(p, 3, block_width=2)
+    with pytest.raises(ValueError, match="not a state of this planner's kind"):
+        blocks.policy([-1, -1, 0, -1], [True, True, False, True], steps_left=2)
+    first = blocks.policy([-1] * 4, [True] * 4)
+    assert set(first) <= {0, 1}
