@@ -87,9 +87,9 @@ def _decode(code: int, n: int, q: int) -> tuple[list[int], list[bool]]:
     return [d if d < q else -1 for d in digits], [d == q for d in digits]
 
 
-def _children(code: int, tset: Sequence[int], q: int, w: Sequence[int]) -> list[tuple[int, ...]]:
-    """Every ``x_T`` (C order over ``T``), as tuples of values."""
-    return [tuple(int(v) for v in t) for t in np.ndindex(*((q,) * len(tset)))]
+def _value_tuples(size: int, q: int) -> list[tuple[int, ...]]:
+    """Every ``x_T`` for ``|T| = size`` (C order over ``T``), as tuples of values."""
+    return [tuple(int(v) for v in t) for t in np.ndindex(*((q,) * size))]
 
 
 def _child_code(code: int, tset: Sequence[int], values: Sequence[int], q: int,
@@ -208,7 +208,7 @@ def planner_kl(joint: Any, policy: Policy, *, conditionals: Any = None) -> float
                     return math.inf
                 learn += float(np.sum(pj[live] * np.log(pj[live] / qj[live])))
         hjoint = 0.0
-        for xs in _children(code, tset, q, w):
+        for xs in _value_tuples(len(tset), q):
             child = _child_code(code, tset, xs, q, w)
             r = float(marg[child]) / mc
             if r > 0:
@@ -265,7 +265,7 @@ def planner_law(joint: Any, policy: Policy, *, conditionals: Any = None) -> Join
         tset = _check_set(policy(np.array(values, dtype=np.int64), np.array(masked)), masked,
                           n, where)
         rows = _row_conditionals(cond if learned else None, marg, code, values, tset, n, q, w)
-        for xs in _children(code, tset, q, w):
+        for xs in _value_tuples(len(tset), q):
             pr = m
             for t, v in enumerate(xs):
                 pr *= float(rows[t][v])
@@ -530,7 +530,7 @@ class Planner:
                 with np.errstate(divide="ignore"):
                     learn += float(np.sum(pj[live] * np.log(pj[live] / qj[live])))
         hjoint = 0.0
-        for xs in _children(code, tset, q, w):
+        for xs in _value_tuples(len(tset), q):
             r = float(marg[_child_code(code, tset, xs, q, w)]) / mc
             if r > 0:
                 hjoint -= r * math.log(r)
@@ -592,7 +592,7 @@ class Planner:
                     f"value {_fmt(value)}{left}"
                 )
                 mc = float(self._marg[code])
-                for xs in _children(code, chosen, q, w):
+                for xs in _value_tuples(len(chosen), q):
                     child = _child_code(code, chosen, xs, q, w)
                     r = float(self._marg[child]) / mc
                     if r > 0:
