@@ -285,13 +285,18 @@ struct Solver {
         } else {
           s.e[0] = kInf;  // one step left but positions would stay masked
           for (int k = 1; k < C; ++k) s.e[k] = 0.0;
-          for (std::size_t idx = 0; idx < count; ++idx) {
-            if (idx + kAhead < count)
-              __builtin_prefetch(value + s.child[idx + kAhead] * static_cast<std::uint64_t>(C));
-            const double r = s.r[idx];
-            if (!(r > 0.0)) continue;
-            const double* cv = value + s.child[idx] * static_cast<std::uint64_t>(C);
-            for (int k = 1; k < C; ++k) s.e[k] += r * cv[k - 1];
+          // exact conditionals: a child with at most k masked positions is worth 0 with k
+          // steps (one token per step), so only the smaller budgets need its values
+          const int live = prob.cond ? C : std::min(C, m - size);
+          if (live > 1) {
+            for (std::size_t idx = 0; idx < count; ++idx) {
+              if (idx + kAhead < count)
+                __builtin_prefetch(value + s.child[idx + kAhead] * static_cast<std::uint64_t>(C));
+              const double r = s.r[idx];
+              if (!(r > 0.0)) continue;
+              const double* cv = value + s.child[idx] * static_cast<std::uint64_t>(C);
+              for (int k = 1; k < live; ++k) s.e[k] += r * cv[k - 1];
+            }
           }
         }
         for (int k = 0; k < C; ++k) {
