@@ -571,6 +571,7 @@ class Planner:
         if self._block_width:
             kind += f", blocks of width {self._block_width}"
         lines = [f"best planner: KL = {_fmt(self.kl)} nats with {kind}"]
+        what = "TC" if self._cond_table is None else "TC + learning KL"
         level: list[tuple[int, float, int, str]] = [(self._root(), 1.0, self._budget, "")]
         for step in range(1, depth + 1):
             nxt: list[tuple[int, float, int, str]] = []
@@ -588,7 +589,8 @@ class Planner:
                 left = "" if self._schedule is not None else f" with {k} steps left"
                 lines.append(
                     f"step {step}{where}: unmask {{{', '.join(map(str, chosen))}}} "
-                    f"(own cost TC = {_fmt(own)}, then {_fmt(max(value - own, 0.0))} expected): "
+                    f"(own cost {what} = {_fmt(own)}, then {_fmt(max(value - own, 0.0))} "
+                    "expected): "
                     f"value {_fmt(value)}{left}"
                 )
                 mc = float(self._marg[code])
