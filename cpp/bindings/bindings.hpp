@@ -20,6 +20,7 @@ void bind_sampler(py::module_& m);
 void bind_markov(py::module_& m);
 void bind_schedule(py::module_& m);
 void bind_learning(py::module_& m);
+void bind_planner(py::module_& m);
 void bind_adaptive(py::module_& m);
 
 /// An Interrupt whose poll runs Python's signal handlers (Ctrl-C) with the GIL re-acquired.

@@ -17,5 +17,6 @@ PYBIND11_MODULE(_core, m) {
   unmask_bindings::bind_markov(m);
   unmask_bindings::bind_schedule(m);
   unmask_bindings::bind_learning(m);
+  unmask_bindings::bind_planner(m);
   unmask_bindings::bind_adaptive(m);
 }

@@ -26,6 +26,13 @@ from unmask.samplers.adaptive import (
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
+from unmask.samplers.planner import (
+    Planner,
+    optimal_planner,
+    planner_kl,
+    planner_law,
+    score_policy,
+)
 from unmask.schedules import bounds
 from unmask.schedules.blocks import BlockSchedule, BlockWidthFrontier, block_width_frontier
 from unmask.schedules.bounds import all_bounds
@@ -55,6 +62,7 @@ __all__ = [
     "Decomposition",
     "Joint",
     "OptimalFrontier",
+    "Planner",
     "Profile",
     "Schedule",
     "SolverInfo",
@@ -83,7 +91,10 @@ __all__ = [
     "markov_profile",
     "optimal_block_schedule",
     "optimal_frontier",
+    "optimal_planner",
     "optimal_schedule",
+    "planner_kl",
+    "planner_law",
     "profile",
     "profile_from_loss_curve",
     "profiles",
@@ -92,6 +103,7 @@ __all__ = [
     "sampler_law",
     "samplers",
     "schedules",
+    "score_policy",
     "subset_entropies",
     "threshold_frontier",
     "tv",

@@ -1,4 +1,6 @@
 # Type stubs for the private compiled core. Users call the public Python API instead.
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -121,4 +123,31 @@ def learning_level_kl_marginals(
     size: int,
     q: int,
     threads: int,
+) -> NDArray[np.float64]: ...
+
+# -- planner (cpp/bindings/bind_planner.cpp) --
+def planner_work(n: int, q: int, budget: int, sizes: list[int], block_width: int) -> float: ...
+def planner_solve(
+    marg: NDArray[np.float64],
+    cond: NDArray[np.float64] | None,
+    n: int,
+    q: int,
+    budget: int,
+    sizes: list[int],
+    block_width: int,
+    value: NDArray[np.float64],
+    choice: NDArray[np.uint32],
+    threads: int,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+) -> None: ...
+def planner_law(
+    marg: NDArray[np.float64],
+    cond: NDArray[np.float64] | None,
+    n: int,
+    q: int,
+    budget: int,
+    sizes: list[int],
+    block_width: int,
+    choice: NDArray[np.uint32],
 ) -> NDArray[np.float64]: ...

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "plot_error_vs_steps",
     "plot_frontier",
+    "plot_planners",
     "plot_profile",
     "plot_schedules",
     "save_verification_figures",
@@ -246,6 +247,90 @@ def plot_frontier(
                                unit=unit, log=log)
 
 
+def plot_planners(
+    steps: Sequence[int],
+    strategies: Mapping[str, Sequence[float | None]],
+    *,
+    floor: str = "best planner (floor)",
+    ax: Any = None,
+    title: str | None = None,
+    unit: str = "nats",
+    log: bool = True,
+) -> Any:
+    """KL versus ``K`` for each unmasking strategy, the best deterministic planner as the floor.
+
+    Parameters
+    ----------
+    steps : sequence of int
+        The ``K`` values (x axis).
+    strategies : mapping of str to sequence
+        Strategy name -> exact KL at each ``K`` (None where not computed), as in the
+        ``"planners"`` curves of :func:`unmask.verify`.
+    floor : str
+        The key of the best planner: drawn as a thick black line, with the region below it
+        shaded (no deterministic planner reaches it; randomized ones can, theory section 12).
+    ax, title, unit, log
+        As in :func:`plot_error_vs_steps`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        When a curve does not have one value per ``K``.
+
+    Examples
+    --------
+    >>> from unmask.plotting import plot_planners
+    >>> fig = plot_planners([1, 2], {"best planner (floor)": [0.4, 0.1], "random": [0.4, 0.2]})
+    >>> fig.axes[0].get_ylabel()
+    'KL(p || q) [nats]'
+    """
+    x = np.asarray(steps, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"steps must be a 1-d sequence of K values, got shape {x.shape}")
+    for name, vals in strategies.items():
+        if len(vals) != len(x):
+            raise ValueError(f"strategy {name!r} has {len(vals)} values for {len(x)} steps")
+    fig, (axis,) = _new_axes(ax, width=7.0)
+
+    def values(vals: Sequence[float | None]) -> Any:
+        y = np.array([np.nan if v is None else float(v) for v in vals], dtype=np.float64)
+        return np.where(y > 0, y, np.nan) if log else y
+
+    idx = 0
+    for name, vals in strategies.items():
+        if name == floor:
+            continue
+        y = values(vals)
+        if np.any(np.isfinite(y)):
+            axis.plot(x, y, label=name, color=_FAMILY_COLORS[idx % len(_FAMILY_COLORS)],
+                      marker=".", lw=1.3, ls="-" if "random" not in name else "--")
+        idx += 1
+    if floor in strategies:
+        y = values(strategies[floor])
+        if np.any(np.isfinite(y)):
+            axis.plot(x, y, label=floor, color="black", lw=2.4)
+            bottom = np.nanmin(y[np.isfinite(y)]) / 10 if log else 0.0
+            axis.fill_between(x, bottom, np.where(np.isfinite(y), y, bottom), color="0.85",
+                              lw=0, label="below every deterministic planner")
+    if log:
+        axis.set_yscale("log")
+    axis.set_xlabel("K (steps)")
+    axis.set_ylabel(f"KL(p || q) [{unit}]")
+    if title:
+        axis.set_title(title)
+    if axis.get_legend_handles_labels()[0]:
+        if ax is None:
+            axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small",
+                        frameon=False)
+        else:
+            axis.legend(loc="best", fontsize="x-small")
+    return fig
+
+
 def plot_schedules(
     schedules: Mapping[str, Schedule], *, ax: Any = None, title: str | None = None
 ) -> Any:
@@ -297,7 +382,9 @@ def save_verification_figures(
     """Write the PNG figures of a :func:`unmask.verify` run into ``directory``.
 
     For each law: ``<law>_profile.png`` (h and f), ``<law>_error_vs_K.png`` (each family's exact
-    expected KL, the optimum and the bounds of the constant schedule versus ``K``); plus
+    expected KL, the optimum and the bounds of the constant schedule versus ``K``),
+    ``<law>_planners.png`` (KL versus ``K`` per unmasking strategy, the best planner as the floor,
+    for laws small enough for the planner DP); plus
     ``schedules.png`` (the shapes of the families for the first law with all of them).
 
     Parameters
@@ -332,7 +419,7 @@ def save_verification_figures(
     >>> res = unmask.verify(quick=True, laws=["copy-pair"], ks=[2])
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     sorted(p.name for p in save_verification_figures(res, tmp))
-    ['copy-pair_error_vs_K.png', 'copy-pair_profile.png', 'schedules.png']
+    ['copy-pair_error_vs_K.png', 'copy-pair_planners.png', 'copy-pair_profile.png', 'schedules.png']
     """
     from unmask.verification import VerifyResult
 
@@ -359,6 +446,14 @@ def save_verification_figures(
                 unit=law.profile.unit,
             )
             path = out / f"{stem}_error_vs_K.png"
+            fig.savefig(path, dpi=dpi)
+            written.append(path)
+        planners = curves.get("planners")
+        if planners and planners.get("K"):
+            fig = plot_planners(planners["K"], planners["strategies"],
+                                title=_title(law.name, law.n) + ": planners (section 12)",
+                                unit=law.profile.unit)
+            path = out / f"{stem}_planners.png"
             fig.savefig(path, dpi=dpi)
             written.append(path)
     shapes = _schedule_shapes(result)

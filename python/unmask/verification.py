@@ -253,6 +253,13 @@ class LawReport:
             },
             "bound_kinds": dict(self.curves.get("bound_kinds", {})),
         }
+        if "planners" in self.curves:
+            pl = self.curves["planners"]
+            curves["planners"] = {
+                "K": list(pl["K"]),
+                "strategies": {k: [_json_float(v) for v in vals]
+                               for k, vals in pl["strategies"].items()},
+            }
         if "adaptive" in self.curves:
             ad = self.curves["adaptive"]
             curves["adaptive"] = {
@@ -792,9 +799,11 @@ class _Runner:
                 self.skip(name, "optimal <= every family", "identity",
                           "needs unmask.optimal_schedule", "optimal", steps)
         adaptive_curves: dict[str, Any] = {}
+        planner_curves: dict[str, Any] = {}
         if joint is not None:
             self.limit_checks(name, joint, prof, affordable)
             _adaptive_section(self, name, joint, adaptive_curves)
+            _planner_section(self, name, joint, planner_curves)
             if spec.closed_form == "copy-pair":
                 self.copy_pair_checks(name, joint, prof)
             if spec.markov_transition is not None:
@@ -803,6 +812,8 @@ class _Runner:
         curves = self.curves(prof, q)
         if adaptive_curves:
             curves["adaptive"] = adaptive_curves
+        if planner_curves:
+            curves["planners"] = planner_curves
         return LawReport(name, spec.description, n, q, prof, time.perf_counter() - t0, curves)
 
     def profile_checks(self, name: str, joint: Joint, prof: Profile,
@@ -1272,3 +1283,84 @@ def _adaptive_section(runner: _Runner, name: str, joint: Joint, out: dict[str, A
                      math.fsum(law.law.flat.tolist()), 1.0, "section 11", "threshold", None)
         thresholds.append({"tau": tau, "expected_steps": law.expected_steps, "kl": law.kl})
     out.update({"K": ks, "rules": rules, "threshold": thresholds})
+
+
+# -------------------------------------------------------------------------------------------
+# The best planner (theory section 12)
+# -------------------------------------------------------------------------------------------
+#: Largest (q+1)^n for which the suite runs the planner DP (C++), and the Python walks of the
+#: additivity identity for the deterministic confidence/margin/entropy planners.
+PLANNER_MAX_STATES = 3**10
+PLANNER_RULE_MAX_STATES = 4**5
+PLANNER_FLOOR = "best planner (floor)"
+
+
+def _planner_section(runner: _Runner, name: str, joint: Joint, out: dict[str, Any]) -> None:
+    """The best deterministic planner against the other strategies, at the suite's K.
+
+    Checks (theory section 12): the DP value equals the KL of the planner's exact law (the
+    additivity identity); the best planner with free sizes is at most the best one on the
+    optimal schedule's sizes, which is at most the order-averaged random-order E KL (each fixed
+    order is a deterministic planner) and at most every deterministic confidence, margin or
+    entropy planner on those sizes (each is one; their KL through the identity equals the KL of
+    their exact law); the frontier does not increase with K. The random-order mixture
+    ``KL(p || qbar)`` and the adaptive rules (which break ties at random) are randomized
+    planners: reported, not held to the floor. Fills ``out`` with one curve per strategy.
+    """
+    n, q = joint.n, joint.q
+    if (q + 1) ** n > PLANNER_MAX_STATES:
+        return
+    from unmask.samplers import planner as pl
+
+    ks = [k for k in runner.ks if k <= n]
+    if not ks:
+        return
+    prof = unmask.profile(joint)
+    curves: dict[str, list[float | None]] = {
+        PLANNER_FLOOR: [], "best planner, optimal-schedule sizes": [],
+        "random order E KL": [], "random order KL(p||qbar)": [],
+    }
+    rules = ("confidence", "margin", "entropy")
+    small = (q + 1) ** n <= PLANNER_RULE_MAX_STATES
+    adaptive = getattr(unmask, "adaptive_law", None)
+    for k in ks:
+        label = f"planner K={k}"
+        best = pl.optimal_planner(joint, k, threads=runner.threads)
+        runner.equal(name, "best planner: DP value = KL of its law", "identity", best.kl,
+                     unmask.kl(joint, best.law), "section 12: additivity", label, k)
+        front = best.frontier
+        assert front is not None
+        runner.at_most(name, "best planner frontier non-increasing", "identity",
+                       float(np.max(np.diff(front))) if len(front) > 1 else 0.0, 0.0,
+                       "section 12: more steps never hurt", label, k)
+        sched = runner.ing.schedule("optimal", prof, k, runner.threads)
+        fixed = pl.optimal_planner(joint, sched, threads=runner.threads)
+        ekl = _cost.expected_kl(prof, sched)
+        runner.at_most(name, "free sizes <= fixed sizes", "identity", best.kl, fixed.kl,
+                       "section 12", label, k)
+        runner.at_most(name, "best planner <= random order E KL", "identity", fixed.kl, ekl,
+                       "section 12: each fixed order is a planner", label, k)
+        curves[PLANNER_FLOOR].append(best.kl)
+        curves["best planner, optimal-schedule sizes"].append(fixed.kl)
+        curves["random order E KL"].append(ekl)
+        mix = None
+        law_of = getattr(unmask, "sampler_law", None)  # an ingredient the suite may lack
+        if law_of is not None and (q + 1) ** n <= runner.sampler_max_states:
+            mix = unmask.kl(joint, law_of(joint, sched, threads=runner.threads))
+        curves["random order KL(p||qbar)"].append(mix)
+        for rule in rules:
+            key = f"{rule} planner (deterministic)"
+            if small:
+                policy = pl.score_policy(joint, sched, rule)
+                via = pl.planner_kl(joint, policy)
+                runner.equal(name, f"{rule} planner: identity = KL of its law", "identity", via,
+                             unmask.kl(joint, pl.planner_law(joint, policy)),
+                             "section 12: additivity", label, k)
+                runner.at_most(name, f"best planner <= {rule} planner", "identity", fixed.kl,
+                               via, "section 12: the floor", label, k)
+                curves.setdefault(key, []).append(via)
+        if adaptive is not None:
+            for rule in ("max-prob", "margin", "entropy"):
+                law = adaptive(joint, rule, sched, threads=runner.threads)
+                curves.setdefault(f"{rule} rule (random ties)", []).append(law.kl)
+    out.update({"K": ks, "strategies": curves})

@@ -911,6 +911,9 @@ def _print_verify(result: Any, verbose: bool) -> None:
     from unmask.cli.adaptive import print_adaptive_section
 
     print_adaptive_section(result, console)
+    from unmask.cli.planner import print_planner_section
+
+    print_planner_section(result, console)
     if verbose:
         _print_all(result, console)
     counts = result.counts()
@@ -984,3 +987,4 @@ if __name__ == "__main__":  # pragma: no cover
 # One import line per module, kept at the end so the shared helpers above are defined first.
 from unmask.cli import adaptive  # noqa: E402,F401,I001
 from unmask.cli import blocks  # noqa: E402,F401
+from unmask.cli import planner  # noqa: E402,F401

@@ -17,19 +17,31 @@ from unmask.samplers.adaptive import (
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
+from unmask.samplers.planner import (
+    Planner,
+    optimal_planner,
+    planner_kl,
+    planner_law,
+    score_policy,
+)
 
 __all__ = [
     "AdaptiveLaw",
     "Conditionals",
     "Decomposition",
+    "Planner",
     "ThresholdFrontier",
     "adaptive_law",
     "decompose",
     "kl",
     "learning_errors",
+    "optimal_planner",
+    "planner_kl",
+    "planner_law",
     "reverse_kl",
     "sample",
     "sampler_law",
+    "score_policy",
     "threshold_frontier",
     "tv",
 ]
