@@ -509,7 +509,7 @@ def test_verify_bad_plot_dir_and_quick_only_names(tmp_path: Path) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("")
     code, out = run("verify", "--quick", "--law", "parity", "--plot", str(blocker / "sub"))
-    assert code == 1  # was a NotADirectoryError traceback
+    assert code == 2  # was a NotADirectoryError traceback; exit 1 is for failed checks only
     assert "cannot write figures to" in out and "afile" in out
     # a law of the full suite that the quick suite lacks: a usage error, not a traceback
     code, out = run("verify", "--quick", "--law", "random-5")

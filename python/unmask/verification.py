@@ -1005,6 +1005,19 @@ def _section9_dp(runner: _Runner) -> list[LawReport]:
     return reports
 
 
+def _same_law(name: str, known: Sequence[str]) -> str:
+    """A law named with its length (``"markov n=2000"``) is the same law at the suite's length.
+
+    The quick and full suites run the long Markov chain at different lengths; either name
+    selects it in both.
+    """
+    if name in known or not isinstance(name, str) or " n=" not in name:
+        return name
+    base = name.rsplit(" n=", 1)[0]
+    match = [k for k in known if k.startswith(base + " n=")]
+    return match[0] if len(match) == 1 else name
+
+
 def _step_counts(ks: Any) -> tuple[int, ...]:
     if isinstance(ks, (str, bytes)) or not isinstance(ks, Iterable):
         raise TypeError(f"ks must be a sequence of step counts, got {ks!r}")
@@ -1096,9 +1109,15 @@ def verify(
     if isinstance(laws, str):
         raise TypeError(f"laws must be a sequence of law names, got the string {laws!r}")
     if laws is not None:
+        laws = [_same_law(name, known) for name in laws]
         unknown = [name for name in laws if name not in known]
         if unknown:
-            raise ValueError(f"unknown law(s) {unknown}; choose from {known}")
+            other = {s.name for s in default_suite(not quick)}
+            where = ""
+            if all(name in other for name in unknown):
+                where = (" (they are in the full suite only: drop quick/--quick)" if quick else
+                         " (they are in the quick suite only)")
+            raise ValueError(f"unknown law(s) {unknown}{where}; choose from {known}")
         wanted = set(laws)
         specs = [s for s in specs if s.name in wanted]
         with_dp = "section-9" in wanted

@@ -298,9 +298,9 @@ class Profile:
         )
 
     def summary(self) -> dict[str, float]:
-        """The scalar summaries as a dict (entropy, tc, dtc, mi_sum, h0, h_last)."""
+        """The scalar summaries as a dict (``n``, an int; entropy, tc, dtc, mi_sum, h0, h_last)."""
         return {
-            "n": float(self.n),
+            "n": self.n,
             "entropy": self.entropy,
             "tc": self.tc,
             "dtc": self.dtc,
