@@ -34,7 +34,7 @@ _NONFINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 #: Bytes a numeric data line may contain (anything else sends the file to the diagnosis).
 _DATA_BYTES = b"0123456789+-.eE, \t\r\n"
 _COMMENT = "#"
-_CHUNK = 1 << 23
+_CHUNK = 1 << 20
 
 
 class TableError(ValueError):

@@ -117,7 +117,7 @@ def _echo_table(title: str, columns: list[str], rows: Sequence[list[Any]],
                 note: str | None = None) -> None:
     from rich.table import Table
 
-    captions = [] if note is None else [note]
+    captions = []
     total = len(rows)
     if total > TABLE_MAX_ROWS:  # rows may be computed on access: touch only those shown
         head, tail = TABLE_MAX_ROWS * 2 // 3, TABLE_MAX_ROWS // 3
@@ -129,7 +129,10 @@ def _echo_table(title: str, columns: list[str], rows: Sequence[list[Any]],
         table.add_column(col, justify="right")
     for row in rows:
         table.add_row(*[_fmt_table(v) for v in row])
-    _console().print(table)
+    console = _console()
+    console.print(table)
+    if note:
+        console.print(note, soft_wrap=True, markup=False, highlight=False)
 
 
 @click.group(context_settings=CONTEXT)
@@ -657,11 +660,18 @@ def profile_cmd(
     rows = _ProfileRows(prof)
     qtxt = f", q={qq}" if qq else ""
     _echo_table(f"{source} (n={prof.n}{qtxt}) profile in {prof.unit}", ["i", "h(i)", "f(i)"],
-                rows)
+                rows, note=f"values below {NOISE_FLOOR:g} x max(1, h(0)) in magnitude print as "
+                           "0 (round-off); --json has the raw numbers")
     s = prof.summary()
+
+    def val(key: str, scale: float) -> str:
+        return _fmt_table(_floor_noise(float(s[key]), scale))
+
+    big = max(1.0, abs(float(s["entropy"])))
     click.echo(
-        f"H = {s['entropy']:.6g}  TC = {s['tc']:.6g}  DTC = {s['dtc']:.6g}  "
-        f"sum_j I(X_j;X_-j) = {s['mi_sum']:.6g}  ({prof.unit})"
+        f"H = {val('entropy', big)}  TC = {val('tc', big * prof.n)}  "
+        f"DTC = {val('dtc', big * prof.n)}  "
+        f"sum_j I(X_j;X_-j) = {val('mi_sum', big * prof.n)}  ({prof.unit})"
     )
 
 
@@ -670,6 +680,7 @@ class _ProfileRows(Sequence[list[Any]]):
 
     def __init__(self, prof: Profile) -> None:
         self.h, self.f = prof.h, prof.f
+        self.scale = float(np.max(np.abs(self.h))) if self.h.size else 1.0
 
     def __len__(self) -> int:
         return int(self.h.size)
@@ -681,7 +692,8 @@ class _ProfileRows(Sequence[list[Any]]):
     def __getitem__(self, i: int | slice) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        return [i, float(self.h[i]), float(self.f[i]) if i < self.f.size else "-"]
+        f = _floor_noise(float(self.f[i]), self.scale) if i < self.f.size else "-"
+        return [i, _floor_noise(float(self.h[i]), self.scale), f]
 
 
 def _check_base(base: float | None) -> float | None:
@@ -1122,14 +1134,18 @@ def _print_verify(result: Any, verbose: bool) -> None:
     for c in result.checks:
         d = by_law.setdefault(c.law, {"pass": 0, "fail": 0, "skipped": 0})
         d[c.status] += 1
+    # Fits in 80 columns: short headers, no outer padding; the legend below says what they mean.
     table = Table(
         title="unmask verify: exact errors in nats",
-        caption="const/opt: E_sigma KL(p||q_sigma), random order, constant/optimal schedule;\n"
-                "KL(qbar): exact KL of the random-order law itself (constant schedule)",
-        box=box.SIMPLE_HEAD, padding=(0, 1), caption_justify="left",
+        caption="const, opt: E_sigma KL(p||q_sigma), random order, constant / optimal schedule\n"
+                "KL(qbar): exact KL of the random-order law itself (constant schedule)\n"
+                "checks: passed/failed/skipped",
+        box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
+        collapse_padding=True,
+        caption_justify="left",
     )
     table.add_column("law", no_wrap=True)
-    for col in ("n", "q", "K", "TC", "const", "opt", "KL(qbar)", "pass/fail/skip"):
+    for col in ("n", "q", "K", "TC", "const", "opt", "KL(qbar)", "checks"):
         table.add_column(col, justify="right", no_wrap=True)
     for law in result.laws:
         cases = [c for c in result.cases if c.law == law.name]
@@ -1184,17 +1200,30 @@ def _print_bound_summary(result: Any, console: Any) -> None:
         return
     from rich import box
 
-    table = Table(title="bounds of theory section 6 against the exact E KL, over all cases",
-                  box=box.SIMPLE_HEAD, padding=(0, 1))
-    for col in ("bound", "kind", "held", "max exact/value", "source"):
+    wide = console.width >= 120  # the sources fit beside the rows; else they follow the table
+    table = Table(title="bounds (theory section 6) vs the exact E KL, all cases",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
+        collapse_padding=True,
+                  caption_justify="left",
+                  caption="held: cases where the rigorous bound was >= the exact value "
+                          "(reference and prediction rows are not checked)\n"
+                          "max exact/value: largest exact E KL / row value over the cases "
+                          "(<= 1 for a bound)")
+    cols = ("bound", "kind", "held", "max exact/value", *(("source",) if wide else ()))
+    for col in cols:
         table.add_column(col, justify="left" if col in ("bound", "kind", "source") else "right",
                          no_wrap=col != "source")
+    sources = []
     for name, s in stats.items():
         if s["kind"] == "exact":
             continue
         held = f"{s['held']}/{s['n']}" if s["kind"] == "rigorous" else "-"
-        table.add_row(name, s["kind"], held, f"{s['ratio']:.3g}", s["source"])
+        table.add_row(name, s["kind"], held, f"{s['ratio']:.3g}",
+                      *((s["source"],) if wide else ()))
+        sources.append(f"  {name}: {s['source']}")
     console.print(table)
+    if not wide:
+        console.print("sources:\n" + "\n".join(sources), markup=False, highlight=False)
 
 
 def _print_all(result: Any, console: Any) -> None:
