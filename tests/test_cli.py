@@ -80,8 +80,8 @@ def test_verify_plot_writes_pngs(tmp_path: Path) -> None:
                     "--plot", str(out_dir))
     assert code == 0, out
     files = sorted(p.name for p in out_dir.iterdir())
-    assert "markov_profile.png" in files and "markov_error_vs_K.png" in files
-    assert "schedules.png" in files
+    assert "02-markov-profile.png" in files and "02-markov-error-vs-K.png" in files
+    assert "schedule-shapes.png" in files
     for p in out_dir.iterdir():
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 2000
 
