@@ -21,11 +21,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "NOISE_FLOOR",
     "denoise",
+    "figure_stem",
     "plot_error_vs_steps",
     "plot_frontier",
     "plot_profile",
     "plot_schedules",
-    "figure_stem",
     "save_verification_figures",
     "series_style",
 ]
