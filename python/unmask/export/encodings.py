@@ -8,8 +8,9 @@ Conventions (every name says which one it uses):
 * the masking curve ``alpha(t)`` is the fraction **unmasked** at sampling time ``t`` in [0, 1]
   (``t = 0``: all masked); MaskGIT's ``gamma`` ratio is ``1 - alpha``.
 
-See ``ecosystem.md``: LLaDA consumes per-step counts (and per-block counts for semi-autoregressive
-decoding), MaskGIT / diffusers a remaining-mask ratio, MDLM / MD4 / dllm a curve ``alpha(t)``.
+See ``docs/ecosystem.md`` and theory section 14: LLaDA consumes per-step counts (and per-block
+counts for semi-autoregressive decoding), MaskGIT / diffusers a remaining-mask ratio, MDLM / MD4 /
+dllm a curve ``alpha(t)``.
 """
 
 from __future__ import annotations
