@@ -905,7 +905,7 @@ def test_verify_table_fits_80_columns() -> None:
     lines = proc.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert "…" not in proc.stdout  # nothing truncated
-    assert "max exact/value: largest exact E KL / row value" in proc.stdout
+    assert "max exact/value: max over cases of exact E KL / value" in proc.stdout
     ref = [line for line in lines if " reference " in line]
     assert ref and all("NO" not in line.split() for line in ref)
 

@@ -103,18 +103,19 @@ def _integer_ticks(axis: Any) -> None:
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _symlog(axis: Any, arrays: list[np.ndarray]) -> None:
-    """Logarithmic above the smallest positive value, linear through 0: zeros stay visible."""
+def _symlog(axis: Any, arrays: list[np.ndarray]) -> float | None:
+    """Logarithmic above the smallest positive value, linear through 0: zeros stay visible.
+
+    Returns the linear threshold (None when every value is 0 and the axis stays linear).
+    """
     positive = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in arrays] or [np.empty(0)])
     if positive.size == 0:
-        return  # all zero: a linear axis shows them
-    lin = 10.0 ** np.floor(np.log10(float(positive.min())))
+        return None
+    lin = float(10.0 ** np.floor(np.log10(float(positive.min()))))
     axis.set_yscale("symlog", linthresh=lin, linscale=0.5)
     axis.set_ylim(bottom=0.0)
     axis.axhline(lin, color="0.85", lw=0.6, zorder=0)
-    axis.annotate(f"linear below {lin:.0e}", xy=(1.0, lin), xycoords=("axes fraction", "data"),
-                  xytext=(-2, 2), textcoords="offset points", ha="right", va="bottom",
-                  fontsize="xx-small", color="0.5")
+    return lin
 
 
 def plot_profile(profile: Profile, *, ax: Any = None, title: str | None = None,
@@ -300,13 +301,13 @@ def plot_error_vs_steps(
         bound_axis.set_title(f"bounds on the {bounds_for} schedule")
         panels_drawn.append((bound_axis, b_drawn))
     for axis, arrays in panels_drawn:
-        if log:
-            _symlog(axis, arrays)
-        elif arrays:
+        lin = _symlog(axis, arrays) if log else None
+        if not log and arrays:
             low = min(float(np.nanmin(a)) for a in arrays)
             axis.set_ylim(bottom=min(0.0, low))
         axis.set_xlabel("K (steps)")
-        axis.set_ylabel(f"expected KL [{unit}]")
+        axis.set_ylabel(f"expected KL [{unit}]"
+                        + ("" if lin is None else f"\n(linear below {lin:.0e})"))
         _integer_ticks(axis)
         axis.grid(True, color="0.92", lw=0.6)
         if axis.get_legend_handles_labels()[0]:  # below the panel: never over the data

@@ -1137,9 +1137,6 @@ def _print_verify(result: Any, verbose: bool) -> None:
     # Fits in 80 columns: short headers, no outer padding; the legend below says what they mean.
     table = Table(
         title="unmask verify: exact errors in nats",
-        caption="const, opt: E_sigma KL(p||q_sigma), random order, constant / optimal schedule\n"
-                "KL(qbar): exact KL of the random-order law itself (constant schedule)\n"
-                "checks: passed/failed/skipped",
         box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
         collapse_padding=True,
         caption_justify="left",
@@ -1163,6 +1160,11 @@ def _print_verify(result: Any, verbose: bool) -> None:
             f"{cnt['pass']}/{fail}/{cnt['skipped']}",
         )
     console.print(table)
+    _legend(console, [
+        "const, opt: E_sigma KL(p||q_sigma), random order, constant / optimal schedule",
+        "KL(qbar): exact KL of the random-order law itself (constant schedule)",
+        "checks: passed/failed/skipped",
+    ])
     _print_bound_summary(result, console)
     if verbose:
         _print_all(result, console)
@@ -1203,12 +1205,7 @@ def _print_bound_summary(result: Any, console: Any) -> None:
     wide = console.width >= 120  # the sources fit beside the rows; else they follow the table
     table = Table(title="bounds (theory section 6) vs the exact E KL, all cases",
                   box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
-        collapse_padding=True,
-                  caption_justify="left",
-                  caption="held: cases where the rigorous bound was >= the exact value "
-                          "(reference and prediction rows are not checked)\n"
-                          "max exact/value: largest exact E KL / row value over the cases "
-                          "(<= 1 for a bound)")
+                  collapse_padding=True)
     cols = ("bound", "kind", "held", "max exact/value", *(("source",) if wide else ()))
     for col in cols:
         table.add_column(col, justify="left" if col in ("bound", "kind", "source") else "right",
@@ -1222,8 +1219,16 @@ def _print_bound_summary(result: Any, console: Any) -> None:
                       *((s["source"],) if wide else ()))
         sources.append(f"  {name}: {s['source']}")
     console.print(table)
-    if not wide:
-        console.print("sources:\n" + "\n".join(sources), markup=False, highlight=False)
+    _legend(console, [
+        "held: cases where the bound was >= the exact value (rigorous rows only)",
+        "max exact/value: max over cases of exact E KL / value (<= 1 when a bound holds)",
+        *(["sources:", *sources] if not wide else []),
+    ])
+
+
+def _legend(console: Any, lines: list[str]) -> None:
+    """Legend lines under a table (plain text, never squeezed into the table's width)."""
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_all(result: Any, console: Any) -> None:
