@@ -455,7 +455,8 @@ def _load_file(path: Path, kind: str, n: int | None) -> tuple[Joint | Profile, b
         obj = _read_json(path)
         h = obj.get("h") if isinstance(obj, dict) else obj
         if h is None:
-            raise click.BadParameter(f"{path}: expected a list of h values or an object with 'h'")
+            raise click.BadParameter(f"{path}: expected a list of h values or an object with 'h'",
+                                     param_hint="SOURCE")
         stderr = obj.get("stderr") if isinstance(obj, dict) else None
         return _profile_or_usage(h, stderr=stderr, source=str(path)), False
     if suffix in (".csv", ".txt"):
@@ -465,7 +466,8 @@ def _load_file(path: Path, kind: str, n: int | None) -> tuple[Joint | Profile, b
             and any("loss" in c for c in header)
         ):
             if data.shape[1] != 2:
-                raise click.BadParameter(f"{path}: a loss curve has two columns (ratio, loss)")
+                raise click.BadParameter(f"{path}: a loss curve has two columns (ratio, loss)",
+                                         param_hint="SOURCE")
             if header is not None and "loss" in header[0] and "loss" not in header[1]:
                 data = data[:, ::-1]  # a 'loss,ratio' header: the columns are found by name
             return _loss_curve_profile(data[:, 0], data[:, 1], n), True
@@ -499,14 +501,15 @@ def _profile_or_usage(h: Any, stderr: Any = None, source: str = "") -> Profile:
                 raise ValueError(f"h must be real numbers, got dtype {arr.dtype}")
         return Profile(arr.astype(np.float64), stderr=stderr, source=source)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise click.BadParameter(f"{source}: not a valid h curve: {exc}") from exc
+        raise click.BadParameter(f"{source}: not a valid h curve: {exc}",
+                                 param_hint="SOURCE") from exc
 
 
 def _samples_joint(x: np.ndarray, path: Path) -> Joint:
     try:
         return joints.from_samples(x)
     except (ValueError, MemoryError) as exc:
-        raise click.BadParameter(f"{path}: {exc}") from exc
+        raise click.BadParameter(f"{path}: {exc}", param_hint="SOURCE") from exc
 
 
 def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint | Profile:
@@ -528,7 +531,8 @@ def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint 
         return _samples_joint(arr, path)
     if kind == "loss-curve":
         if arr.ndim != 2 or arr.shape[1] != 2:
-            raise click.BadParameter(f"{path}: a loss curve is an (m, 2) array of (ratio, loss)")
+            raise click.BadParameter(f"{path}: a loss curve is an (m, 2) array of (ratio, loss)",
+                                     param_hint="SOURCE")
         return _loss_curve_profile(arr[:, 0], arr[:, 1], n)
     try:
         return Joint(arr)
@@ -539,7 +543,8 @@ def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint 
             msg += "; save it rescaled, p / p.sum(), in float64"
             if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
                 msg += f" ({arr.dtype} is too coarse to sum to 1 within 1e-9)"
-        raise click.BadParameter(f"{path}: not a valid joint law: {msg}") from exc
+        raise click.BadParameter(f"{path}: not a valid joint law: {msg}",
+                                 param_hint="SOURCE") from exc
 
 
 def _as_profile(obj: Joint | Profile, base: float | None, threads: int | None) -> Profile:
@@ -1013,11 +1018,15 @@ def frontier_cmd(
         }, indent=2))
         return
     rows: list[list[Any]] = []
+    scale = max([abs(v) for v in (*optimal, *constant) if math.isfinite(v)], default=1.0)
     for k in range(1, kmax + 1):
-        o, c = optimal[k - 1], constant[k - 1]
+        o = _floor_noise(optimal[k - 1], scale)
+        c = _floor_noise(constant[k - 1], scale)
         rows.append([k, o, c, f"{c / o:.3g}" if o > 0 else "-"])
     _echo_table(f"{source} (n={prof.n}): exact expected KL in {prof.unit}, random order",
-                ["K", "optimal", "constant", "constant/optimal"], rows)
+                ["K", "optimal", "constant", "constant/optimal"], rows,
+                note=f"values below {NOISE_FLOOR:g} x max(1, largest value) in magnitude print "
+                     "as 0 (round-off); --json has the raw numbers")
 
 
 # -------------------------------------------------------------------------------------------
