@@ -921,3 +921,14 @@ def test_profile_table_prints_round_off_as_zero() -> None:
     code, out = run_stdout("profile", "parity", "--n", "6", "--json")
     data = json.loads(out)
     assert isinstance(data["n"], int) and data["n"] == 6
+
+
+def test_interrupt_exits_130_not_the_failed_check_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from unmask import cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "load_source", interrupted)
+    result = CliRunner().invoke(main, ["profile", "parity"])
+    assert result.exit_code == 130 and "interrupted" in result.output

@@ -135,7 +135,22 @@ def _echo_table(title: str, columns: list[str], rows: Sequence[list[Any]],
         console.print(note, soft_wrap=True, markup=False, highlight=False)
 
 
-@click.group(context_settings=CONTEXT)
+class _Group(click.Group):
+    """The command group; Ctrl-C exits with 130 (the shell's SIGINT code), not click's 1.
+
+    Exit code 1 is reserved for failed checks of ``unmask verify``.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; an interrupt becomes exit code 130 with one line on stderr."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(unmask.__version__, prog_name="unmask")
 def main() -> None:
     """Exact profiles, sampler laws, bounds and optimal schedules for masked diffusion.
