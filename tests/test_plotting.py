@@ -92,10 +92,38 @@ def test_integer_axes_have_integer_ticks() -> None:
 def test_loss_curve_points_are_marked() -> None:
     prof = unmask.Profile.from_f([0.5, 0.25, 0.125, 0.0625], h_last=0.1)
     fig = plot_profile(prof, logged=[0, 2, 4])
-    marked = _ydata(fig.axes[0])["logged points"]
+    marked = _ydata(fig.axes[0])["logged points (3)"]
     np.testing.assert_allclose(marked, prof.h[[0, 2, 4]])
-    with pytest.raises(ValueError, match="logged indices"):
+    fig = plot_profile(prof, logged=[0.5, 3.2], logged_values=[0.9, 0.2])
+    line = next(ln for ln in fig.axes[0].get_lines() if ln.get_label() == "logged points (2)")
+    assert list(line.get_xdata()) == [0.5, 3.2] and list(line.get_ydata()) == [0.9, 0.2]
+    with pytest.raises(ValueError, match="logged positions"):
         plot_profile(prof, logged=[7])
+
+
+def test_cli_loss_curve_plot_marks_the_logged_points(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import unmask.plotting as plotting
+    from unmask.cli import main
+
+    path = tmp_path / "loss.csv"
+    path.write_text("ratio,loss\n1.0,0.69\n0.75,0.6\n0.5,0.45\n0.25,0.3\n")
+    figure = tmp_path / "loss.png"
+    seen: dict[str, object] = {}
+    real = plotting.plot_profile
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.update(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plotting, "plot_profile", spy)
+    result = CliRunner().invoke(main, ["profile", str(path), "--n", "8", "--plot", str(figure)])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(seen["logged"], [0.0, 2.0, 4.0, 6.0])  # i = (1 - ratio) n
+    np.testing.assert_allclose(seen["logged_values"], [0.69, 0.6, 0.45, 0.3])
+    assert figure.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_figure_names_are_readable(tmp_path: Path) -> None:

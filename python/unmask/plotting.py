@@ -119,7 +119,8 @@ def _symlog(axis: Any, arrays: list[np.ndarray]) -> float | None:
 
 
 def plot_profile(profile: Profile, *, ax: Any = None, title: str | None = None,
-                 logged: Sequence[int] | None = None) -> Any:
+                 logged: Sequence[float] | None = None,
+                 logged_values: Sequence[float] | None = None) -> Any:
     """Plot ``h(i)`` and ``f(i)`` side by side.
 
     Parameters
@@ -130,9 +131,13 @@ def plot_profile(profile: Profile, *, ax: Any = None, title: str | None = None,
         Where to draw (default: a new figure with two panels).
     title : str, optional
         Figure title.
-    logged : sequence of int, optional
-        Indices ``i`` where ``h`` was observed (the logged points of a loss curve): marked on
-        the ``h`` panel; the rest of the curve is interpolation.
+    logged : sequence of float, optional
+        Positions ``i`` (unmasked tokens, in ``[0, n-1]``) where ``h`` was observed, e.g. the
+        logged points of a loss curve (``i = (1 - ratio) n``): marked on the ``h`` panel; the
+        rest of the curve is interpolation.
+    logged_values : sequence of float, optional
+        The observed values at ``logged`` (e.g. the logged losses); default: the curve's ``h``
+        at the nearest index.
 
     Returns
     -------
@@ -156,16 +161,25 @@ def plot_profile(profile: Profile, *, ax: Any = None, title: str | None = None,
     i = np.arange(profile.n)
     scale = max(float(np.max(np.abs(profile.h))), 1.0)
     mark = "o" if profile.n <= 40 else None
-    ax_h.plot(i, denoise(profile.h, scale), marker=mark, ms=3, color=_COLORS[0], label="h(i)")
+    ax_h.plot(i, denoise(profile.h, scale), marker=None if logged is not None else mark, ms=3,
+              color=_COLORS[0], label="h(i)" if logged is None else "h(i), interpolated")
     if profile.lower is not None and profile.upper is not None:
         ax_h.fill_between(i, profile.lower, profile.upper, alpha=0.25, color=_COLORS[0],
                           label="band")
     if logged is not None:
-        idx = np.asarray(list(logged), dtype=np.int64)
-        if idx.size and (idx.min() < 0 or idx.max() >= profile.n):
-            raise ValueError(f"logged indices must lie in 0..{profile.n - 1}")
-        ax_h.plot(idx, denoise(profile.h, scale)[idx], ls="none", marker="o", ms=5,
-                  mfc="white", mec="black", mew=1.0, label="logged points", zorder=3)
+        pos = np.asarray(list(logged), dtype=np.float64)
+        if pos.ndim != 1 or (pos.size and not (np.all(np.isfinite(pos)) and pos.min() >= 0
+                                               and pos.max() <= profile.n - 1)):
+            raise ValueError(f"logged positions must lie in [0, {profile.n - 1}]")
+        if logged_values is None:
+            vals = denoise(profile.h, scale)[np.rint(pos).astype(np.int64)]
+        else:
+            vals = np.asarray(list(logged_values), dtype=np.float64)
+            if vals.shape != pos.shape:
+                raise ValueError(f"logged_values has {vals.size} values for {pos.size} "
+                                 "positions")
+        ax_h.plot(pos, vals, ls="none", marker="o", ms=5, mfc="white", mec="black", mew=1.0,
+                  label=f"logged points ({pos.size})", zorder=3)
     ax_h.set_xlabel("i (unmasked tokens)")
     ax_h.set_ylabel(f"h(i) [{profile.unit}]")
     ax_h.set_title("entropy profile h")

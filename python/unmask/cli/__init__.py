@@ -389,7 +389,8 @@ SEEDED_LAWS = ("independent", "random", "mixture")
 
 
 def load_source(
-    source: str, kind: str, n: int | None, q: int | None, seed: int | None, param: float | None
+    source: str, kind: str, n: int | None, q: int | None, seed: int | None, param: float | None,
+    info: dict[str, Any] | None = None,
 ) -> Joint | Profile:
     """Resolve SOURCE: a built-in law name, a .npy joint/samples/h, a .csv, or a .json h.
 
@@ -397,6 +398,9 @@ def load_source(
     option that the source cannot use is refused, never ignored: ``--seed`` for a law without
     randomness or a file, ``--n`` for a file that is not a loss curve (unless it matches the
     file), ``--q`` for a file (unless it matches the file's alphabet).
+
+    ``info``, when given, receives ``"logged"``: ``(positions, losses)`` of a loss-curve
+    source (positions ``i = (1 - ratio) n``), for figures that mark the logged points.
 
     Raises click errors (exit code 2) for unknown names, missing files, unreadable content and
     options that do not apply.
@@ -435,7 +439,7 @@ def load_source(
         )
     if path.is_dir():
         raise click.BadParameter(f"{path} is a directory, not a file", param_hint="SOURCE")
-    obj, n_used = _load_file(path, kind, n)
+    obj, n_used = _load_file(path, kind, n, info)
     _check_file_shape(obj, path, None if n_used else n, q)
     return obj
 
@@ -457,7 +461,8 @@ def _check_file_shape(obj: Joint | Profile, path: Path, n: int | None, q: int | 
                 param_hint="--q")
 
 
-def _load_file(path: Path, kind: str, n: int | None) -> tuple[Joint | Profile, bool]:
+def _load_file(path: Path, kind: str, n: int | None,
+               info: dict[str, Any] | None = None) -> tuple[Joint | Profile, bool]:
     """What the file holds, and whether ``n`` was used (a loss curve needs it)."""
     suffix = path.suffix.lower()
     if suffix == ".npy":
@@ -485,7 +490,10 @@ def _load_file(path: Path, kind: str, n: int | None) -> tuple[Joint | Profile, b
                                          param_hint="SOURCE")
             if header is not None and "loss" in header[0] and "loss" not in header[1]:
                 data = data[:, ::-1]  # a 'loss,ratio' header: the columns are found by name
-            return _loss_curve_profile(data[:, 0], data[:, 1], n), True
+            prof = _loss_curve_profile(data[:, 0], data[:, 1], n)
+            if info is not None:
+                info["logged"] = ((1.0 - data[:, 0]) * prof.n, data[:, 1].copy())
+            return prof, True
         if kind == "h" or (kind == "auto" and (data.shape[1] == 1 or data.shape[0] == 1)):
             return _profile_or_usage(data.ravel(), source=str(path)), False
         if kind in ("auto", "samples"):
@@ -663,11 +671,19 @@ def profile_cmd(
 ) -> None:
     """Entropy profile h and information profile f of SOURCE."""
     _check_plot_file(plot_path)
-    obj = load_source(source, kind, n, q, seed, param)
+    info: dict[str, Any] = {}
+    obj = load_source(source, kind, n, q, seed, param, info=info)
     prof = _as_profile(obj, base, threads)
     qq = obj.q if isinstance(obj, Joint) else None
     if plot_path is not None:
-        _save(prof.plot(title=f"{source} (n={prof.n})"), plot_path)
+        from unmask.plotting import plot_profile
+
+        logged = info.get("logged")
+        if logged is not None and base is not None:
+            logged = (logged[0], logged[1] / math.log(base))
+        points = {} if logged is None else {"logged": np.clip(logged[0], 0, prof.n - 1),
+                                            "logged_values": logged[1]}
+        _save(plot_profile(prof, title=f"{source} (n={prof.n})", **points), plot_path)
     if as_json:
         payload = {
             "source": source, "n": prof.n, "q": qq, "unit": prof.unit,
