@@ -106,10 +106,14 @@ def _integer_ticks(axis: Any) -> None:
 def _symlog(axis: Any, arrays: list[np.ndarray]) -> float | None:
     """Logarithmic above the smallest positive value, linear through 0: zeros stay visible.
 
-    Returns the linear threshold (None when every value is 0 and the axis stays linear).
+    Returns the linear threshold; None when no value is 0 (a plain log axis) or every value is
+    (a linear axis).
     """
     positive = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in arrays] or [np.empty(0)])
     if positive.size == 0:
+        return None
+    if not any(np.any(a == 0) for a in arrays):  # nothing at 0: a plain log axis
+        axis.set_yscale("log")
         return None
     lin = float(10.0 ** np.floor(np.log10(float(positive.min()))))
     axis.set_yscale("symlog", linthresh=lin, linscale=0.5)
@@ -241,9 +245,10 @@ def plot_error_vs_steps(
     unit : str
         Unit shown on the y axis.
     log : bool
-        Logarithmic y axis that stays linear near 0 (symlog), so that a zero error (the
-        optimum once K is large enough) is drawn at the bottom instead of vanishing. Values
-        below :data:`NOISE_FLOOR` times the largest value are drawn as 0.
+        Logarithmic y axis; when some value is 0 (the optimum once K is large enough) it stays
+        linear near 0 (symlog, threshold named on the axis) so that the zero is drawn at the
+        bottom instead of vanishing. Values below :data:`NOISE_FLOOR` times the largest value
+        are drawn as 0.
 
     Returns
     -------
