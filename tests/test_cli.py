@@ -889,8 +889,8 @@ def test_verify_steps_beyond_n_are_said_or_refused() -> None:
 def test_verify_accepts_every_law_its_help_lists() -> None:
     from unmask.cli import _verify_law_names
 
-    code, out = run("verify", "--quick", "--law", "markov n=2000", "-K", "4", "--json",
-                    "--no-progress")
+    code, out = run_stdout("verify", "--quick", "--law", "markov n=2000", "-K", "4", "--json",
+                           "--no-progress")
     assert code == 0, out
     assert [law["name"] for law in json.loads(out)["laws"]] == ["markov n=200"]
     result = CliRunner().invoke(main, ["verify", "--quick", "--law", "markov n=2000", "-K", "4"])
