@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -243,3 +244,13 @@ def test_reference_rows_never_fail() -> None:
     assert ref and any(r.value < table.exact for r in ref)
     assert all(r.holds is None for r in ref)
     assert "NO" not in repr(table).split()
+
+
+def test_table_prints_round_off_as_zero() -> None:
+    # independent variables: every value is 0 up to 1e-15 of round-off in the profile
+    table = B.all_bounds(unmask.joints.independent([[0.3, 0.7]] * 5), [3, 2])
+    cells = [re.split(r"\s{2,}", line) for line in repr(table).splitlines()[2:]]
+    shown = {c[0]: c[1] for c in cells}
+    assert shown["exact"] == "0" and shown["TC"] == "0" and shown["dimension-free"] == "0"
+    assert shown["dimension-free log q"] == "1.38629"
+    assert abs(table.exact) < 1e-12  # the rows keep the raw numbers

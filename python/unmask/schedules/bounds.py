@@ -580,11 +580,21 @@ class BoundsTable:
         }
 
     def __repr__(self) -> str:
+        """Text table; values below ``1e-12 x max(1, largest |value|)`` print as 0 (round-off).
+
+        The rows keep the raw numbers.
+        """
+        finite = [abs(r.value) for r in self._rows if math.isfinite(r.value)]
+        floor = _PRINT_FLOOR * max([1.0, *finite])
+
+        def shown(v: float) -> str:
+            return "0" if abs(v) < floor else f"{v:.6g}"
+
         head = ("bound", f"value ({self._unit})", "kind", "holds", "source")
         body = [
             (
                 r.name,
-                f"{r.value:.6g}",
+                shown(r.value),
                 r.kind,
                 "-" if r.holds is None else ("yes" if r.holds else "NO"),
                 r.source,
@@ -598,6 +608,10 @@ class BoundsTable:
         ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
+
+
+#: Printed tables show values below this (relative to the largest value, at least 1) as 0.
+_PRINT_FLOOR = 1e-12
 
 
 def _holds(value: float, exact_value: float) -> bool:
