@@ -194,3 +194,10 @@ def test_mask_ratios_are_correctly_rounded_like_every_encoding() -> None:
         exact = [float(Fraction(n - int(c), n)) for c in sched.cumulative()]
         assert sched.mask_ratios().tolist() == exact  # 1 - 6/7 rounds to 0.8571428571428572
         assert encodings.remaining_mask_ratios(sched) == exact
+
+
+def test_repr_prints_round_off_as_zero() -> None:
+    prof = unmask.profile(unmask.joints.independent([[0.3, 0.7]] * 5))
+    assert abs(prof.tc) < 1e-13  # exact value 0, up to round-off of the lattice sums
+    assert "TC=0 nats, DTC=0 nats" in repr(prof)
+    assert "TC=0.693147 nats" in repr(unmask.profile(unmask.joints.parity(6)))
