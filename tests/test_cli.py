@@ -872,6 +872,8 @@ def test_options_a_source_cannot_use_are_refused(tmp_path: Path) -> None:
     for args, option, message in cases:
         code, out = run(*args)
         assert code == 2 and option in out and message in out, (args, out)
+    code, out = run("profile", "")
+    assert code == 2 and "SOURCE is empty" in out  # was "'.' is a directory"
     # values that agree with the file are accepted
     assert run("profile", j, "--q", "3", "--n", "2")[0] == 0
     assert run("profile", "random", "--seed", "3")[0] == 0

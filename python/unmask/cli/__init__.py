@@ -430,6 +430,9 @@ def load_source(
     if seed is not None:
         raise click.BadParameter(f"--seed applies to the built-in random laws, not to the file "
                                  f"{source}", param_hint="--seed")
+    if not source.strip():
+        raise click.BadParameter("SOURCE is empty: give a built-in law name or a file",
+                                 param_hint="SOURCE")
     path = Path(source)
     if not path.exists():
         raise click.BadParameter(
