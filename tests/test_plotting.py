@@ -21,8 +21,7 @@ from unmask.plotting import (
     series_style,
 )
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-pytest.importorskip("matplotlib")
+os.environ.setdefault("MPLBACKEND", "Agg")  # matplotlib is a test dependency: no skip
 
 
 def _ydata(axis: object) -> dict[str, np.ndarray]:
