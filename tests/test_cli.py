@@ -762,6 +762,12 @@ def test_read_table_streams_into_one_float_array(tmp_path: Path) -> None:
     path.write_text("a,b\n")
     with pytest.raises(TableError, match="no data rows"):
         read_table(path)
+    # a byte-order mark before the first value: a number, not a header (the value was lost)
+    path.write_bytes("\ufeff0.5\n0.25\n".encode())
+    header, values = read_table(path)
+    assert header is None and values.tolist() == [[0.5], [0.25]]
+    path.write_bytes("\ufeffratio,loss\n1,0.5\n".encode())
+    assert read_table(path)[0] == ["ratio", "loss"]
     path.write_bytes(b"\xff\xfe1,2\n")
     with pytest.raises(TableError, match="not a text file"):
         read_table(path)

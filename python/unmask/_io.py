@@ -223,8 +223,8 @@ def _scan(p: Path) -> tuple[list[str] | None, int | None, bool]:
 
 
 def _decode(raw: bytes, p: Path, lineno: int) -> str:
-    try:
-        return raw.decode("utf-8")
+    try:  # a byte-order mark (spreadsheet exports) opens the first line only
+        return raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
     except UnicodeDecodeError as exc:
         raise TableError(f"{p} is not a text file (line {lineno}: {exc.reason})") from exc
 
