@@ -766,6 +766,8 @@ def test_read_table_streams_into_one_float_array(tmp_path: Path) -> None:
     path.write_bytes("\ufeff0.5\n0.25\n".encode())
     header, values = read_table(path)
     assert header is None and values.tolist() == [[0.5], [0.25]]
+    code, out = run_stdout("profile", str(path), "--json")
+    assert code == 0 and json.loads(out)["h"] == [0.5, 0.25]
     path.write_bytes("\ufeffratio,loss\n1,0.5\n".encode())
     assert read_table(path)[0] == ["ratio", "loss"]
     path.write_bytes(b"\xff\xfe1,2\n")
