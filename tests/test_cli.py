@@ -944,3 +944,21 @@ def test_interrupt_exits_130_not_the_failed_check_code(monkeypatch: pytest.Monke
     monkeypatch.setattr(cli, "load_source", interrupted)
     result = CliRunner().invoke(main, ["profile", "parity"])
     assert result.exit_code == 130 and "interrupted" in result.output
+
+
+def test_alpha_times_are_rounded_the_same_in_every_output() -> None:
+    # K = 5: linspace gives t_3 = 0.6000000000000001, the quotient 3/5 gives 0.6
+    from unmask.export import encodings
+
+    code, out = run_stdout("schedule", "markov", "--n", "10", "-K", "5", "--encoding", "alpha")
+    assert code == 0
+    t_json = json.loads(out)["t"]
+    code, out = run_stdout("schedule", "markov", "--n", "10", "-K", "5", "--encoding", "alpha",
+                           "--format", "csv")
+    t_csv = [float(line.split(",")[0]) for line in out.strip().splitlines()[1:]]
+    code, out = run_stdout("schedule", "markov", "--n", "10", "-K", "5", "--encoding", "all",
+                           "--format", "csv")
+    t_all = [float(line.split(",")[5]) for line in out.strip().splitlines()[1:]]
+    exact = [k / 5 for k in range(6)]
+    assert t_json == exact and t_csv == exact and t_all == exact[1:]
+    assert encodings.alpha_knots([2, 2, 2, 2, 2])[0].tolist() == exact

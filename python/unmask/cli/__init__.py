@@ -971,7 +971,7 @@ def schedule_cmd(
             "monotone": given.is_monotone, "projected": projected,
         }
         if encoding == "alpha":
-            payload["t"] = np.linspace(0.0, 1.0, sched.steps + 1).tolist()
+            payload["t"] = (np.arange(sched.steps + 1) / sched.steps).tolist()
         click.echo(json.dumps(payload, indent=2))
         return
     if encoding == "all":
