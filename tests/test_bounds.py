@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def _w(sizes: list[int] | tuple[int, ...]) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
-RIGOROUS = ("dimension-free", "dimension-free log q", "TC", "DTC")
+RIGOROUS = ("dimension-free", "dimension-free log q", "TC", "DTC", "Li-Cai MI")
 
 
 @given(law_and_schedule())
@@ -134,9 +135,10 @@ def test_units_follow_the_profile() -> None:
 def test_reference_rows_formulas() -> None:
     prof = unmask.Profile.from_f([0.5, 0.2, 0.1, 0.0, 0.05], h_last=0.3)
     sizes = [3, 2, 1]
-    n, smax, k = 6, 3, 3
+    n, k = 6, 3
+    # Li-Cai v2: (2^ceil(log2 s_max) - 1) / n * sum_i I(X_i; X_-i), s_max = 3 -> factor 3
     assert B.mutual_information(prof, sizes) == pytest.approx(
-        smax / n * math.log(smax) * n * (0.5 + 0.2 + 0.1 + 0.05)
+        (4 - 1) / n * n * (0.5 + 0.2 + 0.1 + 0.05)
     )
     assert B.randomized_tc(prof, sizes) == pytest.approx(prof.tc * math.log(n) / k)
     assert B.randomized_dtc(prof, sizes) == pytest.approx(prof.dtc * math.log(n) / k)
@@ -179,3 +181,76 @@ def test_bound_errors() -> None:
         B.all_bounds([0.5, float("nan"), 0.1], [3])
     with pytest.raises(ValueError, match="at least one token"):
         B.dtc_bound(prof, [4, 0])
+
+
+# -- Li-Cai (v2) ----------------------------------------------------------------------------------
+def _mi_sum_brute(joint: unmask.Joint) -> float:
+    """sum_i I(X_i ; X_-i) = sum_i (H(X_i) + H(X_-i) - H(X)), from the table with numpy."""
+    p = joint.probs
+    n = p.ndim
+
+    def ent(a: np.ndarray) -> float:
+        a = a[a > 0]
+        return float(-(a * np.log(a)).sum())
+
+    total = ent(p.ravel())
+    out = 0.0
+    for i in range(n):
+        others = tuple(j for j in range(n) if j != i)
+        out += ent(p.sum(axis=others)) + ent(p.sum(axis=i)) - total
+    return out
+
+
+def test_li_cai_factor_is_the_next_power_of_two_minus_one() -> None:
+    for s in range(1, 70):
+        pow2 = 1
+        while pow2 < s:
+            pow2 *= 2
+        assert B.li_cai_factor(s) == pow2 - 1
+    with pytest.raises(ValueError, match="s_max must be an integer >= 1"):
+        B.li_cai_factor(0)
+
+
+@given(law_and_schedule())
+def test_li_cai_is_rigorous_and_in_profile_terms(case: tuple[unmask.Joint, list[int]]) -> None:
+    joint, sizes = case
+    exact = unmask.expected_kl(joint, sizes)
+    # the published form, with sum_i I(X_i; X_-i) from the joint table (independent of the
+    # profile engine), equals the profile form (2^ceil(log2 s_max) - 1)(h(0) - h(n-1))
+    published = B.li_cai_factor(max(sizes)) / joint.n * _mi_sum_brute(joint)
+    value = B.mutual_information(joint, sizes)
+    assert value == pytest.approx(published, rel=1e-9, abs=1e-12)
+    assert value >= exact - 1e-10 * max(1.0, exact)
+    assert value >= B.dimension_free(joint, sizes) - 1e-12  # never tighter than LZ
+    row = B.all_bounds(joint, sizes)["Li-Cai MI"]
+    assert row.kind == "rigorous" and row.holds is True and "2505.21400" not in row.name
+
+
+def test_li_cai_holds_on_every_embedded_law() -> None:
+    from unmask.verification import verify
+
+    res = verify(quick=True, ks=[2, 3, 4])
+    rows = [b for c in res.cases for b in c.bounds if b.name == "Li-Cai MI"]
+    assert rows and all(b.kind == "rigorous" for b in rows)
+    checked = [c for c in res.checks if c.name == "bound Li-Cai MI"]
+    assert checked and all(c.status == "pass" for c in checked)
+
+
+def test_reference_rows_never_fail() -> None:
+    # the Zhao-Cai rates fall below the exact value here (all-equal, K = 2): still no "NO"
+    joint = unmask.joints.all_equal(6, 2)
+    table = B.all_bounds(joint, [5, 1])
+    ref = [r for r in table.rows if r.kind == "reference"]
+    assert ref and any(r.value < table.exact for r in ref)
+    assert all(r.holds is None for r in ref)
+    assert "NO" not in repr(table).split()
+
+
+def test_table_prints_round_off_as_zero() -> None:
+    # independent variables: every value is 0 up to 1e-15 of round-off in the profile
+    table = B.all_bounds(unmask.joints.independent([[0.3, 0.7]] * 5), [3, 2])
+    cells = [re.split(r"\s{2,}", line) for line in repr(table).splitlines()[2:]]
+    shown = {c[0]: c[1] for c in cells}
+    assert shown["exact"] == "0" and shown["TC"] == "0" and shown["dimension-free"] == "0"
+    assert shown["dimension-free log q"] == "1.38629"
+    assert abs(table.exact) < 1e-12  # the rows keep the raw numbers

@@ -81,8 +81,8 @@ def test_verify_plot_writes_pngs(tmp_path: Path) -> None:
                     "--plot", str(out_dir))
     assert code == 0, out
     files = sorted(p.name for p in out_dir.iterdir())
-    assert "markov_profile.png" in files and "markov_error_vs_K.png" in files
-    assert "schedules.png" in files
+    assert "02-markov-profile.png" in files and "02-markov-error-vs-K.png" in files
+    assert "schedule-shapes.png" in files
     for p in out_dir.iterdir():
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 2000
 
@@ -510,11 +510,11 @@ def test_verify_bad_plot_dir_and_quick_only_names(tmp_path: Path) -> None:
     blocker = tmp_path / "afile"
     blocker.write_text("")
     code, out = run("verify", "--quick", "--law", "parity", "--plot", str(blocker / "sub"))
-    assert code == 1  # was a NotADirectoryError traceback
+    assert code == 2  # was a NotADirectoryError traceback; exit 1 is for failed checks only
     assert "cannot write figures to" in out and "afile" in out
-    # a law of the full suite that the quick suite lacks: a usage error, not a traceback
-    code, out = run("verify", "--quick", "--law", "random-5")
-    assert code == 2 and "Usage:" in out and "random-5" in out
+    # a law of the full suite that the quick suite lacks (listed by --help): it runs
+    code, out = run("verify", "--quick", "--law", "random-5", "-K", "2")
+    assert code == 0 and "random-5" in out
 
 
 def test_busy_spinner_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -740,3 +740,251 @@ def test_help_texts_are_complete() -> None:
     for text in ("fraction still masked after each step", "LLaDA's even split",
                  "JSON (with the convention", "the last block is shorter"):
         assert text in " ".join(out.split()), text
+
+
+# -- input files: strict numbers, streaming, clear errors ------------------------------------
+def test_csv_numbers_are_strict(tmp_path: Path) -> None:
+    # Python's float() reads '1_0' as 10; a table of measurements must not
+    for text, where in (("1_0\n0.5\n", "line 1, column 1"),
+                        ("h\n0.7\n1_0\n", "line 3, column 1"),
+                        ("0.7\nnan\n", "line 2, column 1"),
+                        ("0.7\n0x10\n", "line 2, column 1")):
+        path = tmp_path / "h.csv"
+        path.write_text(text)
+        code, out = run("profile", str(path))
+        assert code == 2 and where in out, out
+        assert "Traceback" not in out
+    from unmask._io import parse_number
+
+    assert parse_number(" -1.5e3 ") == -1500.0
+    for bad in ("1_0", "inf", "NaN", "0x1p3", "\u0661", "1e999", ""):
+        with pytest.raises(ValueError):
+            parse_number(bad)
+
+
+def test_ragged_csv_says_ragged_with_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "loss.csv"
+    path.write_text("ratio,loss\n0.5,1.0\n1.0,2.0,3.0\n")
+    code, out = run("schedule", str(path), "--n", "8", "-K", "2")
+    assert code == 2 and "ragged" in out and "line 3 has 3 columns" in out
+    assert "non-numeric" not in out
+
+
+def test_read_table_streams_into_one_float_array(tmp_path: Path) -> None:
+    from unmask._io import TableError, read_table
+
+    rng = np.random.default_rng(0)
+    data = rng.random((2000, 3))
+    path = tmp_path / "t.csv"
+    np.savetxt(path, data, delimiter=",", header="a,B,c", comments="# note\n")
+    header, values = read_table(path)
+    assert header == ["a", "b", "c"]
+    np.testing.assert_array_equal(values, data)  # repr round trip through numpy's reader
+    # a whitespace-only line and comments: read by the careful path, same numbers
+    path.write_text("x\n1.5 # first\n   \n2.5\n")
+    assert read_table(path)[1].tolist() == [[1.5], [2.5]]
+    with pytest.raises(TableError, match="is 22 B; tables above 8 B are not read"):
+        read_table(path, max_bytes=8)
+    path.write_text("a,b\n")
+    with pytest.raises(TableError, match="no data rows"):
+        read_table(path)
+    # a byte-order mark before the first value: a number, not a header (the value was lost)
+    path.write_bytes("\ufeff0.5\n0.25\n".encode())
+    header, values = read_table(path)
+    assert header is None and values.tolist() == [[0.5], [0.25]]
+    code, out = run_stdout("profile", str(path), "--json")
+    assert code == 0 and json.loads(out)["h"] == [0.5, 0.25]
+    path.write_bytes("\ufeffratio,loss\n1,0.5\n".encode())
+    assert read_table(path)[0] == ["ratio", "loss"]
+    path.write_bytes(b"\xff\xfe1,2\n")
+    with pytest.raises(TableError, match="not a text file"):
+        read_table(path)
+
+
+def test_read_table_memory_is_the_array_not_python_lists(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from unmask._io import read_table
+
+    rows = 200_000
+    path = tmp_path / "big.csv"
+    np.savetxt(path, np.arange(rows * 2, dtype=np.float64).reshape(rows, 2) / 7,
+               delimiter=",")
+    tracemalloc.start()
+    _, values = read_table(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert values.shape == (rows, 2)
+    # the float64 result is 3.2 MB; csv rows and Python float lists took ~30x that
+    assert peak < 2 * values.nbytes, peak
+
+
+def test_npy_json_and_number_edge_cases_are_usage_errors(tmp_path: Path) -> None:
+    np.savez(tmp_path / "arch.npz", a=np.ones(3))
+    (tmp_path / "arch.npz").rename(tmp_path / "arch.npy")
+    np.save(tmp_path / "j.npy", np.full((2, 2, 2), 1 / 8))
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "j.npy").read_bytes()[:-16])
+    (tmp_path / "deep.json").write_text("[" * 50_000 + "]" * 50_000)
+    (tmp_path / "big.json").write_text("[" + "7" * 5000 + ", 0.5]")
+    (tmp_path / "nan.json").write_text("[NaN, 0.5]")
+    cases = [
+        (("profile", str(tmp_path / "arch.npy")), "zip archive"),
+        (("profile", str(tmp_path / "cut.npy")), "truncated"),
+        (("profile", str(tmp_path / "deep.json")), "nested too deeply"),
+        (("profile", str(tmp_path / "big.json")), "not a valid h curve"),
+        (("profile", str(tmp_path / "nan.json")), "NaN is not a number"),
+        (("profile", "parity", "--threads", "9" * 5000), "(5000 characters)"),
+        (("schedule", "parity", "-K", "1" * 400), "(400 characters)"),
+        (("profile", "random", "--seed", "1" * 30), "(30 characters)"),
+    ]
+    for args, message in cases:
+        code, out = run(*args)
+        assert code == 2, (args, out)
+        assert message in out, (args, out)
+        assert len(out.strip().splitlines()[-1]) < 300
+
+
+def test_base_below_one_is_a_usage_error(tmp_path: Path) -> None:
+    np.save(tmp_path / "h.npy", np.array([0.6, 0.3, 0.1]))
+    for base in ("0.5", "1", "inf", "nan", "-2"):
+        code, out = run("profile", str(tmp_path / "h.npy"), "--base", base)
+        assert code == 2 and "finite number > 1" in out, out
+    code, out = run_stdout("profile", str(tmp_path / "h.npy"), "--base", "2", "--json")
+    assert code == 0
+    np.testing.assert_allclose(json.loads(out)["h"], np.array([0.6, 0.3, 0.1]) / LOG2)
+
+
+def test_plot_target_checked_before_the_computation(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from unmask import cli
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the computation ran before the --plot check")
+
+    monkeypatch.setattr(cli, "load_source", boom)
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    for target, message in ((tmp_path / "x.xyz", "cannot write a figure as .xyz"),
+                            (tmp_path / "no" / "x.png", "no directory"),
+                            (blocker / "x.png", "no directory"),
+                            (tmp_path, "is a directory")):
+        for cmd in ("profile", "frontier"):
+            code, out = run(cmd, "parity", "--plot", str(target))
+            assert code == 2 and message in out, (cmd, target, out)
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if not installed
+    for args in (("profile", "parity", "--plot", str(tmp_path / "p.png")),
+                 ("verify", "--quick", "--law", "parity", "--plot", str(tmp_path / "d"))):
+        code, out = run(*args)
+        assert code == 2 and 'pip install "unmask[plot]"' in out, out
+        assert not (tmp_path / "p.png").exists()
+
+
+def test_plot_without_suffix_writes_png_at_that_name(tmp_path: Path) -> None:
+    target = tmp_path / "figure"
+    code, out = run("profile", "parity", "--n", "4", "--plot", str(target))
+    assert code == 0, out
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_options_a_source_cannot_use_are_refused(tmp_path: Path) -> None:
+    np.save(tmp_path / "h.npy", np.array([0.6, 0.3, 0.1]))
+    np.save(tmp_path / "j.npy", np.full((3, 3), 1 / 9))
+    h, j = str(tmp_path / "h.npy"), str(tmp_path / "j.npy")
+    cases = [
+        (("profile", h, "--n", "5"), "--n", "holds n = 3"),
+        (("profile", h, "--q", "3"), "--q", "no alphabet"),
+        (("profile", j, "--q", "2"), "--q", "q = 3"),
+        (("profile", h, "--seed", "1"), "--seed", "not to the file"),
+        (("profile", "parity", "--seed", "1"), "--seed", "no randomness"),
+        (("schedule", "parity", "-K", "2", "--block-width", "2"), "--block-width",
+         "applies to --encoding blocks"),
+    ]
+    for args, option, message in cases:
+        code, out = run(*args)
+        assert code == 2 and option in out and message in out, (args, out)
+    code, out = run("profile", "")
+    assert code == 2 and "SOURCE is empty" in out  # was "'.' is a directory"
+    # values that agree with the file are accepted
+    assert run("profile", j, "--q", "3", "--n", "2")[0] == 0
+    assert run("profile", "random", "--seed", "3")[0] == 0
+
+
+def test_verify_steps_beyond_n_are_said_or_refused() -> None:
+    result = CliRunner().invoke(main, ["verify", "--quick", "--law", "copy-pair", "--law",
+                                       "parity", "-K", "2", "-K", "5"])
+    assert result.exit_code == 0
+    assert "K = 5 exceeds n, so it is left out for: copy-pair (n=3)" in result.stderr
+    code, out = run("verify", "--quick", "--law", "parity", "-K", "50")
+    assert code == 2 and "K = 50 exceeds n of every selected law" in out
+
+
+def test_verify_accepts_every_law_its_help_lists() -> None:
+    from unmask.cli import _verify_law_names
+
+    code, out = run_stdout("verify", "--quick", "--law", "markov n=2000", "-K", "4", "--json",
+                           "--no-progress")
+    assert code == 0, out
+    assert [law["name"] for law in json.loads(out)["laws"]] == ["markov n=200"]
+    result = CliRunner().invoke(main, ["verify", "--quick", "--law", "markov n=2000", "-K", "4"])
+    assert "note: 'markov n=2000' runs as 'markov n=200'" in result.stderr
+    assert "markov n=2000" in _verify_law_names()
+
+
+def test_verify_table_fits_80_columns() -> None:
+    env = {**os.environ, "COLUMNS": "80"}
+    proc = subprocess.run([sys.executable, "-c", "from unmask.cli import main; main()",
+                           "verify", "--quick", "--no-progress"], capture_output=True, text=True,
+                          env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in proc.stdout  # nothing truncated
+    assert "max exact/value: max over cases of exact E KL / value" in proc.stdout
+    ref = [line for line in lines if " reference " in line]
+    assert ref and all("NO" not in line.split() for line in ref)
+
+
+def test_profile_table_prints_round_off_as_zero() -> None:
+    code, out = run_stdout("profile", "parity", "--n", "6")
+    assert code == 0
+    rows = [line.split("│")[1:4] for line in out.splitlines() if line.startswith("│")]
+    f_values = [r[2].strip() for r in rows[:-1]]
+    assert f_values[:4] == ["0", "0", "0", "0"] and f_values[4] == "0.693147"
+    assert not any("e-1" in "".join(r) for r in rows)  # no 1e-16 noise printed as data
+    assert "print as 0" in out
+    code, out = run_stdout("profile", "parity", "--n", "6", "--json")
+    data = json.loads(out)
+    assert isinstance(data["n"], int) and data["n"] == 6
+
+
+def test_interrupt_exits_130_not_the_failed_check_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from unmask import cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "load_source", interrupted)
+    result = CliRunner().invoke(main, ["profile", "parity"])
+    assert result.exit_code == 130 and "interrupted" in result.output
+
+
+def test_alpha_times_are_rounded_the_same_in_every_output() -> None:
+    # K = 5: linspace gives t_3 = 0.6000000000000001, the quotient 3/5 gives 0.6
+    from unmask.export import encodings
+
+    code, out = run_stdout("schedule", "markov", "--n", "10", "-K", "5", "--encoding", "alpha")
+    assert code == 0
+    t_json = json.loads(out)["t"]
+    code, out = run_stdout("schedule", "markov", "--n", "10", "-K", "5", "--encoding", "alpha",
+                           "--format", "csv")
+    t_csv = [float(line.split(",")[0]) for line in out.strip().splitlines()[1:]]
+    code, out = run_stdout("schedule", "markov", "--n", "10", "-K", "5", "--encoding", "all",
+                           "--format", "csv")
+    t_all = [float(line.split(",")[5]) for line in out.strip().splitlines()[1:]]
+    exact = [k / 5 for k in range(6)]
+    assert t_json == exact and t_csv == exact and t_all == exact[1:]
+    assert encodings.alpha_knots([2, 2, 2, 2, 2])[0].tolist() == exact

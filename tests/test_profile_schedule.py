@@ -176,3 +176,28 @@ def test_repr_states_the_unit_of_every_summary() -> None:
     text = repr(bits)
     # all-equal on 4 bits: H = 1, TC = 4 - 1 = 3, DTC = 1 - 0 = 1 bit (theory section 9)
     assert "H=1 bits" in text and "TC=3 bits" in text and "DTC=1 bits" in text
+
+
+def test_summary_n_is_an_int() -> None:
+    summary = unmask.profile(unmask.joints.parity(4)).summary()
+    assert type(summary["n"]) is int and summary["n"] == 4
+
+
+def test_mask_ratios_are_correctly_rounded_like_every_encoding() -> None:
+    from fractions import Fraction
+
+    from unmask.export import encodings
+
+    for sizes in ([1, 2, 4], [3, 3, 1], [1] * 7, [5, 1, 1, 2, 1, 3]):
+        sched = unmask.Schedule(sizes)
+        n = sched.n
+        exact = [float(Fraction(n - int(c), n)) for c in sched.cumulative()]
+        assert sched.mask_ratios().tolist() == exact  # 1 - 6/7 rounds to 0.8571428571428572
+        assert encodings.remaining_mask_ratios(sched) == exact
+
+
+def test_repr_prints_round_off_as_zero() -> None:
+    prof = unmask.profile(unmask.joints.independent([[0.3, 0.7]] * 5))
+    assert abs(prof.tc) < 1e-13  # exact value 0, up to round-off of the lattice sums
+    assert "TC=0 nats, DTC=0 nats" in repr(prof)
+    assert "TC=0.693147 nats" in repr(unmask.profile(unmask.joints.parity(6)))

@@ -151,7 +151,6 @@ def test_check_to_dict_maps_infinity_to_a_string() -> None:
         ({"families": ["zigzag"]}, "unknown schedule family"),
         ({"ks": [0]}, "step counts must be >= 1"),
         ({"ks": []}, "ks is empty"),
-        ({"laws": ["markov n=2000"]}, "unknown law"),  # full-suite name under quick
     ],
 )
 def test_bad_arguments(kwargs: dict[str, object], match: str) -> None:
@@ -225,3 +224,11 @@ def test_optimal_never_loses_to_a_family(quick: VerifyResult) -> None:
     for c in quick.cases:
         if c.expected_kl is not None and (c.law, c.steps) in best:
             assert best[(c.law, c.steps)] <= c.expected_kl + 1e-12
+
+
+def test_every_listed_law_runs_under_quick() -> None:
+    # random-6 exists in the full suite only; markov n=2000 is markov n=200 in the quick one
+    res = verify(quick=True, laws=["random-6", "markov n=2000"], ks=[2])
+    assert res.ok
+    assert [law.name for law in res.laws] == ["markov n=200", "random-6"]
+    assert {law.name: law.n for law in res.laws}["random-6"] == 11

@@ -16,10 +16,9 @@ law = result.laws[0]
 curves = law.curves
 fig = plot_error_vs_steps(
     curves["K"], curves["families"], optimal=curves["optimal"], bounds=curves["bounds"],
-    bound_kinds=curves["bound_kinds"],
-    title="digit patches (n=16): exact E KL vs K (bounds: constant schedule)",
+    bound_kinds=curves["bound_kinds"], bounds_for="constant",
+    title="digit patches (n=16): exact expected KL versus the number of steps",
 )
-fig.set_size_inches(7.5, 3.6)
 out = Path(__file__).with_name("digit_patches_error_vs_K.png")
 fig.savefig(out, dpi=90)
 print(f"wrote {out} ({out.stat().st_size} bytes)")

@@ -2,8 +2,9 @@
 
 Commands: ``verify`` (the embedded verification suite), ``profile`` (the exact or given profile
 of a law, a samples file or a curve), ``schedule`` (a K-step schedule in the encoding a sampler
-consumes) and ``frontier`` (the optimal error for every K). Bad arguments exit with code 2 and a
-usage message; a failed verification exits with code 1.
+consumes) and ``frontier`` (the optimal error for every K). Bad arguments, unreadable files and a
+missing optional dependency exit with code 2 and a one-line message; exit code 1 means a check
+of ``unmask verify`` failed, and nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import math
 import os
 import sys
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -24,12 +26,29 @@ import click
 import numpy as np
 
 import unmask
+from unmask._validation import MAX_THREADS
 from unmask.laws import joints
 from unmask.laws.joint import Joint
 from unmask.profiles.profile import Profile
 from unmask.schedules.schedule import Schedule
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class CliError(click.ClickException):
+    """A one-line error that is not a failed check: exit code 2 (1 is for failed checks)."""
+
+    exit_code = 2
+
+
+#: Values whose magnitude is below this fraction of the largest ``|h|`` (or of 1) print as 0 in
+#: tables: they are round-off of sums of logarithms, not information (``--json`` keeps them).
+NOISE_FLOOR = 1e-12
+
+
+def _floor_noise(value: float, scale: float) -> float:
+    """``value``, or 0.0 when it is below the noise floor at this scale."""
+    return 0.0 if abs(value) < NOISE_FLOOR * max(1.0, abs(scale)) else value
 
 
 def _console(stderr: bool = False) -> Any:
@@ -59,6 +78,19 @@ def _busy(label: str) -> Iterator[None]:
         yield
 
 
+class IntRange(click.IntRange):
+    """``click.IntRange`` that quotes an over-long argument by its length, not in full."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        """Parse ``value``; refuse an over-long string before reading it as an integer."""
+        if isinstance(value, str) and len(value.strip()) > 24:
+            text = value.strip()
+            self.fail(f"{text[:12]}... ({len(text)} characters) is not an integer in the range "
+                      f"{self._describe_range()}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
@@ -71,29 +103,54 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _fmt_table(v: Any) -> str:
+    if isinstance(v, float):
+        return "0" if v == 0 else f"{v:.6g}"
+    return str(v)
+
+
 #: Longest table printed in full; longer ones show their head and tail (``--json`` has all).
 TABLE_MAX_ROWS = 60
 
 
-def _echo_table(title: str, columns: list[str], rows: Sequence[list[Any]]) -> None:
+def _echo_table(title: str, columns: list[str], rows: Sequence[list[Any]],
+                note: str | None = None) -> None:
     from rich.table import Table
 
-    caption = None
+    captions = []
     total = len(rows)
     if total > TABLE_MAX_ROWS:  # rows may be computed on access: touch only those shown
         head, tail = TABLE_MAX_ROWS * 2 // 3, TABLE_MAX_ROWS // 3
-        caption = f"{total - head - tail} of {total} rows not shown; --json has all"
+        captions.append(f"{total - head - tail} of {total} rows not shown; --json has all")
         rows = [*(rows[i] for i in range(head)), ["..."] * len(columns),
                 *(rows[i] for i in range(total - tail, total))]
-    table = Table(title=title, caption=caption)
+    table = Table(title=title, caption="\n".join(captions) or None)
     for col in columns:
         table.add_column(col, justify="right")
     for row in rows:
-        table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in row])
-    _console().print(table)
+        table.add_row(*[_fmt_table(v) for v in row])
+    console = _console()
+    console.print(table)
+    if note:
+        console.print(note, soft_wrap=True, markup=False, highlight=False)
 
 
-@click.group(context_settings=CONTEXT)
+class _Group(click.Group):
+    """The command group; Ctrl-C exits with 130 (the shell's SIGINT code), not click's 1.
+
+    Exit code 1 is reserved for failed checks of ``unmask verify``.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; an interrupt becomes exit code 130 with one line on stderr."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(unmask.__version__, prog_name="unmask")
 def main() -> None:
     """Exact profiles, sampler laws, bounds and optimal schedules for masked diffusion.
@@ -212,14 +269,22 @@ def build_law(name: str, n: int | None, q: int, seed: int, param: float | None) 
     try:
         datasets = importlib.import_module("unmask.laws.datasets")
     except ModuleNotFoundError as exc:
-        raise click.ClickException("the digit-patch law needs unmask.datasets") from exc
+        raise CliError("the digit-patch law needs unmask.datasets") from exc
     jt: Joint = datasets.digit_patches()
     return jt
 
 
 def _read_text(path: Path) -> str:
+    from unmask._io import MAX_TABLE_BYTES
+
     try:
-        return path.read_text()
+        size = path.stat().st_size
+        if size > MAX_TABLE_BYTES:
+            raise click.BadParameter(
+                f"{path} is {size / 2**20:.0f} MiB; text sources above "
+                f"{MAX_TABLE_BYTES // 2**20} MiB are not read (save the array as .npy)",
+                param_hint="SOURCE")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise click.BadParameter(f"{path} is not a text file ({exc.reason})",
                                  param_hint="SOURCE") from exc
@@ -229,29 +294,87 @@ def _read_text(path: Path) -> str:
 
 
 def _read_csv(path: Path) -> tuple[list[str] | None, np.ndarray]:
+    """:func:`unmask._io.read_table` with its errors as usage errors (exit code 2)."""
+    from unmask._io import TableError, read_table
+
+    try:
+        return read_table(path)
+    except TableError as exc:
+        raise click.BadParameter(str(exc), param_hint="SOURCE") from exc
+    except MemoryError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _reject_json_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows (write a finite number)")
+
+
+def _read_json(path: Path) -> Any:
     text = _read_text(path)
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
-    if not rows:
-        raise click.BadParameter(f"{path} is empty")
-    header: list[str] | None = None
     try:
-        [float(c) for c in rows[0]]
-    except ValueError:
-        header = [c.strip().lower() for c in rows[0]]
-        rows = rows[1:]
+        # parse_int=float: an integer of thousands of digits becomes inf (refused as not
+        # finite) instead of tripping Python's int-to-str digit limit.
+        return json.loads(text, parse_int=float, parse_constant=_reject_json_constant)
+    except RecursionError as exc:
+        raise click.BadParameter(f"{path}: JSON nested too deeply to read",
+                                 param_hint="SOURCE") from exc
+    except ValueError as exc:  # JSONDecodeError and the rejected constants
+        raise click.BadParameter(f"{path} is not valid JSON for unmask: {exc}",
+                                 param_hint="SOURCE") from exc
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    """Load a ``.npy`` array after checking its header against the file size and memory."""
+    from unmask._validation import check_memory, format_bytes
+
+    fmt = np.lib.format
     try:
-        data = np.array([[float(c) for c in r] for r in rows], dtype=np.float64)
-    except ValueError as exc:
-        raise click.BadParameter(f"{path}: non-numeric entry ({exc})") from exc
-    if data.size == 0 or data.ndim != 2:
-        raise click.BadParameter(f"{path}: expected a table of numbers with equal-length rows")
-    return header, data
+        with open(path, "rb") as fh:
+            lead = fh.read(4)
+            fh.seek(0)
+            if lead.startswith(b"PK"):
+                raise click.BadParameter(
+                    f"{path} is a zip archive (an .npz), not a .npy array: save one array "
+                    "with numpy.save", param_hint="SOURCE")
+            try:
+                version = fmt.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = fmt.read_array_header_1_0(fh)
+                elif version == (2, 0):
+                    shape, _, dtype = fmt.read_array_header_2_0(fh)
+                else:
+                    shape, dtype = None, None
+                data_start = fh.tell()
+            except (ValueError, SyntaxError, TypeError, RecursionError) as exc:
+                raise click.BadParameter(f"{path} is not a .npy array: {exc}",
+                                         param_hint="SOURCE") from exc
+        if shape is not None and dtype is not None:
+            if dtype.hasobject:
+                raise click.BadParameter(f"{path} holds Python objects, not numbers",
+                                         param_hint="SOURCE")
+            need = math.prod(shape) * dtype.itemsize
+            have = path.stat().st_size - data_start
+            if need > have:
+                raise click.BadParameter(
+                    f"{path} is truncated: its header announces shape {shape} "
+                    f"({format_bytes(need)}) but only {format_bytes(have)} follow",
+                    param_hint="SOURCE")
+            check_memory(float(need), f"loading {path}")
+        arr = np.load(path, allow_pickle=False)
+    except MemoryError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise click.BadParameter(f"cannot read {path} as .npy: {exc}",
+                                 param_hint="SOURCE") from exc
+    if not isinstance(arr, np.ndarray):  # pragma: no cover - .npz caught above
+        raise click.BadParameter(f"{path} is not a single .npy array", param_hint="SOURCE")
+    return arr
 
 
 def _loss_curve_profile(ratios: np.ndarray, losses: np.ndarray, n: int | None) -> Profile:
     fn = getattr(unmask, "profile_from_loss_curve", None)
     if fn is None:
-        raise click.ClickException("loss curves need unmask.profile_from_loss_curve")
+        raise CliError("loss curves need unmask.profile_from_loss_curve")
     if n is None:
         raise click.UsageError("a loss curve needs the sequence length: pass --n")
     try:
@@ -261,30 +384,55 @@ def _loss_curve_profile(ratios: np.ndarray, losses: np.ndarray, n: int | None) -
     return prof
 
 
+#: Built-in laws that draw random parameters (``--seed`` applies to them only).
+SEEDED_LAWS = ("independent", "random", "mixture")
+
+
 def load_source(
-    source: str, kind: str, n: int | None, q: int, seed: int, param: float | None
+    source: str, kind: str, n: int | None, q: int | None, seed: int | None, param: float | None,
+    info: dict[str, Any] | None = None,
 ) -> Joint | Profile:
     """Resolve SOURCE: a built-in law name, a .npy joint/samples/h, a .csv, or a .json h.
 
-    Raises click errors (exit code 2) for unknown names, missing files and unreadable content.
+    ``q`` and ``seed`` are None when not given (a built-in law then uses q = 2 and seed 0). An
+    option that the source cannot use is refused, never ignored: ``--seed`` for a law without
+    randomness or a file, ``--n`` for a file that is not a loss curve (unless it matches the
+    file), ``--q`` for a file (unless it matches the file's alphabet).
+
+    ``info``, when given, receives ``"logged"``: ``(positions, losses)`` of a loss-curve
+    source (positions ``i = (1 - ratio) n``), for figures that mark the logged points.
+
+    Raises click errors (exit code 2) for unknown names, missing files, unreadable content and
+    options that do not apply.
     """
     if source in BUILTIN_LAWS:
         if kind not in ("auto", "joint"):
             raise click.BadParameter(f"{source!r} is a built-in law, not a {kind} file",
                                      param_hint="--kind")
+        if seed is not None and source not in SEEDED_LAWS:
+            raise click.BadParameter(
+                f"the {source} law has no randomness; --seed applies to "
+                f"{', '.join(SEEDED_LAWS)}", param_hint="--seed")
+        qq = 2 if q is None else q
         try:
             if source == "markov" and n is not None and n > MARKOV_DENSE_MAX_N:
                 stay = _law_param("markov", param)
                 with _busy(f"exact Markov profile (n={n})"):
-                    prof: Profile = unmask.markov_profile(_markov_transition(q, stay), n)
+                    prof: Profile = unmask.markov_profile(_markov_transition(qq, stay), n)
                 return prof
             with _busy(f"building the {source} law"):
-                return build_law(source, n, q, seed, param)
+                return build_law(source, n, qq, 0 if seed is None else seed, param)
         except (ValueError, MemoryError) as exc:
             raise click.UsageError(f"cannot build the {source} law: {exc}") from exc
     if param is not None:
         raise click.BadParameter(f"--param applies to the built-in laws, not to the file {source}",
                                  param_hint="--param")
+    if seed is not None:
+        raise click.BadParameter(f"--seed applies to the built-in random laws, not to the file "
+                                 f"{source}", param_hint="--seed")
+    if not source.strip():
+        raise click.BadParameter("SOURCE is empty: give a built-in law name or a file",
+                                 param_hint="SOURCE")
     path = Path(source)
     if not path.exists():
         raise click.BadParameter(
@@ -294,26 +442,46 @@ def load_source(
         )
     if path.is_dir():
         raise click.BadParameter(f"{path} is a directory, not a file", param_hint="SOURCE")
+    obj, n_used = _load_file(path, kind, n, info)
+    _check_file_shape(obj, path, None if n_used else n, q)
+    return obj
+
+
+def _check_file_shape(obj: Joint | Profile, path: Path, n: int | None, q: int | None) -> None:
+    """Refuse ``--n`` / ``--q`` that contradict (or cannot apply to) what the file holds."""
+    if n is not None and n != obj.n:
+        raise click.BadParameter(
+            f"{path} holds n = {obj.n} variables; --n sets the length of a built-in law or of "
+            "a loss-curve profile", param_hint="--n")
+    if q is not None:
+        if not isinstance(obj, Joint):
+            raise click.BadParameter(
+                f"{path} is an h curve, which has no alphabet; --q sets the alphabet of a "
+                "built-in law", param_hint="--q")
+        if q != obj.q:
+            raise click.BadParameter(
+                f"{path} has alphabet size q = {obj.q}; --q sets the alphabet of a built-in law",
+                param_hint="--q")
+
+
+def _load_file(path: Path, kind: str, n: int | None,
+               info: dict[str, Any] | None = None) -> tuple[Joint | Profile, bool]:
+    """What the file holds, and whether ``n`` was used (a loss curve needs it)."""
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise click.BadParameter(f"cannot read {path} as .npy: {exc}") from exc
-        return _from_array(arr, kind, path, n)
+        arr = _load_npy(path)
+        return _from_array(arr, kind, path, n), kind == "loss-curve"
     if suffix == ".json":
         if kind not in ("auto", "h"):
             raise click.BadParameter(f"{path}: a .json source is an h curve, not {kind}",
                                      param_hint="--kind")
-        try:
-            obj = json.loads(_read_text(path))
-        except json.JSONDecodeError as exc:
-            raise click.BadParameter(f"{path} is not valid JSON: {exc}") from exc
+        obj = _read_json(path)
         h = obj.get("h") if isinstance(obj, dict) else obj
         if h is None:
-            raise click.BadParameter(f"{path}: expected a list of h values or an object with 'h'")
+            raise click.BadParameter(f"{path}: expected a list of h values or an object with 'h'",
+                                     param_hint="SOURCE")
         stderr = obj.get("stderr") if isinstance(obj, dict) else None
-        return _profile_or_usage(h, stderr=stderr, source=str(path))
+        return _profile_or_usage(h, stderr=stderr, source=str(path)), False
     if suffix in (".csv", ".txt"):
         header, data = _read_csv(path)
         if kind == "loss-curve" or (
@@ -321,12 +489,16 @@ def load_source(
             and any("loss" in c for c in header)
         ):
             if data.shape[1] != 2:
-                raise click.BadParameter(f"{path}: a loss curve has two columns (ratio, loss)")
+                raise click.BadParameter(f"{path}: a loss curve has two columns (ratio, loss)",
+                                         param_hint="SOURCE")
             if header is not None and "loss" in header[0] and "loss" not in header[1]:
                 data = data[:, ::-1]  # a 'loss,ratio' header: the columns are found by name
-            return _loss_curve_profile(data[:, 0], data[:, 1], n)
+            prof = _loss_curve_profile(data[:, 0], data[:, 1], n)
+            if info is not None:
+                info["logged"] = ((1.0 - data[:, 0]) * prof.n, data[:, 1].copy())
+            return prof, True
         if kind == "h" or (kind == "auto" and (data.shape[1] == 1 or data.shape[0] == 1)):
-            return _profile_or_usage(data.ravel(), source=str(path))
+            return _profile_or_usage(data.ravel(), source=str(path)), False
         if kind in ("auto", "samples"):
             if not np.all(data == np.round(data)):
                 raise click.BadParameter(
@@ -337,7 +509,7 @@ def load_source(
                     f"{path}: sample symbols must be small non-negative integers, got "
                     f"{float(np.max(np.abs(data))):g}"
                 )
-            return _samples_joint(data.astype(np.int64), path)
+            return _samples_joint(data.astype(np.int64), path), False
         raise click.BadParameter(f"{path}: a .csv holds samples, an h curve or a loss curve",
                                  param_hint="--kind")
     raise click.BadParameter(
@@ -354,15 +526,16 @@ def _profile_or_usage(h: Any, stderr: Any = None, source: str = "") -> Profile:
             elif arr.size:
                 raise ValueError(f"h must be real numbers, got dtype {arr.dtype}")
         return Profile(arr.astype(np.float64), stderr=stderr, source=source)
-    except (ValueError, TypeError) as exc:
-        raise click.BadParameter(f"{source}: not a valid h curve: {exc}") from exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise click.BadParameter(f"{source}: not a valid h curve: {exc}",
+                                 param_hint="SOURCE") from exc
 
 
 def _samples_joint(x: np.ndarray, path: Path) -> Joint:
     try:
         return joints.from_samples(x)
     except (ValueError, MemoryError) as exc:
-        raise click.BadParameter(f"{path}: {exc}") from exc
+        raise click.BadParameter(f"{path}: {exc}", param_hint="SOURCE") from exc
 
 
 def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint | Profile:
@@ -384,7 +557,8 @@ def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint 
         return _samples_joint(arr, path)
     if kind == "loss-curve":
         if arr.ndim != 2 or arr.shape[1] != 2:
-            raise click.BadParameter(f"{path}: a loss curve is an (m, 2) array of (ratio, loss)")
+            raise click.BadParameter(f"{path}: a loss curve is an (m, 2) array of (ratio, loss)",
+                                     param_hint="SOURCE")
         return _loss_curve_profile(arr[:, 0], arr[:, 1], n)
     try:
         return Joint(arr)
@@ -395,12 +569,21 @@ def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint 
             msg += "; save it rescaled, p / p.sum(), in float64"
             if arr.dtype.kind == "f" and arr.dtype.itemsize < 8:
                 msg += f" ({arr.dtype} is too coarse to sum to 1 within 1e-9)"
-        raise click.BadParameter(f"{path}: not a valid joint law: {msg}") from exc
+        raise click.BadParameter(f"{path}: not a valid joint law: {msg}",
+                                 param_hint="SOURCE") from exc
 
 
 def _as_profile(obj: Joint | Profile, base: float | None, threads: int | None) -> Profile:
     if isinstance(obj, Profile):
-        return obj if base is None else obj.in_base(base)
+        if base is None:
+            return obj
+        if obj.base is not None:  # pragma: no cover - files and built-in profiles are in nats
+            raise click.BadParameter(f"the profile is already in base {obj.base}",
+                                     param_hint="--base")
+        try:
+            return obj.in_base(base)
+        except (ValueError, TypeError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--base") from exc
     try:
         with _busy(f"exact profile (n={obj.n}, q={obj.q})"):
             return unmask.profile(obj, base=base, threads=threads)
@@ -445,18 +628,18 @@ def source_options(func: Any) -> Any:
     """Options shared by the commands that take a SOURCE."""
     opts = [
         click.argument("source"),
-        click.option("--n", "n", type=click.IntRange(1, 10**7), default=None,
+        click.option("--n", "n", type=IntRange(1, 10**7), default=None,
                      help="Length of a built-in law (default 8) or of a loss-curve profile."),
-        click.option("--q", "q", type=click.IntRange(2, 16), default=2, show_default=True,
-                     help="Alphabet size of a built-in law."),
-        click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True,
-                     help="Seed of the random, independent and mixture laws."),
+        click.option("--q", "q", type=IntRange(2, 16), default=None,
+                     help="Alphabet size of a built-in law (default 2)."),
+        click.option("--seed", type=IntRange(0, 2**63 - 1), default=None,
+                     help="Seed of the random, independent and mixture laws (default 0)."),
         click.option("--param", type=float, default=None,
                      help="Law parameter: markov stay prob. (0.9), ising coupling (0.5), random "
                           "concentration (0.5), mixture components (3); other laws take none."),
         click.option("--kind", type=click.Choice(INPUT_KINDS), default="auto",
                      show_default=True, help="How to read a SOURCE file."),
-        click.option("--threads", type=click.IntRange(1, None), default=None,
+        click.option("--threads", type=IntRange(1, MAX_THREADS), default=None,
                      help="Threads for the C++ core (default: all cores)."),
     ]
     for opt in reversed(opts):
@@ -478,21 +661,32 @@ SOURCE_HELP = (
 @main.command("profile", epilog=SOURCE_HELP,
               short_help="Entropy profile h and information profile f.")
 @source_options
-@click.option("--base", type=float, default=None, help="Log base (default nats; 2 for bits).")
+@click.option("--base", type=float, default=None, callback=lambda ctx, p, v: _check_base(v),
+              help="Log base, a number > 1 (default nats; 2 for bits). An h file is read "
+                   "in nats.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
               default=None, help="Write a PNG of h and f to this file.")
 def profile_cmd(
-    source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
+    source: str, n: int | None, q: int | None, seed: int | None, param: float | None, kind: str,
     threads: int | None,
     base: float | None, as_json: bool, plot_path: str | None,
 ) -> None:
     """Entropy profile h and information profile f of SOURCE."""
-    obj = load_source(source, kind, n, q, seed, param)
+    _check_plot_file(plot_path)
+    info: dict[str, Any] = {}
+    obj = load_source(source, kind, n, q, seed, param, info=info)
     prof = _as_profile(obj, base, threads)
     qq = obj.q if isinstance(obj, Joint) else None
     if plot_path is not None:
-        _save(prof.plot(title=f"{source} (n={prof.n})"), plot_path)
+        from unmask.plotting import plot_profile
+
+        logged = info.get("logged")
+        if logged is not None and base is not None:
+            logged = (logged[0], logged[1] / math.log(base))
+        points = {} if logged is None else {"logged": np.clip(logged[0], 0, prof.n - 1),
+                                            "logged_values": logged[1]}
+        _save(plot_profile(prof, title=f"{source} (n={prof.n})", **points), plot_path)
     if as_json:
         payload = {
             "source": source, "n": prof.n, "q": qq, "unit": prof.unit,
@@ -505,11 +699,18 @@ def profile_cmd(
     rows = _ProfileRows(prof)
     qtxt = f", q={qq}" if qq else ""
     _echo_table(f"{source} (n={prof.n}{qtxt}) profile in {prof.unit}", ["i", "h(i)", "f(i)"],
-                rows)
+                rows, note=f"values below {NOISE_FLOOR:g} x max(1, h(0)) in magnitude print as "
+                           "0 (round-off); --json has the raw numbers")
     s = prof.summary()
+
+    def val(key: str, scale: float) -> str:
+        return _fmt_table(_floor_noise(float(s[key]), scale))
+
+    big = max(1.0, abs(float(s["entropy"])))
     click.echo(
-        f"H = {s['entropy']:.6g}  TC = {s['tc']:.6g}  DTC = {s['dtc']:.6g}  "
-        f"sum_j I(X_j;X_-j) = {s['mi_sum']:.6g}  ({prof.unit})"
+        f"H = {val('entropy', big)}  TC = {val('tc', big * prof.n)}  "
+        f"DTC = {val('dtc', big * prof.n)}  "
+        f"sum_j I(X_j;X_-j) = {val('mi_sum', big * prof.n)}  ({prof.unit})"
     )
 
 
@@ -518,6 +719,7 @@ class _ProfileRows(Sequence[list[Any]]):
 
     def __init__(self, prof: Profile) -> None:
         self.h, self.f = prof.h, prof.f
+        self.scale = float(np.max(np.abs(self.h))) if self.h.size else 1.0
 
     def __len__(self) -> int:
         return int(self.h.size)
@@ -529,14 +731,85 @@ class _ProfileRows(Sequence[list[Any]]):
     def __getitem__(self, i: int | slice) -> Any:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        return [i, float(self.h[i]), float(self.f[i]) if i < self.f.size else "-"]
+        f = _floor_noise(float(self.f[i]), self.scale) if i < self.f.size else "-"
+        return [i, _floor_noise(float(self.h[i]), self.scale), f]
+
+
+def _check_base(base: float | None) -> float | None:
+    if base is not None and not (math.isfinite(base) and base > 1):
+        raise click.BadParameter(f"the log base must be a finite number > 1 (2 for bits), "
+                                 f"got {base!r}", param_hint="--base")
+    return base
+
+
+def _need_matplotlib() -> None:
+    """Exit 2 with the install command when matplotlib is missing (before any work)."""
+    try:
+        importlib.import_module("matplotlib")
+    except ImportError as exc:
+        raise CliError('--plot needs matplotlib, an optional dependency: '
+                       'pip install "unmask[plot]"') from exc
+
+
+def _writable_dir(directory: Path, what: str, hint: str) -> None:
+    """Refuse unless ``directory`` is (or can be created as) a folder we can write into.
+
+    Tried for real, with a temporary file in the deepest folder that exists: permission bits
+    say nothing for root or for special file systems.
+    """
+    import tempfile
+
+    probe = directory
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise click.BadParameter(f"cannot write {what}: {probe} is not a directory",
+                                 param_hint=hint)
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {what}: {probe}: {exc.strerror or exc}",
+                                 param_hint=hint) from exc
+
+
+def _check_plot_file(path: str | None) -> None:
+    """Check a ``--plot`` file target before the computation: matplotlib, format, folder."""
+    if path is None:
+        return
+    _need_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    target = Path(path)
+    suffix = target.suffix.lower().lstrip(".")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix not in formats:
+        raise click.BadParameter(
+            f"cannot write a figure as .{suffix}; use one of "
+            f"{', '.join('.' + k for k in sorted(formats))}", param_hint="--plot")
+    if target.is_dir():
+        raise click.BadParameter(f"{path} is a directory", param_hint="--plot")
+    parent = target.parent
+    if not parent.is_dir():
+        raise click.BadParameter(f"cannot write {path}: no directory {parent}",
+                                 param_hint="--plot")
+    if target.exists():
+        try:
+            with open(target, "ab"):
+                pass
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {path}: {exc.strerror or exc}",
+                                     param_hint="--plot") from exc
+    else:
+        _writable_dir(parent, path, "--plot")
 
 
 def _save(fig: Any, path: str) -> None:
+    """Save at exactly ``path`` (a name without a suffix gets PNG data, not a new name)."""
     try:
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=150, format=None if Path(path).suffix else "png")
     except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc}") from exc
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {path}", err=True)
 
 
@@ -592,7 +865,7 @@ def _make_schedule(family: str, prof: Profile, steps: int, threads: int | None,
         sched: Schedule = _SCHEDULES.get(family, prof, steps)
         return sched
     except _Missing as exc:
-        raise click.ClickException(f"schedule family {family!r} {exc}") from exc
+        raise CliError(f"schedule family {family!r} {exc}") from exc
     except ValueError as exc:
         raise click.UsageError(f"cannot build a {family} schedule: {exc}") from exc
 
@@ -610,7 +883,7 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
         return (sched.boundaries / sched.n).tolist()
     export = _optional("unmask.export.encodings")
     if export is None:
-        raise click.ClickException(f"--encoding {encoding} needs unmask.export")
+        raise CliError(f"--encoding {encoding} needs unmask.export")
     if encoding == "blocks" and block_width is None:
         raise click.UsageError("--encoding blocks needs --block-width")
     try:
@@ -628,7 +901,7 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
 @main.command("schedule", epilog=SOURCE_HELP,
               short_help="A K-step schedule (optimal by default) in a sampler's encoding.")
 @source_options
-@click.option("--steps", "-K", "steps", type=click.IntRange(1, None), required=True,
+@click.option("--steps", "-K", "steps", type=IntRange(1, None), required=True,
               help="Number of steps K.")
 @click.option("--family", type=click.Choice(FAMILY_CHOICES), default="optimal",
               show_default=True,
@@ -645,7 +918,7 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
                    "unmasked at t = k/K, k = 0..K; blocks: per-step counts for each block of "
                    "--block-width tokens (with --family optimal: the best schedule giving "
                    "every block steps/blocks steps, as LLaDA does); all: every encoding.")
-@click.option("--block-width", type=click.IntRange(1, None), default=None,
+@click.option("--block-width", type=IntRange(1, None), default=None,
               help="Block width for --encoding blocks (the last block is shorter when it does "
                    "not divide n).")
 @click.option("--steps-per-block", type=click.Choice(("equal", "free")), default="equal",
@@ -657,7 +930,7 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
               show_default=True, help="JSON (with the convention and the expected KL) or CSV.")
 @_nonmonotone_option
 def schedule_cmd(
-    source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
+    source: str, n: int | None, q: int | None, seed: int | None, param: float | None, kind: str,
     threads: int | None,
     steps: int, family: str, encoding: str, block_width: int | None, steps_per_block: str,
     fmt: str, nonmonotone: str,
@@ -669,6 +942,10 @@ def schedule_cmd(
     """
     if steps_per_block != "equal" and not (encoding == "blocks" and family == "optimal"):
         raise click.UsageError("--steps-per-block applies to --encoding blocks --family optimal")
+    if block_width is not None and encoding not in ("blocks", "all"):
+        raise click.BadParameter(
+            f"--block-width applies to --encoding blocks (or all), not {encoding}",
+            param_hint="--block-width")
     given = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
     prof, projected = _monotone_profile(given, nonmonotone)
     blockwise: dict[str, Any] = {}
@@ -702,7 +979,7 @@ def schedule_cmd(
             payload["exact_blockwise"] = blockwise["exact_blockwise"]
             payload["steps_per_block"] = steps_per_block
         if encoding == "alpha":
-            payload["t"] = np.linspace(0.0, 1.0, sched.steps + 1).tolist()
+            payload["t"] = (np.arange(sched.steps + 1) / sched.steps).tolist()
         click.echo(json.dumps(payload, indent=2))
         return
     if encoding == "all":
@@ -735,7 +1012,7 @@ def schedule_cmd(
 def _frontier_costs(prof: Profile, max_steps: int, nonmonotone: str = "project") -> list[float]:
     fn = getattr(unmask, "optimal_frontier", None)
     if fn is None:
-        raise click.ClickException("the frontier needs unmask.optimal_frontier")
+        raise CliError("the frontier needs unmask.optimal_frontier")
     from unmask.verification import _frontier_costs as costs_of
 
     return costs_of(fn(prof, max_steps, nonmonotone=nonmonotone))
@@ -744,14 +1021,14 @@ def _frontier_costs(prof: Profile, max_steps: int, nonmonotone: str = "project")
 @main.command("frontier", epilog=SOURCE_HELP,
               short_help="Optimal vs constant error for every K up to --max-steps.")
 @source_options
-@click.option("--max-steps", "-K", "max_steps", type=click.IntRange(1, None), default=None,
+@click.option("--max-steps", "-K", "max_steps", type=IntRange(1, None), default=None,
               help="Largest K (default min(n, 32)).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
               default=None, help="Write a PNG of the error versus K to this file.")
 @_nonmonotone_option
 def frontier_cmd(
-    source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
+    source: str, n: int | None, q: int | None, seed: int | None, param: float | None, kind: str,
     threads: int | None,
     max_steps: int | None, as_json: bool, plot_path: str | None, nonmonotone: str,
 ) -> None:
@@ -759,6 +1036,7 @@ def frontier_cmd(
 
     Errors are the exact E_sigma KL(p || q_sigma) of random-order sampling (theory section 5).
     """
+    _check_plot_file(plot_path)
     given = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
     prof, projected = _monotone_profile(given, nonmonotone)
     kmax = min(prof.n, 32) if max_steps is None else max_steps
@@ -782,11 +1060,15 @@ def frontier_cmd(
         }, indent=2))
         return
     rows: list[list[Any]] = []
+    scale = max([abs(v) for v in (*optimal, *constant) if math.isfinite(v)], default=1.0)
     for k in range(1, kmax + 1):
-        o, c = optimal[k - 1], constant[k - 1]
+        o = _floor_noise(optimal[k - 1], scale)
+        c = _floor_noise(constant[k - 1], scale)
         rows.append([k, o, c, f"{c / o:.3g}" if o > 0 else "-"])
     _echo_table(f"{source} (n={prof.n}): exact expected KL in {prof.unit}, random order",
-                ["K", "optimal", "constant", "constant/optimal"], rows)
+                ["K", "optimal", "constant", "constant/optimal"], rows,
+                note=f"values below {NOISE_FLOOR:g} x max(1, largest value) in magnitude print "
+                     "as 0 (round-off); --json has the raw numbers")
 
 
 # -------------------------------------------------------------------------------------------
@@ -805,9 +1087,9 @@ def _verify_law_names() -> list[str]:
               default=None, help="Write PNG figures into this directory.")
 @click.option("--law", "laws", multiple=True, type=click.Choice(_verify_law_names()),
               help="Only this law (repeatable).")
-@click.option("--steps", "-K", "ks", multiple=True, type=click.IntRange(1, None),
+@click.option("--steps", "-K", "ks", multiple=True, type=IntRange(1, None),
               help="Step counts to evaluate (repeatable; default 2, 3, 4, 8).")
-@click.option("--threads", type=click.IntRange(1, None), default=None,
+@click.option("--threads", type=IntRange(1, MAX_THREADS), default=None,
               help="Threads for the C++ core (default 1: the suite's laws are small).")
 @click.option("--verbose", "-v", is_flag=True, help="Also list every case and check.")
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
@@ -823,6 +1105,11 @@ def verify_cmd(
     """
     from unmask.verification import verify
 
+    if plot_dir is not None:
+        _need_matplotlib()
+        if Path(plot_dir).exists() and not Path(plot_dir).is_dir():
+            raise click.BadParameter(f"{plot_dir} is not a directory", param_hint="--plot")
+        _writable_dir(Path(plot_dir), f"figures to {plot_dir}", "--plot")
     kwargs: dict[str, Any] = {"quick": quick}
     if threads is not None:
         kwargs["threads"] = threads
@@ -834,6 +1121,13 @@ def verify_cmd(
         result = _run_with_progress(verify, kwargs, enabled=not no_progress)
     except ValueError as exc:  # e.g. a law of the full suite asked for with --quick
         raise click.UsageError(str(exc)) from exc
+    _note_steps_beyond_n(result, ks)
+    ran = {law.name for law in result.laws}
+    for name in laws:
+        if name not in ran and name != "section-9":
+            same = [r for r in ran if r.split(" n=")[0] == name.split(" n=")[0]]
+            if same:
+                click.echo(f"note: {name!r} runs as {same[0]!r} in this suite", err=True)
     if plot_dir is not None:
         try:
             from unmask.plotting import save_verification_figures
@@ -843,9 +1137,9 @@ def verify_cmd(
                 enabled=not no_progress, label="plot",
             )
         except ImportError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise CliError(str(exc)) from exc
         except OSError as exc:
-            raise click.ClickException(f"cannot write figures to {plot_dir}: {exc}") from exc
+            raise CliError(f"cannot write figures to {plot_dir}: {exc.strerror or exc}") from exc
         click.echo(f"wrote {len(files)} figures to {plot_dir}", err=True)
     if as_json:
         click.echo(json.dumps(result.to_dict(), separators=(",", ":")))
@@ -853,6 +1147,21 @@ def verify_cmd(
         _print_verify(result, verbose)
     if not result.ok:
         sys.exit(1)
+
+
+def _note_steps_beyond_n(result: Any, ks: tuple[int, ...]) -> None:
+    """Say which laws left out a ``-K`` above their length; refuse a K no law can use."""
+    if not ks or not result.laws:
+        return
+    for k in sorted(set(ks)):
+        short = [f"{law.name} (n={law.n})" for law in result.laws if law.n < k]
+        if len(short) == len(result.laws):
+            raise click.BadParameter(
+                f"K = {k} exceeds n of every selected law (largest n = "
+                f"{max(law.n for law in result.laws)})", param_hint="--steps")
+        if short:
+            click.echo(f"note: K = {k} exceeds n, so it is left out for: {', '.join(short)}",
+                       err=True)
 
 
 def _run_with_progress(fn: Any, kwargs: dict[str, Any], enabled: bool,
@@ -882,14 +1191,15 @@ def _print_verify(result: Any, verbose: bool) -> None:
     for c in result.checks:
         d = by_law.setdefault(c.law, {"pass": 0, "fail": 0, "skipped": 0})
         d[c.status] += 1
+    # Fits in 80 columns: short headers, no outer padding; the legend below says what they mean.
     table = Table(
         title="unmask verify: exact errors in nats",
-        caption="const/opt: E_sigma KL(p||q_sigma), random order, constant/optimal schedule;\n"
-                "KL(qbar): exact KL of the random-order law itself (constant schedule)",
-        box=box.SIMPLE_HEAD, padding=(0, 1), caption_justify="left",
+        box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
+        collapse_padding=True,
+        caption_justify="left",
     )
     table.add_column("law", no_wrap=True)
-    for col in ("n", "q", "K", "TC", "const", "opt", "KL(qbar)", "pass/fail/skip"):
+    for col in ("n", "q", "K", "TC", "const", "opt", "KL(qbar)", "checks"):
         table.add_column(col, justify="right", no_wrap=True)
     for law in result.laws:
         cases = [c for c in result.cases if c.law == law.name]
@@ -907,6 +1217,11 @@ def _print_verify(result: Any, verbose: bool) -> None:
             f"{cnt['pass']}/{fail}/{cnt['skipped']}",
         )
     console.print(table)
+    _legend(console, [
+        "const, opt: E_sigma KL(p||q_sigma), random order, constant / optimal schedule",
+        "KL(qbar): exact KL of the random-order law itself (constant schedule)",
+        "checks: passed/failed/skipped",
+    ])
     _print_bound_summary(result, console)
     from unmask.cli.adaptive import print_adaptive_section
 
@@ -950,17 +1265,33 @@ def _print_bound_summary(result: Any, console: Any) -> None:
         return
     from rich import box
 
-    table = Table(title="bounds of theory section 6 against the exact E KL, over all cases",
-                  box=box.SIMPLE_HEAD, padding=(0, 1))
-    for col in ("bound", "kind", "held", "max exact/value", "source"):
+    wide = console.width >= 120  # the sources fit beside the rows; else they follow the table
+    table = Table(title="bounds (theory section 6) vs the exact E KL, all cases",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
+                  collapse_padding=True)
+    cols = ("bound", "kind", "held", "max exact/value", *(("source",) if wide else ()))
+    for col in cols:
         table.add_column(col, justify="left" if col in ("bound", "kind", "source") else "right",
                          no_wrap=col != "source")
+    sources = []
     for name, s in stats.items():
         if s["kind"] == "exact":
             continue
         held = f"{s['held']}/{s['n']}" if s["kind"] == "rigorous" else "-"
-        table.add_row(name, s["kind"], held, f"{s['ratio']:.3g}", s["source"])
+        table.add_row(name, s["kind"], held, f"{s['ratio']:.3g}",
+                      *((s["source"],) if wide else ()))
+        sources.append(f"  {name}: {s['source']}")
     console.print(table)
+    _legend(console, [
+        "held: cases where the bound was >= the exact value (rigorous rows only)",
+        "max exact/value: max over cases of exact E KL / value (<= 1 when a bound holds)",
+        *(["sources:", *sources] if not wide else []),
+    ])
+
+
+def _legend(console: Any, lines: list[str]) -> None:
+    """Legend lines under a table (plain text, never squeezed into the table's width)."""
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_all(result: Any, console: Any) -> None:

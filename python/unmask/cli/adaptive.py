@@ -101,7 +101,7 @@ def _json_safe(value: Any) -> Any:
               default=None, help="With --frontier: write a PNG of the frontier to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def adaptive_cmd(
-    source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
+    source: str, n: int | None, q: int | None, seed: int | None, param: float | None, kind: str,
     threads: int | None, rule: str, steps: int | None, sizes_text: str | None,
     tau: float | None, block_width: int | None, frontier_text: str | None,
     plot_path: str | None, as_json: bool,
@@ -220,25 +220,31 @@ def print_adaptive_section(result: Any, console: Any) -> None:
         return
     rules = list(rows[0][1]["rules"])
     taus = [t["tau"] for t in rows[0][1]["threshold"]]
-    table = Table(title="adaptive rules (section 11): exact KL(p || law), nats, constant schedule",
-                  caption="rand, maxp, margin, ent: take-then-draw rules; sp: sampled-prob "
-                          "(LLaDA); sp 1/step: sampled-prob\nwith one token per step (the "
-                          "take-then-draw rules give 0 there); thr tau: threshold rule,\n"
-                          "KL @ expected steps",
+    table = Table(title="adaptive rules (section 11): exact KL(p || law), nats",
+                  caption="constant schedule; rand, maxp, margin, ent: take-then-draw rules;\n"
+                          "sp: sampled-prob (LLaDA); sp1: sampled-prob with one token per step\n"
+                          "(the take-then-draw rules give 0 there)",
                   box=box.SIMPLE_HEAD, padding=(0, 1), caption_justify="left")
-    table.add_column("law", no_wrap=True, max_width=14)
+    table.add_column("law", overflow="fold", max_width=14)
     table.add_column("K", justify="right", min_width=2, no_wrap=True)
     short = {"random": "rand", "max-prob": "maxp", "entropy": "ent", "sampled-prob": "sp",
-             "sampled-prob, 1/step": "sp 1/step"}
+             "sampled-prob, 1/step": "sp1"}
     for r in rules:
         table.add_column(short.get(r, r), justify="right", no_wrap=True)
-    for tau in taus:
-        table.add_column(f"thr {tau:g}", justify="right", no_wrap=True)
     for name, ad in rows:
         for i, k in enumerate(ad["K"]):
-            cells = [f"{_shown(v):.4g}" if (v := ad["rules"][r][i]) is not None else "-"
+            cells = [f"{_shown(v):.3g}" if (v := ad["rules"][r][i]) is not None else "-"
                      for r in rules]
-            thr = [f"{_shown(t['kl']):.4g} @ {t['expected_steps']:.3g}" if i == 0 else ""
-                   for t in ad["threshold"]]
-            table.add_row(name if i == 0 else "", str(k), *cells, *thr)
+            table.add_row(name if i == 0 else "", str(k), *cells)
     console.print(table)
+    if not taus:
+        return
+    thresholds = Table(title="threshold rule (section 11): exact KL(p || law) @ expected steps",
+                       box=box.SIMPLE_HEAD, padding=(0, 1))
+    thresholds.add_column("law", overflow="fold", max_width=14)
+    for tau in taus:
+        thresholds.add_column(f"tau {tau:g}", justify="right", no_wrap=True)
+    for name, ad in rows:
+        thresholds.add_row(name, *[f"{_shown(t['kl']):.3g} @ {t['expected_steps']:.3g}"
+                                   for t in ad["threshold"]])
+    console.print(thresholds)

@@ -24,7 +24,7 @@ from unmask.profiles.profile import Profile
 
 
 def block_source(
-    source: str, kind: str, n: int | None, q: int, seed: int, param: float | None
+    source: str, kind: str, n: int | None, q: int | None, seed: int | None, param: float | None
 ) -> tuple[Any, int, bool]:
     """What the blockwise solvers take for SOURCE: ``(source, n, approximate)``.
 
@@ -35,7 +35,7 @@ def block_source(
     if source == "markov" and kind in ("auto", "joint"):
         stay = _law_param("markov", param)
         length = 8 if n is None else n
-        P = _markov_transition(q, stay)
+        P = _markov_transition(2 if q is None else q, stay)
 
         def markov(widths: list[int]) -> list[Profile]:
             return unmask.markov_block_profiles(P, length, widths=widths)
@@ -54,7 +54,7 @@ def _bad(exc: ValueError) -> click.ClickException:
 
 
 def blockwise_optimal(
-    source: str, kind: str, n: int | None, q: int, seed: int, param: float | None,
+    source: str, kind: str, n: int | None, q: int | None, seed: int | None, param: float | None,
     steps: int, block_width: int | None, nonmonotone: str, threads: int | None,
     steps_per_block: str = "equal",
 ) -> tuple[Any, bool]:
@@ -102,7 +102,7 @@ def _parse_widths(text: str) -> list[int]:
               default=None, help="Write a PNG of the cost versus block width to this file.")
 @_nonmonotone_option
 def blocks_cmd(
-    source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
+    source: str, n: int | None, q: int | None, seed: int | None, param: float | None, kind: str,
     threads: int | None, steps: int, widths_text: str, as_json: bool, plot_path: str | None,
     nonmonotone: str,
 ) -> None:

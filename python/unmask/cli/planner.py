@@ -55,7 +55,7 @@ def _num(v: float) -> float | str:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
 def planner_cmd(
-    source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
+    source: str, n: int | None, q: int | None, seed: int | None, param: float | None, kind: str,
     threads: int | None, steps: int | None, sizes_text: str | None, block_width: int | None,
     depth: int, max_seconds: float, as_json: bool, no_progress: bool,
 ) -> None:
@@ -159,7 +159,7 @@ def print_planner_section(result: Any, console: Any) -> None:
                           "position);\nmaxp~: the adaptive rule, ties at random (randomized "
                           "planners, not bound by the floor)",
                   box=box.SIMPLE_HEAD, padding=(0, 1), caption_justify="left")
-    table.add_column("law", no_wrap=True, max_width=12)
+    table.add_column("law", overflow="fold", max_width=13)
     table.add_column("K", justify="right", min_width=2, no_wrap=True)
     for key in names:
         table.add_column(short.get(key, key), justify="right", no_wrap=True, min_width=6)

@@ -8,8 +8,9 @@ Conventions (every name says which one it uses):
 * the masking curve ``alpha(t)`` is the fraction **unmasked** at sampling time ``t`` in [0, 1]
   (``t = 0``: all masked); MaskGIT's ``gamma`` ratio is ``1 - alpha``.
 
-See ``ecosystem.md``: LLaDA consumes per-step counts (and per-block counts for semi-autoregressive
-decoding), MaskGIT / diffusers a remaining-mask ratio, MDLM / MD4 / dllm a curve ``alpha(t)``.
+See ``docs/ecosystem.md`` and theory section 14: LLaDA consumes per-step counts (and per-block
+counts for semi-autoregressive decoding), MaskGIT / diffusers a remaining-mask ratio, MDLM / MD4 /
+dllm a curve ``alpha(t)``.
 """
 
 from __future__ import annotations
@@ -186,7 +187,9 @@ def alpha_knots(schedule: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]
     ([0.0, 0.3333333333333333, 0.6666666666666666, 1.0], [0.0, 0.5, 0.75, 1.0])
     """
     s = _sched(schedule)
-    t = np.linspace(0.0, 1.0, s.steps + 1)
+    # k / K as correctly rounded quotients (linspace's k * (1/K) differs in the last bit for
+    # 3 in 5 of K <= 200), the same numbers every encoding and output format prints
+    t = np.arange(s.steps + 1, dtype=np.float64) / s.steps
     return t, s.boundaries.astype(np.float64) / s.n
 
 

@@ -298,9 +298,9 @@ class Profile:
         )
 
     def summary(self) -> dict[str, float]:
-        """The scalar summaries as a dict (entropy, tc, dtc, mi_sum, h0, h_last)."""
+        """The scalar summaries as a dict (``n``, an int; entropy, tc, dtc, mi_sum, h0, h_last)."""
         return {
-            "n": float(self.n),
+            "n": self.n,
             "entropy": self.entropy,
             "tc": self.tc,
             "dtc": self.dtc,
@@ -344,11 +344,17 @@ class Profile:
         return self.n
 
     def __repr__(self) -> str:
+        # TC and DTC below 1e-12 of n max(1, H) are round-off of sums of logs: shown as 0.
         src = f", source={self._source!r}" if self._source else ""
         band = ", with band" if self._lower is not None else ""
+        floor = 1e-12 * self.n * max(1.0, abs(self.entropy))
+
+        def shown(v: float) -> str:
+            return "0" if abs(v) < floor else f"{v:.6g}"
+
         return (
-            f"Profile(n={self.n}, H={self.entropy:.6g} {self.unit}, TC={self.tc:.6g} "
-            f"{self.unit}, DTC={self.dtc:.6g} {self.unit}{band}{src})"
+            f"Profile(n={self.n}, H={self.entropy:.6g} {self.unit}, TC={shown(self.tc)} "
+            f"{self.unit}, DTC={shown(self.dtc)} {self.unit}{band}{src})"
         )
 
 

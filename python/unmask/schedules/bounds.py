@@ -40,6 +40,7 @@ __all__ = [
     "dtc_bound",
     "dtc_eps",
     "exact",
+    "li_cai_factor",
     "mutual_information",
     "randomized_dtc",
     "randomized_tc",
@@ -319,39 +320,63 @@ def dtc_bound(profile: Any, schedule: Any) -> float:
 
 
 # -- references and predictions -------------------------------------------------------------------
+def li_cai_factor(s_max: int) -> int:
+    """The step factor ``2^ceil(log2 s_max) - 1`` of the Li-Cai bound (0 for ``s_max = 1``).
+
+    Parameters
+    ----------
+    s_max : int
+        Largest step size, >= 1.
+
+    Returns
+    -------
+    int
+        ``2^ceil(log2 s_max) - 1``: 0, 1, 3, 3, 7, 7, 7, 7, 15, ... for ``s_max = 1, 2, ...``.
+
+    Examples
+    --------
+    >>> [li_cai_factor(s) for s in range(1, 10)]
+    [0, 1, 3, 3, 7, 7, 7, 7, 15]
+    """
+    if isinstance(s_max, bool) or not isinstance(s_max, (int, np.integer)) or s_max < 1:
+        raise ValueError(f"s_max must be an integer >= 1, got {s_max!r}")
+    return (1 << (int(s_max) - 1).bit_length()) - 1
+
+
 def mutual_information(profile: Any, schedule: Any) -> float:
-    """Li-Cai order of magnitude ``(s_max / n) log(s_max) sum_j I(X_j ; X_-j)``.
+    """Li-Cai bound ``(2^ceil(log2 s_max) - 1) / n * sum_i I(X_i ; X_-i)``.
 
     Parameters
     ----------
     profile : Profile, Joint or array_like
-        The profile (``sum_j I(X_j; X_-j) = n (h(0) - h(n-1))``).
+        The profile (``sum_i I(X_i; X_-i) = n (h(0) - h(n-1))``, theory section 4).
     schedule : Schedule, sequence of int or CompositionLaw
         The step sizes.
 
     Returns
     -------
     float
-        The expression with constant 1 (natural log of ``s_max``).
+        ``(2^ceil(log2 s_max) - 1) (h(0) - h(n-1))``, in the profile's unit.
 
     Notes
     -----
-    Reference only: Li & Cai (arXiv 2505.21400) prove a bound of this order; the published
-    constants were not at hand, so this is an order-of-magnitude reference and may fall below the
-    exact value. It is 0 for ``s_max = 1``, where the exact value is also 0.
+    Li & Cai, arXiv 2505.21400 (v2, revised December 2025), bound the KL error of
+    random-position sampling by ``(2^ceil(log2 s_max) - 1) / n * sum_i I(X_i ; X_-i)`` plus a
+    training-error term; with exact conditionals (the setting of this module) the training
+    error is 0. In profile terms ``sum_i I(X_i; X_-i) / n = sum_l f(l) = h(0) - h(n-1)``
+    (theory section 4), so the row is ``(2^ceil(log2 s_max) - 1) sum_l f(l)``. It is
+    rigorous here by our own argument as well: ``2^ceil(log2 s) - 1 >= s - 1``, so it is at
+    least the Lavenant-Zanella dimension-free bound :func:`dimension_free` (equal when
+    ``s_max`` is a power of two, less than twice it otherwise); theory section 6.
 
     Examples
     --------
-    >>> round(mutual_information([1.0, 0.5, 0.0, 0.0], [2, 2]), 6)  # (2/4) log 2 * 4
-    1.386294
+    >>> round(mutual_information([1.0, 0.5, 0.0, 0.0], [3, 1]), 6)  # (4 - 1) * (1 - 0)
+    3.0
     """
     prof = as_profile(profile)
-
-    def one(p: Profile, s: Schedule) -> float:
-        smax = s.max_size
-        return smax / p.n * math.log(smax) * p.mi_sum
-
-    return _averaged(prof, schedule, one)
+    return _averaged(prof, schedule,
+                     lambda p, s: li_cai_factor(s.max_size) * _monotone_f_sum(p))
 
 
 def randomized_tc(profile: Any, schedule: Any) -> float:
@@ -478,8 +503,9 @@ class BoundRow:
     kind : str
         ``"exact"``, ``"rigorous"``, ``"reference"`` or ``"prediction"``.
     holds : bool or None
-        Whether ``value >= exact`` (relative tolerance 1e-9); None for the exact row and for
-        predictions (which predict the optimum, not this schedule).
+        For ``rigorous`` rows, whether ``value >= exact`` (relative tolerance 1e-9); None for
+        the exact row, for ``reference`` rows (orders of magnitude, never checked, so never
+        "failed") and for predictions (which predict the optimum, not this schedule).
     source : str
         Where the formula comes from.
     """
@@ -554,11 +580,21 @@ class BoundsTable:
         }
 
     def __repr__(self) -> str:
+        """Text table; values below ``1e-12 x max(1, largest |value|)`` print as 0 (round-off).
+
+        The rows keep the raw numbers.
+        """
+        finite = [abs(r.value) for r in self._rows if math.isfinite(r.value)]
+        floor = _PRINT_FLOOR * max([1.0, *finite])
+
+        def shown(v: float) -> str:
+            return "0" if abs(v) < floor else f"{v:.6g}"
+
         head = ("bound", f"value ({self._unit})", "kind", "holds", "source")
         body = [
             (
                 r.name,
-                f"{r.value:.6g}",
+                shown(r.value),
                 r.kind,
                 "-" if r.holds is None else ("yes" if r.holds else "NO"),
                 r.source,
@@ -572,6 +608,10 @@ class BoundsTable:
         ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
+
+
+#: Printed tables show values below this (relative to the largest value, at least 1) as 0.
+_PRINT_FLOOR = 1e-12
 
 
 def _holds(value: float, exact_value: float) -> bool:
@@ -623,7 +663,7 @@ def all_bounds(profile_or_joint: Any, schedule: Any) -> BoundsTable:
     rows = [BoundRow("exact", ex, "exact", None, "Chen-Cong-Li identity (section 5)")]
 
     def add(name: str, value: float, kind: str, source: str) -> None:
-        holds = None if kind == "prediction" else _holds(value, ex)
+        holds = _holds(value, ex) if kind == "rigorous" else None
         rows.append(BoundRow(name, value, kind, holds, source))
 
     add(
@@ -644,8 +684,8 @@ def all_bounds(profile_or_joint: Any, schedule: Any) -> BoundsTable:
     add(
         "Li-Cai MI",
         mutual_information(prof, schedule),
-        "reference",
-        "Li-Cai order of magnitude, constants unverified",
+        "rigorous",
+        "Li-Cai (v2): (2^ceil(log2 s_max)-1)(h(0)-h(n-1))",
     )
     add(
         "Zhao-Cai TC/K",

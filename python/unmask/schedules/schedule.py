@@ -291,8 +291,12 @@ class Schedule:
         return self.boundaries[1:]
 
     def mask_ratios(self) -> NDArray[np.float64]:
-        """Remaining-mask ratios *after* each step: ``1 - i_{k+1}/n`` (last entry 0)."""
-        return 1.0 - self.boundaries[1:] / self.n
+        """Remaining-mask ratios *after* each step: ``(n - i_{k+1}) / n`` (last entry 0).
+
+        Each entry is the correctly rounded quotient of two integers, the same value
+        :func:`unmask.export.remaining_mask_ratios` gives (``1 - i/n`` would round differently).
+        """
+        return (self.n - self.boundaries[1:]) / self.n
 
     def blocks(self) -> Iterator[tuple[int, int]]:
         """Iterate over ``(i_k, s_k)``: tokens unmasked before the step, and the step size."""
