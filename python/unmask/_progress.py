@@ -40,7 +40,7 @@ MIN_INTERVAL_S = 0.1
 def check_progress(progress: object, *, name: str = "progress") -> ProgressCallback | None:
     """Return ``progress`` when it is None or callable, else raise TypeError."""
     if progress is None or callable(progress):
-        return progress  # type: ignore[return-value]
+        return progress
     raise TypeError(
         f"{name} must be None or a callable progress(done, total), got {type(progress).__name__}"
     )
