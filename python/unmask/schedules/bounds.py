@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from unmask.profiles.profile import Profile
-from unmask.schedules.cost import as_profile, expected_kl
+from unmask.profiles.inputs import as_profile
+from unmask.schedules.cost import expected_kl
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = [

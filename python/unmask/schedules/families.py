@@ -75,7 +75,7 @@ def _check_n_steps(n: Any, steps: Any) -> tuple[int, int]:
 
 
 def _profile_arg(profile: Any) -> Any:
-    from unmask.schedules.cost import as_profile
+    from unmask.profiles.inputs import as_profile
 
     return as_profile(profile)
 
