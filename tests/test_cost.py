@@ -132,8 +132,13 @@ def test_rounding_never_makes_an_exact_expected_kl_negative() -> None:
         for k in range(1, law.n + 1):
             for sizes in all_compositions(law.n, k):
                 assert unmask.expected_kl(law, sizes) >= 0.0
-    raw = unmask.Profile([0.5, 0.7, 0.2])  # not monotone: a negative term is reported as is
-    assert unmask.expected_kl(raw, [2, 1]) < 0
+    raw = unmask.Profile([0.5, 0.7, 0.2])  # not monotone: refused unless asked for "plain"
+    with pytest.raises(ValueError, match=r"not non-increasing \(h\(1\) - h\(0\) = 0.2"):
+        unmask.expected_kl(raw, [2, 1])
+    assert unmask.expected_kl(raw, [2, 1], nonmonotone="plain") < 0  # the formula, as asked
+    projected = unmask.expected_kl(raw, [2, 1], nonmonotone="project")
+    assert projected == pytest.approx(unmask.expected_kl(raw.monotone(), [2, 1]))
+    assert projected >= 0
 
 
 @pytest.mark.parametrize("n", [70, 500, 1500])
@@ -190,5 +195,11 @@ def test_bernoulli_expected_kl_is_a_python_float() -> None:
 def test_bernoulli_and_fixed_sizes_treat_non_monotone_curves_alike() -> None:
     raw = unmask.Profile([0.2, 0.9, 0.1])  # an estimate that is not non-increasing
     all_at_once = unmask.BernoulliSizes([0.0, 1.0], 3)  # reveals all 3 tokens in one step
-    assert unmask.expected_kl(raw, [3]) == pytest.approx(3 * 0.2 - 1.2)  # negative: reported
-    assert unmask.expected_kl(raw, all_at_once) == pytest.approx(unmask.expected_kl(raw, [3]))
+    plain = {"nonmonotone": "plain"}
+    assert unmask.expected_kl(raw, [3], **plain) == pytest.approx(3 * 0.2 - 1.2)  # as asked
+    assert unmask.expected_kl(raw, all_at_once, **plain) == pytest.approx(
+        unmask.expected_kl(raw, [3], **plain)
+    )
+    for sched in ([3], all_at_once):  # the default refuses: no negative "KL" is ever reported
+        with pytest.raises(ValueError, match="not non-increasing"):
+            unmask.expected_kl(raw, sched)

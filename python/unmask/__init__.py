@@ -12,6 +12,7 @@ from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
 from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.inputs import as_profile
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
@@ -49,6 +50,7 @@ __all__ = [
     "VerifyResult",
     "__version__",
     "all_bounds",
+    "as_profile",
     "bounds",
     "datasets",
     "decompose",

@@ -684,7 +684,7 @@ def schedule_cmd(
         else:
             sched = _make_schedule(family, prof, steps, threads, nonmonotone)
     values = _encode(sched, encoding, block_width)
-    ekl = unmask.expected_kl(prof, sched)
+    ekl = unmask.expected_kl(prof, sched, nonmonotone="plain")  # policy applied above
     if fmt == "json":
         payload: dict[str, Any] = {
             "source": source, "n": sched.n, "steps": sched.steps, "family": family,
@@ -759,7 +759,7 @@ def frontier_cmd(
                                  param_hint="--max-steps")
     with _busy(f"frontier (n={prof.n}, K=1..{kmax})"):
         optimal = _frontier_costs(prof, kmax, nonmonotone)
-        constant = [unmask.expected_kl(prof, Schedule.constant(prof.n, k))
+        constant = [unmask.expected_kl(prof, Schedule.constant(prof.n, k), nonmonotone="plain")
                     for k in range(1, kmax + 1)]
     if plot_path is not None:
         from unmask.plotting import plot_frontier

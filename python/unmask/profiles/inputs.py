@@ -130,29 +130,22 @@ def as_profile(obj: Any, base: float | None = None, *, threads: int | None = Non
         from unmask.profiles.lattice import profile
 
         return profile(as_joint(obj), base=base, threads=threads)
-    if isinstance(obj, (str, bytes)) or obj is None:
-        raise TypeError(
-            f"expected a Profile, a Joint or an array, got {type(obj).__name__} {obj!r:.40}"
-        )
     try:
         arr = np.asarray(obj)
     except ValueError as exc:
         raise ValueError(f"expected a rectangular numeric array: {exc}") from exc
     if arr.ndim == 1:
         return Profile.from_h(arr, base=base)
-    if arr.ndim == 0:
-        raise ValueError(
-            "expected a profile: a 1-d h curve, a Profile or a joint law; got a scalar"
-        )
     from unmask.profiles.lattice import profile
 
     try:
         joint = Joint(arr)
     except ValueError as exc:
         raise ValueError(
-            f"an array with {arr.ndim} axes is read as a joint law of shape (q,)*n, and this one "
-            f"(shape {arr.shape}) is not a valid law: {exc}. A 1-d array is an h curve "
-            "(Profile.from_h(h)); a column or a row of h values must be flattened first"
+            f"expected a profile (a 1-d h curve of length n) or a joint law of shape (q,)*n; "
+            f"got an array of shape {arr.shape} that is not a valid joint law: {exc} "
+            "(an array with other than one axis is read as a joint law; flatten a column or "
+            "row of h values, or pass Profile.from_h(h))"
         ) from exc
     return profile(joint, base=base, threads=threads)
 
