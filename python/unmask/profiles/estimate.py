@@ -76,7 +76,8 @@ def estimate_profile(
         no ground-truth symbol and equals ``h(i)`` when the model is exact, but has no sign
         guarantee otherwise.
     output : {"probs", "log_probs", "logits"}
-        What the model returns.
+        What the model returns. With ``"logits"``, rows that are all already probability vectors
+        (in [0, 1], summing to 1 within ``tol``) are refused: a second softmax would bias ``h``.
     q : int, optional
         Alphabet size; inferred from the model's output when omitted.
     tol : float
@@ -364,6 +365,13 @@ def _validated_output(
     else:
         if np.isnan(rows).any() or np.isposinf(rows).any():
             raise ValueError(f"{where} contains NaN or +inf {output.replace('_', '-')}")
+        if output == "logits" and _rows_are_probabilities(rows, tol):
+            # softmax(p) != p: a model returning probabilities read as logits biases every h(i)
+            raise ValueError(
+                f"{where}: output='logits' but every masked row is already a probability vector "
+                "(entries in [0, 1] summing to 1): softmaxing it again would give a wrong h. "
+                "Pass output='probs' (or output='log_probs' for log-probabilities)"
+            )
         top = rows.max(axis=1, keepdims=True)
         if not np.all(np.isfinite(top)):
             raise ValueError(f"{where} gives every symbol log-probability -inf at some position")
@@ -380,6 +388,13 @@ def _validated_output(
         with np.errstate(under="ignore"):
             probs_rows = np.exp(logp_rows)
     return logp_rows, probs_rows
+
+
+def _rows_are_probabilities(rows: NDArray[np.float64], tol: float) -> bool:
+    """True when every row lies in [0, 1] and sums to 1 within ``tol`` (q >= 2 columns)."""
+    if rows.size == 0 or rows.min() < 0.0 or rows.max() > 1.0:
+        return False
+    return bool(np.all(np.abs(rows.sum(axis=1) - 1.0) <= tol))
 
 
 def _per_sequence(
