@@ -426,7 +426,7 @@ def test_ctrl_c_interrupts_a_long_frontier(method: str) -> None:
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            unmask.optimal_frontier(h, k, method=method, threads=1)  # type: ignore[arg-type]
+            unmask.optimal_frontier(h, k, method=method, threads=1, max_work=math.inf)  # type: ignore[arg-type]
     finally:
         timer.cancel()
 
