@@ -100,6 +100,14 @@ class CostMatrix:
         upper = np.triu(np.ones(arr.shape, dtype=bool), k=1)
         if not np.all(np.isfinite(arr[upper])):
             raise ValueError("cost matrix entries with a < b must be finite (found NaN or inf)")
+        n_steps = arr.shape[0] - 1
+        biggest = float(np.max(np.abs(arr[upper])))
+        if not math.isfinite(biggest * n_steps * 2.0):
+            # A path sums up to n entries; the DP compares such sums: they must stay finite.
+            raise ValueError(
+                f"cost matrix entries are too large: the largest, {biggest:.3g}, times the "
+                f"n = {n_steps} steps a schedule can sum overflows float64; rescale the costs"
+            )
         arr[~upper] = np.inf
         arr.flags.writeable = False
         self._matrix = arr
