@@ -523,3 +523,23 @@ def test_thread_counts_are_capped_at_the_cores(monkeypatch: pytest.MonkeyPatch) 
     assert validation.resolve_threads(None) <= 3
     with pytest.raises(ValueError, match="<= 4096"):
         validation.resolve_threads(10**6)
+
+
+def test_float32_softmax_rows_are_accepted_with_a_tolerance() -> None:
+    # the fixed 1e-8 row tolerance refused every float32 softmax
+    p = unmask.joints.random(3, 3, seed=7)
+    exact = Conditionals.exact(p)
+
+    def float32_rows(x, j):
+        logits = np.log(np.maximum(exact(x, j), 1e-30)).astype(np.float32)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)  # float32, rows sum to 1 within ~1e-7
+
+    with pytest.raises(ValueError, match=r"tol=1e-5"):
+        unmask.sampler_law(p, [2, 1], conditionals=float32_rows)
+    cond = Conditionals.from_callable(float32_rows, 3, 3, tol=1e-5)
+    got = unmask.sampler_law(p, [2, 1], conditionals=cond)
+    want = unmask.sampler_law(p, [2, 1])
+    np.testing.assert_allclose(got.probs, want.probs, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match=r"tol must be a number in \(0, 1\)"):
+        Conditionals.from_callable(float32_rows, 3, 3, tol=2.0)
