@@ -68,7 +68,7 @@ class Schedule:
     (2, 1, 1)
     """
 
-    __slots__ = ("_n", "_sizes")
+    __slots__ = ("_bounds", "_n", "_sizes")
 
     def __init__(self, sizes: Any, *, n: int | None = None) -> None:
         if isinstance(sizes, Schedule):
@@ -111,6 +111,13 @@ class Schedule:
             raise ValueError(f"schedule sizes sum to {sum(values)}, not to n = {n}")
         self._sizes = values
         self._n = sum(values)  # cached: exports read it once per element
+        # The boundaries from the validated array (not from the tuple: converting a million
+        # Python ints again costs more than everything an export does with them).
+        self._bounds: NDArray[np.int64] | None = None
+        if sum(values) < 2**62:
+            bounds = np.zeros(len(values) + 1, dtype=np.int64)
+            np.cumsum(arr.astype(np.int64), out=bounds[1:])
+            self._bounds = bounds
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -296,9 +303,11 @@ class Schedule:
     @property
     def boundaries(self) -> NDArray[np.int64]:
         """``[0, i_2, ..., i_{K+1} = n]``: unmasked counts before each step, then n."""
-        out = np.zeros(self.steps + 1, dtype=np.int64)
-        out[1:] = np.cumsum(self._sizes)
-        return out
+        if self._bounds is None:
+            out = np.zeros(self.steps + 1, dtype=np.int64)
+            out[1:] = np.cumsum(self._sizes)
+            self._bounds = out
+        return self._bounds.copy()  # cached sum, a fresh array for the caller
 
     def counts(self) -> NDArray[np.int64]:
         """Per-step counts as an int64 array (convention: tokens unmasked *at* step k)."""
