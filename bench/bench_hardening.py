@@ -83,8 +83,8 @@ def exports(k: int = 1_000_000, baseline_k: int = 200_000) -> None:
     dwall, dcpu, data = _both(lambda: export.to_dict(s))
     assert text.count("\n") == k + 1 and len(data["remaining_mask_ratio"]) == k
     small = unmask.Schedule(s.sizes[:baseline_k])
-    bwall, bcpu, want = _both(lambda: csv_baseline(small))
-    owall, ocpu, got = _both(lambda: export.to_csv(small))
+    _, bcpu, want = _both(lambda: csv_baseline(small))
+    _, ocpu, got = _both(lambda: export.to_csv(small))
     assert got == want, "CSV differs from the plain-Python writer"
     print(f"to_csv  K = {k}: {wall:.3f} s wall, {cpu:.3f} s CPU; to_dict {dwall:.3f} s wall, "
           f"{dcpu:.3f} s CPU")
@@ -99,8 +99,8 @@ def bernoulli(n: int = 4096, k: int = 64, baseline_n: int = 1024) -> None:
     wall, cpu, got = _both(lambda: unmask.expected_kl(h, sizes))
     small_h = h[:baseline_n]
     small = unmask.BernoulliSizes(np.linspace(0.0, 1.0, k + 1), baseline_n)
-    bwall, bcpu, want = _both(lambda: bernoulli_baseline(small_h, small))
-    owall, ocpu, ours = _both(lambda: unmask.expected_kl(small_h, small))
+    _, bcpu, want = _both(lambda: bernoulli_baseline(small_h, small))
+    _, ocpu, ours = _both(lambda: unmask.expected_kl(small_h, small))
     assert abs(ours - want) <= 1e-10 * max(1.0, abs(want)), (ours, want)
     print(f"BernoulliSizes n = {n}, K = {k}: {wall:.3f} s wall, {cpu:.3f} s CPU, E KL = {got:.6g}")
     print(f"BernoulliSizes n = {baseline_n}, K = {k}: ours {ocpu:.4f} s CPU, per-state loop "

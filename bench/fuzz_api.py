@@ -237,11 +237,11 @@ def schedule_args(draw: Any, n: int | None) -> Any:
 
 def _len_of(obj: Any) -> int | None:
     """The n a profile argument stands for (h length, law's variables), None if unreadable."""
-    if hasattr(obj, "n") and isinstance(getattr(obj, "n"), int):
+    if hasattr(obj, "n") and isinstance(obj.n, int):
         return int(obj.n)
     try:
         arr = np.asarray(obj)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
     if arr.ndim == 1:
         return int(arr.size)
@@ -257,12 +257,14 @@ def _n_of(obj: Any) -> int | None:
     try:
         arr = np.asarray(obj.probs if hasattr(obj, "probs") else obj)
         return int(arr.ndim) if arr.ndim >= 1 else None
-    except Exception:  # noqa: BLE001 - any unreadable input: no n
+    except Exception:
         return None
 
 
 # -- result checks ------------------------------------------------------------------------------
-def check_float(x: Any, *, nonneg: bool = False, finite: bool = False, upper: float | None = None) -> None:
+def check_float(
+    x: Any, *, nonneg: bool = False, finite: bool = False, upper: float | None = None
+) -> None:
     if not isinstance(x, float):
         raise BadResult(f"expected a Python float, got {type(x).__name__}")
     if math.isnan(x):
@@ -454,7 +456,6 @@ def all_bounds(data: Any) -> Any:
 
 @entry
 def schedule_families(data: Any) -> Any:
-    import unmask
     from unmask import schedules as S
 
     name = data.draw(mostly(st.sampled_from(sorted(S.FAMILIES)),
@@ -764,7 +765,7 @@ def run_worker(name: str, calls: int, seed: int, last_call_path: str) -> dict[st
             stats.setdefault("messages", {})[msg] = stats.get("messages", {}).get(msg, 0) + 1
         except KeyboardInterrupt:
             raise
-        except BaseException as exc:  # noqa: BLE001 - everything else is a finding
+        except BaseException as exc:
             if type(exc).__module__.startswith("hypothesis"):  # its own control flow
                 stats["calls"] -= 1
                 raise

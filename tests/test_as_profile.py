@@ -16,7 +16,7 @@ from unmask.schedules import families
 def test_the_rule_one_axis_is_h_more_axes_are_a_law() -> None:
     h = np.array([0.7, 0.5, 0.2])
     assert unmask.as_profile(h).h.tolist() == h.tolist()
-    assert unmask.as_profile(h) .source == unmask.Profile.from_h(h).source
+    assert unmask.as_profile(h).source == unmask.Profile.from_h(h).source
     law = joints.random(3, 2, seed=1)
     table = np.array(law.probs)
     assert np.array_equal(unmask.as_profile(table).h, unmask.profile(law).h)
@@ -31,7 +31,8 @@ def test_every_profile_consumer_reads_a_plain_array_the_same_way() -> None:
     assert unmask.expected_kl(h, sched) == unmask.expected_kl(prof, sched)
     assert B.all_bounds(h, sched).exact == B.all_bounds(prof, sched).exact
     assert unmask.optimal_schedule(h, 3) == unmask.optimal_schedule(prof, 3)
-    assert np.array_equal(unmask.optimal_frontier(h, 4).costs, unmask.optimal_frontier(prof, 4).costs)
+    fr_h, fr_prof = unmask.optimal_frontier(h, 4), unmask.optimal_frontier(prof, 4)
+    assert np.array_equal(fr_h.costs, fr_prof.costs)
     assert families.get("sqrt", h, 3) == families.get("sqrt", prof, 3)
     assert B.tc_bound(h, sched) == B.tc_bound(prof, sched)
 

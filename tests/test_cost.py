@@ -242,6 +242,8 @@ def test_bernoulli_expected_kl_with_learning_errors_and_progress() -> None:
     eps = unmask.learning_errors(p, p_hat)
     want = _bernoulli_loop_oracle(unmask.profile(p).h, sizes, eps)
     calls: list[tuple[int, int]] = []
-    got = unmask.expected_kl(p, sizes, conditionals=p_hat, progress=lambda d, t: calls.append((d, t)))
+    got = unmask.expected_kl(
+        p, sizes, conditionals=p_hat, progress=lambda d, t: calls.append((d, t))
+    )
     assert got == pytest.approx(want, rel=1e-12)
     assert calls[0] == (0, 3) and calls[-1] == (3, 3)

@@ -483,7 +483,7 @@ def test_an_internal_failure_is_not_blamed_on_the_law(monkeypatch: pytest.Monkey
         dst[0] = np.nan
 
     monkeypatch.setattr(law_module.core, "law_step", broken)
-    with pytest.raises(RuntimeError, match="internal error.*defect of unmask") as info:
+    with pytest.raises(RuntimeError, match=r"internal error.*defect of unmask") as info:
         unmask.sampler_law(unmask.joints.parity(3), [2, 1])
     assert "joint law contains" not in str(info.value)
 

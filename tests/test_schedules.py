@@ -389,7 +389,8 @@ def test_non_monotone_profile_is_handled_by_sqrt_rule() -> None:
 
 # -- clear errors and costs estimated up front ----------------------------------------------------
 def test_unknown_curve_parameters_name_the_family_not_a_private_function() -> None:
-    with pytest.raises(TypeError, match=r"masking curve 'cosine' takes no parameters, got \['bogus'\]"):
+    no_params = r"masking curve 'cosine' takes no parameters, got \['bogus'\]"
+    with pytest.raises(TypeError, match=no_params):
         S.get("cosine", 10, 3, bogus=1)
     with pytest.raises(TypeError, match=r"takes the parameters \['exponent'\], got \['power'\]"):
         S.get("power", 10, 3, power=2.0)

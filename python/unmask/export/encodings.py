@@ -100,7 +100,7 @@ def cumulative_unmasked(schedule: Any, *, include_start: bool = False) -> list[i
     >>> cumulative_unmasked([3, 2, 1], include_start=True)
     [0, 3, 5, 6]
     """
-    b = _sched(schedule).boundaries.tolist()
+    b: list[int] = _sched(schedule).boundaries.tolist()
     return b if include_start else b[1:]
 
 

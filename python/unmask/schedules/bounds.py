@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from unmask.profiles.profile import Profile
 from unmask.profiles.inputs import as_profile
+from unmask.profiles.profile import Profile
 from unmask.schedules.cost import expected_kl
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 

@@ -11,7 +11,8 @@ counts), except :func:`randomized`, which returns a :class:`unmask.CompositionLa
   of theory section 6.
 * :func:`sqrt_rule`: the continuum optimum of section 6 from a profile.
 * :func:`randomized`: randomized step sizes (our own construction, see its docstring).
-* :func:`optimal`: the exact optimum (delegates to :func:`unmask.schedules.solver.optimal_schedule`).
+* :func:`optimal`: the exact optimum (delegates to
+  :func:`unmask.schedules.solver.optimal_schedule`).
 * :func:`get`: pick any of them by name (used by the CLI).
 """
 

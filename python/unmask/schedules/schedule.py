@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -307,7 +306,8 @@ class Schedule:
             out = np.zeros(self.steps + 1, dtype=np.int64)
             out[1:] = np.cumsum(self._sizes)
             self._bounds = out
-        return self._bounds.copy()  # cached sum, a fresh array for the caller
+        fresh: NDArray[np.int64] = self._bounds.copy()  # cached sum, a fresh array for the caller
+        return fresh
 
     def counts(self) -> NDArray[np.int64]:
         """Per-step counts as an int64 array (convention: tokens unmasked *at* step k)."""

@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 
 from unmask._core_loader import core
 from unmask._validation import check_memory, resolve_threads
-from unmask.profiles.profile import Profile
 from unmask.profiles.inputs import as_profile
+from unmask.profiles.profile import Profile
 from unmask.schedules.schedule import Schedule
 
 __all__ = [
