@@ -714,3 +714,10 @@ def test_help_texts_are_complete() -> None:
     for text in ("fraction still masked after each step", "LLaDA's even split",
                  "JSON (with the convention", "must divide n"):
         assert text in " ".join(out.split()), text
+
+
+def test_mixture_components_are_checked_before_they_are_drawn() -> None:
+    # --param 3e8 drew 2.3 GB of components before any check (issue 9, item 13)
+    code, out = run("profile", "mixture", "--param", "3e8")
+    assert code == 2
+    assert "300000000 mixture components on [2]^8 needs about" in out

@@ -194,3 +194,10 @@ def test_a_broadcast_table_is_refused_before_it_is_copied() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "refused:" in run.stdout and "2147483648 entries" in run.stdout
+
+
+def test_random_law_with_a_huge_concentration_is_still_a_law() -> None:
+    # draws near 1e308 overflowed their sum: "joint law sums to 0.0" blamed the law
+    law = joints.random(4, 2, concentration=1e308, seed=0)
+    assert np.all(np.isfinite(law.flat)) and math.fsum(law.flat.tolist()) == pytest.approx(1.0)
+    assert unmask.tv(law, np.full((2,) * 4, 1 / 16)) < 1e-6  # huge concentration: near uniform

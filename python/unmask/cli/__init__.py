@@ -205,6 +205,10 @@ def build_law(name: str, n: int | None, q: int, seed: int, param: float | None) 
         return Joint(p)
     if name == "mixture":
         comps = int(value)
+        from unmask._validation import check_memory
+
+        # the (comps, n, q) components and their copy, before drawing them (--param 3e8)
+        check_memory(16.0 * comps * n * q, f"{comps} mixture components on [{q}]^{n}")
         rng = np.random.default_rng(seed)
         return joints.mixture_of_products(
             np.full(comps, 1.0 / comps), rng.dirichlet(np.ones(q), size=(comps, n))
