@@ -553,3 +553,11 @@ def _draw(law: unmask.Joint, m: int) -> np.ndarray:
     rng = np.random.default_rng(0)
     idx = rng.choice(law.flat.size, size=m, p=law.flat)
     return np.stack(np.unravel_index(idx, law.probs.shape), axis=1).astype(np.int64)
+
+
+def test_estimate_reports_progress_over_its_model_calls() -> None:
+    law = joints.random(4, 3, seed=2)
+    calls: list[tuple[int, int]] = []
+    unmask.estimate_profile(joint_model(law), _draw(law, 50), 4, samples_per_level=8,
+                            batch_size=4, seed=0, progress=lambda d, t: calls.append((d, t)))
+    assert calls[0] == (0, 8) and calls[-1] == (8, 8)  # 4 levels x 2 batches

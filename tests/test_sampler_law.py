@@ -543,3 +543,13 @@ def test_float32_softmax_rows_are_accepted_with_a_tolerance() -> None:
     np.testing.assert_allclose(got.probs, want.probs, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match=r"tol must be a number in \(0, 1\)"):
         Conditionals.from_callable(float32_rows, 3, 3, tol=2.0)
+
+
+def test_progress_reports_every_step_of_the_level_dp() -> None:
+    p = unmask.joints.random(6, 2, seed=1)
+    calls: list[tuple[int, int]] = []
+    got = unmask.sampler_law(p, [2, 1, 3], progress=lambda d, t: calls.append((d, t)))
+    assert calls[0] == (0, 3) and calls[-1] == (3, 3)
+    np.testing.assert_array_equal(got.probs, unmask.sampler_law(p, [2, 1, 3]).probs)
+    with pytest.raises(TypeError, match="progress must be None or a callable"):
+        unmask.sampler_law(p, [6], progress=3)

@@ -39,6 +39,7 @@ def estimate_profile(
     to_torch: bool = False,
     seed: Any = None,
     base: float | None = None,
+    progress: Any = None,
 ) -> Profile:
     """Monte Carlo estimate of the entropy profile ``h(i)`` from a black-box conditional model.
 
@@ -93,6 +94,9 @@ def estimate_profile(
         Randomness for the data rows and the masks.
     base : float, optional
         Logarithm base of the result (None: nats).
+    progress : callable, optional
+        ``progress(done, total)`` over the model calls (batches) of all levels; see
+        :mod:`unmask._progress`.
 
     Returns
     -------
@@ -167,6 +171,9 @@ def estimate_profile(
     )
     check_memory(16.0 * spl, f"the per-sequence values of one level ({spl} samples_per_level)")
 
+    from unmask._progress import Progress
+
+    bar = Progress(progress, total=level_list.size * -(-spl // bsz))
     means = np.empty(level_list.size)
     errs = np.empty(level_list.size)
     for idx, i in enumerate(level_list.tolist()):
@@ -199,10 +206,12 @@ def estimate_profile(
                         f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
                     )
             values_all.append(_per_sequence(logp, probs, x, mask, estimator, i))
+            bar.advance()
         vals = np.concatenate(values_all)
         means[idx] = math.fsum(vals.tolist()) / vals.size
         errs[idx] = float(np.std(vals, ddof=1)) / math.sqrt(vals.size)
 
+    bar.finish()
     z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     lower_pts = np.maximum(means - z * errs, 0.0)
     upper_pts = means + z * errs

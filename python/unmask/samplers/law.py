@@ -94,6 +94,8 @@ def sampler_law(
     order: Any = "random",
     conditionals: Any = None,
     threads: int | None = None,
+    *,
+    progress: Any = None,
 ) -> Joint:
     r"""Exact output law of the factorized (parallel) sampler.
 
@@ -112,6 +114,9 @@ def sampler_law(
         exact conditionals, a callable ``fn(x, j)`` as in :meth:`Conditionals.from_callable`.
     threads : int, optional
         Threads of the C++ level DP (None: all cores). Results do not depend on it.
+    progress : callable, optional
+        ``progress(done, total)`` over the steps of the random-order level DP (the grid steps
+        for Bernoulli sizes); see :mod:`unmask._progress`.
 
     Returns
     -------
@@ -171,9 +176,12 @@ def sampler_law(
         if isinstance(sizes, BernoulliSizes):
             return _fixed_order_bernoulli(sigma, sizes, cond)
         return _result_law(_fixed_order_law(sigma, sizes, cond), n, q, "fixed-order law")
+    from unmask._progress import check_progress
+
+    check_progress(progress)
     if isinstance(sizes, BernoulliSizes):
-        return _random_order_bernoulli(sizes, cond, nthreads)
-    return _random_order_fixed(sizes, cond, nthreads)
+        return _random_order_bernoulli(sizes, cond, nthreads, progress)
+    return _random_order_fixed(sizes, cond, nthreads, progress)
 
 
 def _level_inputs(
@@ -226,22 +234,33 @@ def _step(
         core.law_step(src, dst, n, q, i, s, weight, None, None, 1.0, tables[i], threads)
 
 
-def _random_order_fixed(sched: Schedule, cond: Conditionals, threads: int) -> Joint:
+def _random_order_fixed(
+    sched: Schedule, cond: Conditionals, threads: int, progress: Any = None
+) -> Joint:
+    from unmask._progress import Progress
+
     n, q = cond.n, cond.q
     starts = [i for i, _ in sched.blocks()]
     peak = max(_states(n, q, i) + _states(n, q, i + s) for i, s in sched.blocks())
     _estimate(cond, starts, 8.0 * peak, f"the random-order law of schedule {sched.sizes}")
     marg, temperature = _level_inputs(cond, starts, threads)
     tables: dict[int, NDArray[np.float64]] = {}
+    bar = Progress(progress, total=sched.steps)
     w = np.ones(1)
     for i, s in sched.blocks():
         dst = np.zeros(_states(n, q, i + s))
         _step(cond, marg, temperature, w, dst, i, s, 1.0 / math.comb(n - i, s), threads, tables)
         w = dst
+        bar.advance()
+    bar.finish()
     return _result_law(w, n, q, "random-order law")
 
 
-def _random_order_bernoulli(sizes: BernoulliSizes, cond: Conditionals, threads: int) -> Joint:
+def _random_order_bernoulli(
+    sizes: BernoulliSizes, cond: Conditionals, threads: int, progress: Any = None
+) -> Joint:
+    from unmask._progress import Progress
+
     n, q = cond.n, cond.q
     every = list(range(n))
     all_states = sum(_states(n, q, i) for i in range(n + 1))
@@ -249,6 +268,7 @@ def _random_order_bernoulli(sizes: BernoulliSizes, cond: Conditionals, threads: 
     marg, temperature = _level_inputs(cond, every, threads)
     tables: dict[int, NDArray[np.float64]] = {}
     states: dict[int, NDArray[np.float64]] = {0: np.ones(1)}
+    bar = Progress(progress, total=sizes.steps)
     for k in range(sizes.steps):
         new: dict[int, NDArray[np.float64]] = {}
         for i in sorted(states):
@@ -264,6 +284,8 @@ def _random_order_bernoulli(sizes: BernoulliSizes, cond: Conditionals, threads: 
                     weight = float(probs[s]) / math.comb(n - i, s)
                     _step(cond, marg, temperature, src, new[b], i, s, weight, threads, tables)
         states = new
+        bar.advance()
+    bar.finish()
     return _result_law(states[n], n, q, "random-order law")
 
 
