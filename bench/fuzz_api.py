@@ -334,7 +334,7 @@ def profile(data: Any) -> Any:
 def subset_entropies(data: Any) -> Any:
     import unmask
 
-    law = data.draw(st.one_of(joints_or_tables(), junk), label="law")
+    law = data.draw(mostly(joints_or_tables(), junk), label="law")
     out = unmask.subset_entropies(law, base=data.draw(base_arg), threads=data.draw(threads_arg))
     check_array(out)
     check_float(unmask.entropy(law), nonneg=True, finite=True)
@@ -714,8 +714,13 @@ def fixed_order_and_blocks(data: Any) -> Any:
     sched = unmask.optimal_schedule(cm, data.draw(st.integers(1, max(1, n))))
     check_schedule(sched)
     prof = data.draw(profile_args())
-    width = data.draw(mostly(st.integers(1, 8), st.one_of(st.integers(-1, 0), junk)))
-    steps = data.draw(mostly(st.integers(1, 16), st.one_of(st.integers(-1, 0), junk)))
+    n_prof = _len_of(prof) or 4
+    widths = [w for w in range(1, n_prof + 1) if n_prof % w == 0]
+    width = data.draw(mostly(st.sampled_from(widths), st.one_of(st.integers(-1, 0), junk)))
+    valid_width = isinstance(width, int) and not isinstance(width, bool) and width > 0
+    blocks = n_prof // width if valid_width else 1
+    steps = data.draw(mostly(st.integers(1, 4).map(lambda m: m * max(1, blocks)),
+                             st.one_of(st.integers(-1, 0), junk)))
     out = unmask.optimal_block_schedule(prof, steps, width)
     check_schedule(out)
 
