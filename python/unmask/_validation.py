@@ -12,6 +12,9 @@ from numpy.typing import NDArray
 #: Tolerance on the total mass of a probability array.
 NORMALIZATION_TOL = 1e-9
 
+#: Allocations below this are not checked against the memory limits (64 MiB).
+_SMALL_BYTES = 64.0 * 2**20
+
 
 def as_probability_array(
     values: Any, *, name: str = "probabilities", normalize: bool = False
@@ -37,9 +40,9 @@ def as_probability_array(
         raise ValueError(f"{name} is empty")
     copies = 0.0 if (arr.dtype == np.float64 and arr.flags.c_contiguous) else 1.0
     # the conversion, a boolean temporary per check, and the normalised copy
-    check_memory(
-        float(arr.size) * (8.0 * copies + 1.0 + 8.0), f"{name} of {arr.size} entries"
-    )
+    need = float(arr.size) * (8.0 * copies + 1.0 + 8.0)
+    if need > _SMALL_BYTES:  # small tables: not worth reading /proc and the cgroup files
+        check_memory(need, f"{name} of {arr.size} entries")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         bad = int(np.count_nonzero(~np.isfinite(arr)))
