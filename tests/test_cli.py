@@ -988,3 +988,10 @@ def test_alpha_times_are_rounded_the_same_in_every_output() -> None:
     exact = [k / 5 for k in range(6)]
     assert t_json == exact and t_csv == exact and t_all == exact[1:]
     assert encodings.alpha_knots([2, 2, 2, 2, 2])[0].tolist() == exact
+
+
+def test_mixture_components_are_checked_before_they_are_drawn() -> None:
+    # --param 3e8 drew 2.3 GB of components before any check (issue 9, item 13)
+    code, out = run("profile", "mixture", "--param", "3e8")
+    assert code == 2
+    assert "300000000 mixture components on [2]^8 needs about" in out

@@ -132,8 +132,13 @@ def test_rounding_never_makes_an_exact_expected_kl_negative() -> None:
         for k in range(1, law.n + 1):
             for sizes in all_compositions(law.n, k):
                 assert unmask.expected_kl(law, sizes) >= 0.0
-    raw = unmask.Profile([0.5, 0.7, 0.2])  # not monotone: a negative term is reported as is
-    assert unmask.expected_kl(raw, [2, 1]) < 0
+    raw = unmask.Profile([0.5, 0.7, 0.2])  # not monotone: refused unless asked for "plain"
+    with pytest.raises(ValueError, match=r"not non-increasing \(h\(1\) - h\(0\) = 0.2"):
+        unmask.expected_kl(raw, [2, 1])
+    assert unmask.expected_kl(raw, [2, 1], nonmonotone="plain") < 0  # the formula, as asked
+    projected = unmask.expected_kl(raw, [2, 1], nonmonotone="project")
+    assert projected == pytest.approx(unmask.expected_kl(raw.monotone(), [2, 1]))
+    assert projected >= 0
 
 
 @pytest.mark.parametrize("n", [70, 500, 1500])
@@ -190,5 +195,55 @@ def test_bernoulli_expected_kl_is_a_python_float() -> None:
 def test_bernoulli_and_fixed_sizes_treat_non_monotone_curves_alike() -> None:
     raw = unmask.Profile([0.2, 0.9, 0.1])  # an estimate that is not non-increasing
     all_at_once = unmask.BernoulliSizes([0.0, 1.0], 3)  # reveals all 3 tokens in one step
-    assert unmask.expected_kl(raw, [3]) == pytest.approx(3 * 0.2 - 1.2)  # negative: reported
-    assert unmask.expected_kl(raw, all_at_once) == pytest.approx(unmask.expected_kl(raw, [3]))
+    plain = {"nonmonotone": "plain"}
+    assert unmask.expected_kl(raw, [3], **plain) == pytest.approx(3 * 0.2 - 1.2)  # as asked
+    assert unmask.expected_kl(raw, all_at_once, **plain) == pytest.approx(
+        unmask.expected_kl(raw, [3], **plain)
+    )
+    for sched in ([3], all_at_once):  # the default refuses: no negative "KL" is ever reported
+        with pytest.raises(ValueError, match="not non-increasing"):
+            unmask.expected_kl(raw, sched)
+
+
+# -- Bernoulli sizes: O(n K) closed form against the per-state loop ------------------------------
+def _bernoulli_loop_oracle(h: np.ndarray, sizes: unmask.BernoulliSizes, eps=None) -> float:
+    """The former implementation: the law of the unmasked count, state by state."""
+    n = h.size
+    C = np.concatenate([[0.0], np.cumsum(h)])
+    state = np.zeros(n + 1)
+    state[0] = 1.0
+    total = 0.0
+    for k in range(sizes.steps):
+        new = np.zeros(n + 1)
+        for i in np.nonzero(state > 0)[0].tolist():
+            probs = sizes.step_probabilities(k, n - i)
+            b = i + np.arange(probs.size)
+            g = (b - i) * h[i] - (C[b] - C[i]) if i < n else np.zeros(1)
+            total += state[i] * float(probs @ g)
+            if eps is not None and i < n:
+                total += state[i] * float(probs @ np.arange(probs.size)) * float(eps[i])
+            new[i : i + probs.size] += state[i] * probs
+        state = new
+    return total
+
+
+@given(profiles(min_n=1, max_n=40), st.lists(st.floats(0.0, 1.0), min_size=0, max_size=6))
+def test_bernoulli_expected_kl_matches_the_state_loop(prof, cuts) -> None:
+    alpha = [0.0, *sorted(cuts), 1.0]
+    sizes = unmask.BernoulliSizes(alpha, prof.n)
+    want = _bernoulli_loop_oracle(prof.h, sizes)
+    assert unmask.expected_kl(prof, sizes) == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+def test_bernoulli_expected_kl_with_learning_errors_and_progress() -> None:
+    p = joints.random(5, 2, seed=3)
+    p_hat = joints.random(5, 2, seed=4)
+    sizes = unmask.BernoulliSizes([0.0, 0.2, 0.7, 1.0], 5)
+    eps = unmask.learning_errors(p, p_hat)
+    want = _bernoulli_loop_oracle(unmask.profile(p).h, sizes, eps)
+    calls: list[tuple[int, int]] = []
+    got = unmask.expected_kl(
+        p, sizes, conditionals=p_hat, progress=lambda d, t: calls.append((d, t))
+    )
+    assert got == pytest.approx(want, rel=1e-12)
+    assert calls[0] == (0, 3) and calls[-1] == (3, 3)

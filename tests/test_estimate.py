@@ -531,3 +531,33 @@ def test_model_editing_its_inputs_in_place_changes_nothing() -> None:
     a = unmask.estimate_profile(exact_model, data, 5, **kw)
     b = unmask.estimate_profile(vandal, data, 5, **kw)
     np.testing.assert_array_equal(a.h, b.h)
+
+
+def test_probabilities_passed_as_logits_are_refused() -> None:
+    # a second softmax of probabilities put h off by ~50% without a word
+    law = joints.random(4, 3, seed=2)
+    data = _draw(law, 200)
+    model = joint_model(law)
+    with pytest.raises(ValueError, match="output='logits' but every masked row is already"):
+        unmask.estimate_profile(model, data, 4, samples_per_level=20, seed=0, output="logits")
+
+    def logits(values, mask):
+        return np.log(np.maximum(model(values, mask), 1e-300)) + 3.0  # real logits: accepted
+
+    est = unmask.estimate_profile(logits, data, 4, samples_per_level=20, seed=0, output="logits")
+    ref = unmask.estimate_profile(model, data, 4, samples_per_level=20, seed=0)
+    np.testing.assert_allclose(est.h, ref.h, rtol=1e-9, atol=1e-12)
+
+
+def _draw(law: unmask.Joint, m: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    idx = rng.choice(law.flat.size, size=m, p=law.flat)
+    return np.stack(np.unravel_index(idx, law.probs.shape), axis=1).astype(np.int64)
+
+
+def test_estimate_reports_progress_over_its_model_calls() -> None:
+    law = joints.random(4, 3, seed=2)
+    calls: list[tuple[int, int]] = []
+    unmask.estimate_profile(joint_model(law), _draw(law, 50), 4, samples_per_level=8,
+                            batch_size=4, seed=0, progress=lambda d, t: calls.append((d, t)))
+    assert calls[0] == (0, 8) and calls[-1] == (8, 8)  # 4 levels x 2 batches

@@ -155,3 +155,49 @@ def test_astronomical_sizes_are_refused_without_overflow(n: int, q: int, digits:
         check_dense_size(n, q)
     with pytest.raises(MemoryError, match="is available"):
         unmask.joints.all_equal(n, q)
+
+
+# -- one normalised law for every function -------------------------------------------------------
+def test_a_table_within_tolerance_is_the_normalised_law_everywhere() -> None:
+    # kl/tv used the raw table while the entropies used p / sum(p): 5e-10 inconsistencies
+    raw = np.full((2, 2), 0.25)
+    raw[0, 0] += 4e-10
+    law = unmask.Joint(raw)
+    total = math.fsum(raw.ravel().tolist())
+    normalised = [v / total for v in raw.ravel().tolist()]
+    assert math.fsum(law.flat.tolist()) == pytest.approx(1.0, abs=1e-15)
+    assert unmask.kl(law, raw) == 0.0 and unmask.tv(law, raw) == 0.0
+    uniform = np.full((2, 2), 0.25)
+    by_hand = math.fsum(p * math.log(p / 0.25) for p in normalised)
+    assert unmask.kl(law, uniform) == pytest.approx(by_hand, abs=1e-16)
+    assert unmask.kl(law, uniform) == pytest.approx(
+        2 * math.log(2) - unmask.entropy(law), abs=1e-15
+    )
+
+
+def test_a_broadcast_table_is_refused_before_it_is_copied() -> None:
+    # np.broadcast_to(1.0, (2,)*31) occupies 8 bytes; normalising it copied 16 GiB unchecked
+    import subprocess
+    import sys
+
+    script = (
+        "import resource, numpy as np, unmask\n"
+        "lim = 3 * 1024**3\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (lim, lim))\n"
+        "try:\n"
+        "    unmask.Joint(np.broadcast_to(1.0, (2,) * 31), normalize=True)\n"
+        "except MemoryError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert "refused:" in run.stdout and "2147483648 entries" in run.stdout
+
+
+def test_random_law_with_a_huge_concentration_is_still_a_law() -> None:
+    # draws near 1e308 overflowed their sum: "joint law sums to 0.0" blamed the law
+    law = joints.random(4, 2, concentration=1e308, seed=0)
+    assert np.all(np.isfinite(law.flat)) and math.fsum(law.flat.tolist()) == pytest.approx(1.0)
+    assert unmask.tv(law, np.full((2,) * 4, 1 / 16)) < 1e-6  # huge concentration: near uniform

@@ -158,3 +158,26 @@ def test_context_of_mass_zero_under_the_learned_law_is_no_warning():
 def _kl_x1() -> float:
     """eps(0) pair j = 1: KL(p(x_1) || p_hat(x_1)) = KL((.5, .5) || (.3, .7)); j = 0 gives 0."""
     return 0.5 * math.log(0.5 / 0.3) + 0.5 * math.log(0.5 / 0.7)
+
+
+# -- tempering towards T -> 0 ---------------------------------------------------------------------
+def test_temperatures_below_the_floor_or_not_numbers_are_refused() -> None:
+    # T = 1e-320 returned the learning errors of another temperature; "1.5" and True were taken
+    p = unmask.joints.random(3, 2, seed=0)
+    for bad in (1e-320, 5e-301, 0.0, -1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="temperature must be a finite number >= 1e-300"):
+            Conditionals.tempered(p, bad)
+    for bad in ("1.5", True, None):
+        with pytest.raises(TypeError, match="temperature must be a real number"):
+            Conditionals.tempered(p, bad)  # type: ignore[arg-type]
+
+
+def test_learning_errors_at_the_floor_follow_the_argmax_limit() -> None:
+    # As T -> 0, T * KL(p_j || q_j) -> E_p[log(max_x p(x | A) / p(x_j | A))]: the loop oracle at
+    # a moderate T gives that constant (its 1/T part dominates), the floor must agree
+    p = unmask.joints.random(4, 3, seed=5)
+    floor = unmask.learning_errors(p, Conditionals.tempered(p, 1e-300))
+    small = learning_errors_loop(p, Conditionals.tempered(p, 1e-9))
+    assert np.all(np.isfinite(floor))
+    np.testing.assert_allclose(floor * 1e-300, small * 1e-9, rtol=1e-6)
+    assert np.all(floor[:-1] > 0)

@@ -196,7 +196,7 @@ def test_ctrl_c_interrupts_a_long_computation() -> None:
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            unmask.markov_profile(P, 200_000, mu)  # a minute's work, non-stationary
+            unmask.markov_profile(P, 200_000, mu, max_work=None)  # a minute's work
     finally:
         timer.cancel()
     # and the core still works afterwards
@@ -303,3 +303,25 @@ def test_default_law_checked_for_stationarity(monkeypatch: pytest.MonkeyPatch) -
     assert "non-stationary" in got.source
     exact = unmask.profile(joints.markov_chain(P, 8, off))
     np.testing.assert_allclose(got.h, exact.h, rtol=0, atol=1e-12)
+
+
+def test_huge_n_is_a_value_error_not_a_binding_signature() -> None:
+    # markov_profile(P, 2**64) surfaced the private pybind signature (TypeError)
+    with pytest.raises(ValueError, match=r"n must be at most 2\*\*62"):
+        unmask.markov_profile(np.full((2, 2), 0.5), 2**64)
+
+
+def test_cost_is_estimated_and_refused_up_front() -> None:
+    # non-stationary n = 1e6 ran for hours; the refusal must come at once, with the estimate
+    P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(ValueError, match=r"non-stationary, O\(n\^2 q\).*about 8e\+03 s on one"):
+        unmask.markov_profile(P, 10**6, [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"stationary, O\(n log n\).*max_work"):
+        unmask.markov_profile(P, 10**7)
+    from unmask.profiles.markov import markov_work
+
+    assert markov_work(1000, 2, False) == pytest.approx(1000 * 8 + 2e6)
+    # below the cap nothing changes
+    assert unmask.markov_profile(P, 50, [1.0, 0.0], max_work=1e5).n == 50
+    with pytest.raises(ValueError, match="max_work"):
+        unmask.markov_profile(P, 50, [1.0, 0.0], max_work=1e3)

@@ -431,3 +431,125 @@ def test_level_accessors_reject_bad_levels():
         cond.marginals([1.0])
     with pytest.raises(TypeError, match="context level must be an integer"):
         cond.table(1.5)
+
+
+# -- hardening: overflow in the size-2 kernel, internal failures, thread teams -----------------
+def _ising_chain(n: int, coupling: float) -> np.ndarray:
+    spins = np.array(list(itertools.product([-1, 1], repeat=n)))
+    energy = coupling * np.sum(spins[:, :-1] * spins[:, 1:], axis=1)
+    w = np.exp(energy - energy.max())
+    return (w / w.sum()).reshape((2,) * n)
+
+
+def _hits_overflow_window(p: np.ndarray) -> bool:
+    """Some context marginal p(x_A) lies in (1e-308, 1e-154), where 1/p(x_A)^2 overflows."""
+    n = p.ndim
+    for size in range(1, n):
+        for keep in itertools.combinations(range(n), size):
+            m = p.sum(axis=tuple(v for v in range(n) if v not in keep))
+            if np.any((m > 1e-308) & (m < 1e-154)):
+                return True
+    return False
+
+
+def test_size_two_steps_on_a_strongly_coupled_chain_match_brute_force() -> None:
+    # inv * inv overflowed for 1e-308 < p(x_A) < 1e-154, and the error blamed the user's law
+    p = _ising_chain(6, 60.0)
+    assert _hits_overflow_window(p)
+    law = unmask.sampler_law(p, [2, 2, 2])
+    want = oracle.random_order_law(6, 2, [2, 2, 2], oracle.exact_cond(p))
+    assert np.all(np.isfinite(law.flat))
+    np.testing.assert_allclose(law.probs, want, rtol=1e-12, atol=1e-300)
+    assert unmask.kl(p, law) == pytest.approx(oracle.kl_direct(p, want), rel=1e-10, abs=1e-15)
+
+
+def test_ising_eight_spins_coupling_forty_matches_the_generic_path() -> None:
+    # the issue's case: fast size-2 kernel (marginals) against the generic table kernel
+    p = unmask.Joint(_ising_chain(8, 40.0), normalize=True)
+    fast = unmask.sampler_law(p, [2, 2, 2, 2])
+    exact = Conditionals.exact(p)
+    generic = unmask.sampler_law(p, [2, 2, 2, 2], conditionals=lambda x, j: exact(x, j))
+    np.testing.assert_allclose(fast.probs, generic.probs, rtol=1e-11, atol=1e-300)
+    assert unmask.kl(p, fast) <= unmask.expected_kl(p, [2, 2, 2, 2]) + 1e-12
+
+
+def test_an_internal_failure_is_not_blamed_on_the_law(monkeypatch: pytest.MonkeyPatch) -> None:
+    import unmask.samplers.law as law_module
+
+    real = law_module.core.law_step
+
+    def broken(src, dst, *args):  # an engine defect: NaN in the output
+        real(src, dst, *args)
+        dst[0] = np.nan
+
+    monkeypatch.setattr(law_module.core, "law_step", broken)
+    with pytest.raises(RuntimeError, match=r"internal error.*defect of unmask") as info:
+        unmask.sampler_law(unmask.joints.parity(3), [2, 1])
+    assert "joint law contains" not in str(info.value)
+
+
+_THREADS_UNDER_AS_LIMIT = r"""
+import resource, sys
+import numpy as np
+import unmask
+from unmask._validation import resolve_threads
+limit = 4 * 1024**3
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+assert resolve_threads(600) <= 512  # 4 GiB holds at most ~450 8 MiB stacks, half kept free
+p = unmask.joints.random(12, 2, seed=0)
+many = unmask.sampler_law(p, [3] * 4, threads=600)
+one = unmask.sampler_law(p, [3] * 4, threads=1)
+assert np.allclose(many.probs, one.probs, rtol=1e-12, atol=1e-300)
+print("survived")
+"""
+
+
+def test_threads_beyond_what_the_os_grants_do_not_kill_the_process() -> None:
+    # libgomp calls exit(1) when it cannot create a thread team: 600 threads with 8 MiB stacks
+    # under a 4 GiB address-space limit used to end the interpreter
+    import subprocess
+
+    run = subprocess.run(
+        [sys.executable, "-c", _THREADS_UNDER_AS_LIMIT],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "survived" in run.stdout
+
+
+def test_thread_counts_are_capped_at_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validation, "available_cores", lambda: 3)
+    assert validation.resolve_threads(600) <= 3
+    assert validation.resolve_threads(None) <= 3
+    with pytest.raises(ValueError, match="<= 4096"):
+        validation.resolve_threads(10**6)
+
+
+def test_float32_softmax_rows_are_accepted_with_a_tolerance() -> None:
+    # the fixed 1e-8 row tolerance refused every float32 softmax
+    p = unmask.joints.random(3, 3, seed=7)
+    exact = Conditionals.exact(p)
+
+    def float32_rows(x, j):
+        logits = np.log(np.maximum(exact(x, j), 1e-30)).astype(np.float32)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)  # float32, rows sum to 1 within ~1e-7
+
+    with pytest.raises(ValueError, match=r"tol=1e-5"):
+        unmask.sampler_law(p, [2, 1], conditionals=float32_rows)
+    cond = Conditionals.from_callable(float32_rows, 3, 3, tol=1e-5)
+    got = unmask.sampler_law(p, [2, 1], conditionals=cond)
+    want = unmask.sampler_law(p, [2, 1])
+    np.testing.assert_allclose(got.probs, want.probs, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match=r"tol must be a number in \(0, 1\)"):
+        Conditionals.from_callable(float32_rows, 3, 3, tol=2.0)
+
+
+def test_progress_reports_every_step_of_the_level_dp() -> None:
+    p = unmask.joints.random(6, 2, seed=1)
+    calls: list[tuple[int, int]] = []
+    got = unmask.sampler_law(p, [2, 1, 3], progress=lambda d, t: calls.append((d, t)))
+    assert calls[0] == (0, 3) and calls[-1] == (3, 3)
+    np.testing.assert_array_equal(got.probs, unmask.sampler_law(p, [2, 1, 3]).probs)
+    with pytest.raises(TypeError, match="progress must be None or a callable"):
+        unmask.sampler_law(p, [6], progress=3)

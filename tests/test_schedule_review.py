@@ -236,13 +236,17 @@ def test_eps_of_a_law_is_a_clear_error() -> None:
 
 
 def test_non_monotone_profile_bounds_are_the_formulas_on_the_raw_curve() -> None:
-    # documented handling: used as given (no projection); the exact row is the identity on the
-    # raw curve, by the term-by-term oracle, and can be negative
+    # refused by default; with nonmonotone="plain" the exact row is the identity on the raw
+    # curve, by the term-by-term oracle (negative), and no rigorous row claims to hold
     h = np.array([0.1, 0.5, 0.2, 0.0])
     assert not Profile(h).is_monotone
-    table = B.all_bounds(h, [2, 2])
+    with pytest.raises(ValueError, match="not non-increasing"):
+        B.all_bounds(h, [2, 2])
+    table = B.all_bounds(h, [2, 2], nonmonotone="plain")
     raw = (0.1 - 0.1) + (0.1 - 0.5) + (0.2 - 0.2) + (0.2 - 0.0)
     assert table.exact == pytest.approx(raw, abs=1e-15) and table.exact < 0
+    assert all(r.holds is None for r in table)
+    assert "not a KL" in table["exact"].source
     projected = B.all_bounds(Profile(h).monotone(), [2, 2])
     assert projected.exact >= 0
     assert all(r.holds for r in projected if r.kind == "rigorous")

@@ -283,7 +283,7 @@ def test_optimal_delegates_to_solver(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def fake_optimal_schedule(profile: object, steps: int) -> unmask.Schedule:
         calls.append(steps)
-        h = unmask.schedules.cost.as_profile(profile).h
+        h = unmask.profiles.as_profile(profile).h
         return unmask.Schedule(plain_dp(h, steps)[1])
 
     fake = types.ModuleType("unmask.schedules.solver")
@@ -385,3 +385,32 @@ def test_non_monotone_profile_is_handled_by_sqrt_rule() -> None:
     h = np.array([1.0, 0.4, 0.6, 0.2, 0.1, 0.1])
     s = S.sqrt_rule(h, 3)
     _check_composition(s, 6, 3)
+
+
+# -- clear errors and costs estimated up front ----------------------------------------------------
+def test_unknown_curve_parameters_name_the_family_not_a_private_function() -> None:
+    no_params = r"masking curve 'cosine' takes no parameters, got \['bogus'\]"
+    with pytest.raises(TypeError, match=no_params):
+        S.get("cosine", 10, 3, bogus=1)
+    with pytest.raises(TypeError, match=r"takes the parameters \['exponent'\], got \['power'\]"):
+        S.get("power", 10, 3, power=2.0)
+    with pytest.raises(TypeError, match="must be a real number"):
+        S.get("power", 10, 3, exponent="2")
+    assert S.get("power", 10, 3, exponent=2) == S.get("power", 10, 3, exponent=2.0)
+
+
+def test_randomized_phases_are_bounded_and_report_progress() -> None:
+    with pytest.raises(ValueError, match=r"phases \* steps = 1e\+10"):
+        S.randomized(100, 10, phases=10**9)
+    calls: list[tuple[int, int]] = []
+    law = S.randomized(64, 8, phases=5, progress=lambda d, t: calls.append((d, t)))
+    assert law == law and calls[0] == (0, 5) and calls[-1] == (5, 5)
+    assert law.weights.sum() == pytest.approx(1.0)
+
+
+def test_schedule_with_sizes_beyond_int64_says_so() -> None:
+    # said "dtype object"
+    with pytest.raises(ValueError, match=r"schedule size 1180591620717411303424 is too large"):
+        unmask.Schedule([2**70])
+    with pytest.raises(ValueError, match=r"below 2\*\*63"):
+        unmask.Schedule([2**62, 2**62])

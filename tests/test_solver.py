@@ -426,7 +426,7 @@ def test_ctrl_c_interrupts_a_long_frontier(method: str) -> None:
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            unmask.optimal_frontier(h, k, method=method, threads=1)  # type: ignore[arg-type]
+            unmask.optimal_frontier(h, k, method=method, threads=1, max_work=math.inf)  # type: ignore[arg-type]
     finally:
         timer.cancel()
 
@@ -484,3 +484,22 @@ def test_optimal_block_schedule_errors(steps, width, message) -> None:
         unmask.optimal_block_schedule(h, steps, block_width=width)
     with pytest.raises(ValueError, match="not non-increasing"):
         unmask.optimal_block_schedule([0.1, 0.5, 0.2, 0.0], 2, 2, nonmonotone="raise")
+
+
+def test_huge_cost_matrix_entries_are_refused_with_a_clear_message() -> None:
+    # 1e308 entries overflowed the DP and surfaced as "corrupt parent table"
+    big = np.triu(np.full((5, 5), 1e308), 1)
+    with pytest.raises(ValueError, match="cost matrix entries are too large"):
+        unmask.CostMatrix(big)
+    fine = unmask.CostMatrix(np.triu(np.full((5, 5), 1e300), 1))
+    assert unmask.optimal_schedule(fine, 2).steps == 2
+
+
+def test_frontier_work_is_estimated_and_refused_up_front() -> None:
+    h = np.linspace(1.0, 0.0, 100_000)
+    with pytest.raises(ValueError, match=r"estimated at 1.66e\+11 work units"):
+        unmask.optimal_frontier(h, 100_000)
+    with pytest.raises(ValueError, match="plain DP is estimated"):
+        unmask.optimal_schedule(h, 1000, method="plain")
+    small = unmask.optimal_frontier(h[:50], 5, max_work=1e6)
+    assert small.costs.size == 5

@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
+#include "unmask/text.hpp"
 #include "unmask/schedule_dp.hpp"
 
 namespace unmask_bindings {
@@ -140,6 +141,23 @@ void bind_schedule(py::module_& m) {
         return unmask::path_cost(g, b, steps);
       },
       py::arg("h"), py::arg("bounds"), "Compensated sum of g over consecutive boundaries.");
+  m.def(
+      "csv_rows",
+      [](const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& ints,
+         const CArray& floats) {
+        if (ints.ndim() != 2 || floats.ndim() != 2 || ints.shape(0) != floats.shape(0))
+          throw std::invalid_argument("csv_rows needs two 2-d arrays with the same rows");
+        const auto rows = static_cast<std::int64_t>(ints.shape(0));
+        const int ni = static_cast<int>(ints.shape(1)), nf = static_cast<int>(floats.shape(1));
+        std::string text;
+        {
+          py::gil_scoped_release release;
+          text = unmask::csv_rows(ints.data(), ni, floats.data(), nf, rows);
+        }
+        return py::str(text);
+      },
+      py::arg("ints"), py::arg("floats"),
+      "CSV rows: the int columns, then the float columns written as Python's repr.");
 }
 
 }  // namespace unmask_bindings

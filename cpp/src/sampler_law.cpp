@@ -147,9 +147,11 @@ void conditional_table(const double* marg_next, int n, int q, int i, double temp
             total += c[x];
           }
         }
-        if (total > 0.0) {
+        if (total >= DBL_MIN) {
           const double inv = 1.0 / total;
           for (int x = 0; x < q; ++x) c[x] *= inv;
+        } else if (total > 0.0) {  // subnormal context mass: 1 / total would overflow
+          for (int x = 0; x < q; ++x) c[x] /= total;
         } else {
           for (int x = 0; x < q; ++x) c[x] = 1.0 / q;  // context of probability 0
         }
@@ -306,12 +308,14 @@ void law_step_marginals(const double* src, double* dst, int n, int q, int i, int
             if (s == 2 && inv > 0.0) {
               const double* m0 = mblock[0] + ij[0];
               const double* m1 = mblock[1] + ij[1];
-              const double wi = ww * inv * inv;
+              // ww * inv * inv overflows for 1e-308 < p(x_A) < 1e-154: scale each factor by inv
+              // on its own (m / p(x_A) is a conditional, <= 1; ww * inv <= 1 / DBL_MIN).
+              const double wi = ww * inv;
               if (q == 2) {  // the common binary case, unrolled
                 const std::uint64_t b0 = stride_bx[0], b1 = stride_bx[1];
                 const std::uint64_t j0 = stride_jx[0], j1 = stride_jx[1];
                 const double a0 = wi * m0[0], a1 = wi * m0[j0];
-                const double c0 = m1[0], c1 = m1[j1];
+                const double c0 = m1[0] * inv, c1 = m1[j1] * inv;
                 dst_b[0] += a0 * c0;
                 dst_b[b1] += a0 * c1;
                 dst_b[b0] += a1 * c0;
@@ -321,7 +325,8 @@ void law_step_marginals(const double* src, double* dst, int n, int q, int i, int
               for (int x0 = 0; x0 < q; ++x0) {
                 const double a = wi * m0[x0 * stride_jx[0]];
                 double* d0 = dst_b + x0 * stride_bx[0];
-                for (int x1 = 0; x1 < q; ++x1) d0[x1 * stride_bx[1]] += a * m1[x1 * stride_jx[1]];
+                for (int x1 = 0; x1 < q; ++x1)
+                  d0[x1 * stride_bx[1]] += a * (m1[x1 * stride_jx[1]] * inv);
               }
             } else {
               // c_j(x | x_A) = m_{A+j}(x_A, x) / p(x_A), one factor at a time.

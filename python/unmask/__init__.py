@@ -14,6 +14,7 @@ from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
 from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
 from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.inputs import as_profile
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
@@ -71,6 +72,7 @@ __all__ = [
     "__version__",
     "adaptive_law",
     "all_bounds",
+    "as_profile",
     "backends",
     "block_profiles",
     "block_width_frontier",

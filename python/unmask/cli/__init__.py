@@ -262,6 +262,10 @@ def build_law(name: str, n: int | None, q: int, seed: int, param: float | None) 
         return Joint(p)
     if name == "mixture":
         comps = int(value)
+        from unmask._validation import check_memory
+
+        # the (comps, n, q) components and their copy, before drawing them (--param 3e8)
+        check_memory(16.0 * comps * n * q, f"{comps} mixture components on [{q}]^{n}")
         rng = np.random.default_rng(seed)
         return joints.mixture_of_products(
             np.full(comps, 1.0 / comps), rng.dirichlet(np.ones(q), size=(comps, n))
@@ -966,7 +970,7 @@ def schedule_cmd(
     values = bsched.blocks if blockwise else _encode(sched, encoding, block_width)
     ekl = blockwise.get("blockwise_expected_kl", None)
     if ekl is None:
-        ekl = unmask.expected_kl(prof, sched)
+        ekl = unmask.expected_kl(prof, sched, nonmonotone="plain")  # policy applied above
     if fmt == "json":
         payload: dict[str, Any] = {
             "source": source, "n": sched.n, "steps": sched.steps, "family": family,
@@ -1045,7 +1049,7 @@ def frontier_cmd(
                                  param_hint="--max-steps")
     with _busy(f"frontier (n={prof.n}, K=1..{kmax})"):
         optimal = _frontier_costs(prof, kmax, nonmonotone)
-        constant = [unmask.expected_kl(prof, Schedule.constant(prof.n, k))
+        constant = [unmask.expected_kl(prof, Schedule.constant(prof.n, k), nonmonotone="plain")
                     for k in range(1, kmax + 1)]
     if plot_path is not None:
         from unmask.plotting import plot_frontier

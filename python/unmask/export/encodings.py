@@ -105,8 +105,8 @@ def cumulative_unmasked(schedule: Any, *, include_start: bool = False) -> list[i
     >>> cumulative_unmasked([3, 2, 1], include_start=True)
     [0, 3, 5, 6]
     """
-    b = _sched(schedule).boundaries.tolist()
-    return [int(v) for v in (b if include_start else b[1:])]
+    b: list[int] = _sched(schedule).boundaries.tolist()
+    return b if include_start else b[1:]
 
 
 def remaining_masked(schedule: Any) -> list[int]:
@@ -128,7 +128,8 @@ def remaining_masked(schedule: Any) -> list[int]:
     [3, 1, 0]
     """
     s = _sched(schedule)
-    return [s.n - c for c in cumulative_unmasked(s)]
+    out: list[int] = (s.n - s.boundaries[1:]).tolist()
+    return out
 
 
 def remaining_mask_ratios(schedule: Any) -> list[float]:
@@ -151,6 +152,9 @@ def remaining_mask_ratios(schedule: Any) -> list[float]:
     [0.5, 0.25, 0.0]
     """
     s = _sched(schedule)
+    if s.n < 2**53:  # int64 -> float64 is exact: numpy's division rounds as Python's int / int
+        out: list[float] = ((s.n - s.boundaries[1:]) / s.n).tolist()
+        return out
     return [m / s.n for m in remaining_masked(s)]
 
 
@@ -490,15 +494,27 @@ def to_csv(schedule: Any) -> str:
             "alpha_unmasked_fraction",
         ]
     )
-    rows = zip(
-        counts_per_step(s),
-        cumulative_unmasked(s),
-        remaining_masked(s),
-        remaining_mask_ratios(s),
-        t[1:].tolist(),
-        a[1:].tolist(),
-        strict=True,
+    if s.n >= 2**53:  # Python ints and floats, row by row (exact beyond int64 / float64 ranges)
+        rows = zip(
+            counts_per_step(s),
+            cumulative_unmasked(s),
+            remaining_masked(s),
+            remaining_mask_ratios(s),
+            t[1:].tolist(),
+            a[1:].tolist(),
+            strict=True,
+        )
+        for k, (size, cum, rem, ratio, tk, ak) in enumerate(rows, start=1):
+            w.writerow([k, size, cum, rem, repr(ratio), repr(tk), repr(ak)])
+        return buf.getvalue()
+    # Linear, in C++: one int64 table and one float64 table, written as Python writes them.
+    from unmask._core_loader import core
+
+    _check_memory(s.steps, f"the CSV of {s.steps} steps")
+    b = s.boundaries
+    cum = b[1:]
+    ints = np.column_stack(
+        [np.arange(1, s.steps + 1, dtype=np.int64), np.diff(b), cum, s.n - cum]
     )
-    for k, (size, cum, rem, ratio, tk, ak) in enumerate(rows, start=1):
-        w.writerow([k, size, cum, rem, repr(ratio), repr(tk), repr(ak)])
-    return buf.getvalue()
+    floats = np.column_stack([(s.n - cum) / s.n, t[1:], a[1:]])
+    return buf.getvalue() + str(core.csv_rows(ints, floats))

@@ -76,10 +76,12 @@ class Joint:
     -----
     The flat index of ``x`` is ``sum_j x_j q**(n-1-j)`` (C order): variable 0 is the slowest axis.
     Subsets of variables are bitmasks with bit ``j`` standing for variable ``j``.
-    A table accepted with a total of ``1 +- 1e-9`` is kept as given (no copy); the entropy
-    functions treat it as the normalised law ``probs / probs.sum()``. Without a copy the
-    Joint shares memory with the caller's array: writing to that array afterwards changes the
-    law behind the Joint's back (and skips validation), so don't.
+    A table accepted with a total of ``1 +- 1e-9`` (and not exactly 1.0) is divided by its
+    total: the Joint holds the normalised law, and every function (entropies, sampler laws,
+    :func:`unmask.kl`, :func:`unmask.tv`) uses that same law. A C-contiguous float64 table
+    whose total is exactly 1.0 is not copied; the Joint then shares memory with the caller's
+    array: writing to that array afterwards changes the law behind the Joint's back (and skips
+    validation), so don't. The memory of a copy is checked before it is made (MemoryError).
 
     Examples
     --------

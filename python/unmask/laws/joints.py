@@ -314,8 +314,11 @@ def random(n: int, q: int = 2, concentration: float = 1.0, seed: Any = None) -> 
     size = check_dense_size(n, q, copies=3)
     rng = np.random.default_rng(seed)
     g = rng.gamma(concentration, size=size)
-    if g.sum() == 0:  # pragma: no cover - astronomically unlikely underflow
+    top = float(g.max())
+    if top == 0:  # pragma: no cover - astronomically unlikely underflow
         g[rng.integers(size)] = 1.0
+        top = 1.0
+    g /= top  # a huge concentration gives draws near 1e308: their sum would overflow to inf
     return Joint((g / g.sum()).reshape((q,) * n), normalize=True)
 
 

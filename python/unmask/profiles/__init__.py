@@ -3,19 +3,22 @@
 Exact from a small law (:mod:`unmask.profiles.lattice`, every subset entropy), exact at real
 lengths for Markov chains (:mod:`unmask.profiles.markov`), or estimated from a model or a training
 loss curve (:mod:`unmask.profiles.estimate`). All of them return a
-:class:`~unmask.profiles.profile.Profile`.
+:class:`~unmask.profiles.profile.Profile`; :func:`~unmask.profiles.inputs.as_profile` is the one
+place that reads user input (a Profile, a law, or a plain ``h`` curve) as a profile.
 """
 
 from __future__ import annotations
 
 from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
 from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.inputs import as_profile
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
 
 __all__ = [
     "Profile",
+    "as_profile",
     "block_profiles",
     "entropy",
     "estimate_block_profiles",

@@ -39,6 +39,7 @@ def estimate_profile(
     to_torch: bool = False,
     seed: Any = None,
     base: float | None = None,
+    progress: Any = None,
 ) -> Profile:
     """Monte Carlo estimate of the entropy profile ``h(i)`` from a black-box conditional model.
 
@@ -76,7 +77,8 @@ def estimate_profile(
         no ground-truth symbol and equals ``h(i)`` when the model is exact, but has no sign
         guarantee otherwise.
     output : {"probs", "log_probs", "logits"}
-        What the model returns.
+        What the model returns. With ``"logits"``, rows that are all already probability vectors
+        (in [0, 1], summing to 1 within ``tol``) are refused: a second softmax would bias ``h``.
     q : int, optional
         Alphabet size; inferred from the model's output when omitted.
     tol : float
@@ -92,6 +94,9 @@ def estimate_profile(
         Randomness for the data rows and the masks.
     base : float, optional
         Logarithm base of the result (None: nats).
+    progress : callable, optional
+        ``progress(done, total)`` over the model calls (batches) of all levels; see
+        :mod:`unmask._progress`.
 
     Returns
     -------
@@ -166,6 +171,9 @@ def estimate_profile(
     )
     check_memory(16.0 * spl, f"the per-sequence values of one level ({spl} samples_per_level)")
 
+    from unmask._progress import Progress
+
+    bar = Progress(progress, total=level_list.size * -(-spl // bsz))
     means = np.empty(level_list.size)
     errs = np.empty(level_list.size)
     for idx, i in enumerate(level_list.tolist()):
@@ -198,10 +206,12 @@ def estimate_profile(
                         f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
                     )
             values_all.append(_per_sequence(logp, probs, x, mask, estimator, i))
+            bar.advance()
         vals = np.concatenate(values_all)
         means[idx] = math.fsum(vals.tolist()) / vals.size
         errs[idx] = float(np.std(vals, ddof=1)) / math.sqrt(vals.size)
 
+    bar.finish()
     z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     lower_pts = np.maximum(means - z * errs, 0.0)
     upper_pts = means + z * errs
@@ -364,6 +374,13 @@ def _validated_output(
     else:
         if np.isnan(rows).any() or np.isposinf(rows).any():
             raise ValueError(f"{where} contains NaN or +inf {output.replace('_', '-')}")
+        if output == "logits" and _rows_are_probabilities(rows, tol):
+            # softmax(p) != p: a model returning probabilities read as logits biases every h(i)
+            raise ValueError(
+                f"{where}: output='logits' but every masked row is already a probability vector "
+                "(entries in [0, 1] summing to 1): softmaxing it again would give a wrong h. "
+                "Pass output='probs' (or output='log_probs' for log-probabilities)"
+            )
         top = rows.max(axis=1, keepdims=True)
         if not np.all(np.isfinite(top)):
             raise ValueError(f"{where} gives every symbol log-probability -inf at some position")
@@ -380,6 +397,13 @@ def _validated_output(
         with np.errstate(under="ignore"):
             probs_rows = np.exp(logp_rows)
     return logp_rows, probs_rows
+
+
+def _rows_are_probabilities(rows: NDArray[np.float64], tol: float) -> bool:
+    """True when every row lies in [0, 1] and sums to 1 within ``tol`` (q >= 2 columns)."""
+    if rows.size == 0 or rows.min() < 0.0 or rows.max() > 1.0:
+        return False
+    return bool(np.all(np.abs(rows.sum(axis=1) - 1.0) <= tol))
 
 
 def _per_sequence(

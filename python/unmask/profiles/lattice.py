@@ -22,13 +22,10 @@ MAX_N = 40
 
 
 def _as_joint(joint: Any) -> Joint:
-    if isinstance(joint, Joint):
-        return joint
-    if hasattr(joint, "outcomes") and hasattr(joint, "pmf"):  # a dit.Distribution
-        from unmask.laws.joints import from_dit
+    from unmask.profiles.inputs import as_joint
 
-        return from_dit(joint)
-    return Joint(joint)
+    out: Joint = as_joint(joint)
+    return out
 
 
 def subset_entropies(
@@ -173,7 +170,10 @@ def profile(
     Parameters
     ----------
     joint : Joint, array_like or dit.Distribution
-        The law on [q]^n.
+        The law on [q]^n: a Joint, or a plain array with ``n >= 2`` axes. A plain 1-d array is
+        refused: everywhere in unmask it means an ``h`` curve (the rule of
+        :func:`unmask.profiles.as_profile`); use ``Profile.from_h(h)`` for that, or
+        ``Joint(p)`` for a law on a single variable.
     base : float, optional
         Logarithm base, > 1 (None: nats, 2: bits).
     threads : int, optional
@@ -210,7 +210,9 @@ def profile(
     >>> p.f.round(12).tolist()
     [0.0, 0.0, 1.0]
     """
-    jt = _as_joint(joint)
+    from unmask.profiles.inputs import as_joint
+
+    jt: Joint = as_joint(joint, allow_1d=False, what="unmask.profile")
     factor = log_base_factor(base)  # refuse a bad base before the walk
     ent = subset_entropies(jt, base=None, threads=threads, backend=backend)
     n = jt.n

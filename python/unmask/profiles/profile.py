@@ -132,7 +132,11 @@ class Profile:
     # -- constructors -------------------------------------------------------------------------
     @classmethod
     def from_h(cls, h: Any, **kwargs: Any) -> Profile:
-        """Build a profile from a given ``h`` curve (same as the constructor)."""
+        """Build a profile from a given ``h`` curve (same as the constructor).
+
+        The explicit form of the one rule of :func:`unmask.profiles.as_profile`: wherever a
+        profile is accepted, a plain 1-d array is read exactly like ``Profile.from_h(array)``.
+        """
         return cls(h, **kwargs)
 
     @classmethod

@@ -22,8 +22,11 @@ from unmask.laws.joint import Joint
 
 __all__ = ["Conditionals", "as_conditionals", "context_rows", "level_masks"]
 
-#: Tolerance on the total of one conditional law returned by a user callable.
+#: Default tolerance on the total of one conditional law returned by a user callable.
 ROW_SUM_TOL = 1e-8
+
+#: Smallest temperature accepted by :meth:`Conditionals.tempered` (see its Notes).
+MIN_TEMPERATURE = 1e-300
 
 ConditionalFn = Callable[[NDArray[np.int64], int], Any]
 
@@ -80,7 +83,7 @@ class Conditionals:
     [[0.0, 1.0]]
     """
 
-    __slots__ = ("_fn", "_joint", "_kind", "_levels", "_n", "_q", "_temperature")
+    __slots__ = ("_fn", "_joint", "_kind", "_levels", "_n", "_q", "_temperature", "_tol")
 
     def __init__(
         self,
@@ -91,6 +94,7 @@ class Conditionals:
         joint: Joint | None = None,
         temperature: float = 1.0,
         fn: ConditionalFn | None = None,
+        tol: float = ROW_SUM_TOL,
     ) -> None:
         self._kind = kind
         self._n = int(n)
@@ -98,6 +102,7 @@ class Conditionals:
         self._joint = joint
         self._temperature = float(temperature)
         self._fn = fn
+        self._tol = float(tol)
         self._levels: dict[int, NDArray[np.float64]] = {}
 
     # -- constructors -------------------------------------------------------------------------
@@ -144,7 +149,8 @@ class Conditionals:
         joint : Joint or array_like
             The law ``p``.
         temperature : float
-            ``T > 0``; ``T < 1`` sharpens, ``T > 1`` flattens, ``T = 1`` is exact.
+            ``T >= MIN_TEMPERATURE`` (1e-300); ``T < 1`` sharpens, ``T > 1`` flattens, ``T = 1``
+            is exact.
 
         Returns
         -------
@@ -153,17 +159,39 @@ class Conditionals:
 
         Raises
         ------
+        TypeError
+            When ``T`` is not a real number (a str, a bool, None).
         ValueError
-            When ``T`` is not a finite positive number.
+            When ``T`` is not finite or below :data:`MIN_TEMPERATURE`.
+
+        Notes
+        -----
+        As ``T -> 0`` the conditionals tend to the argmax (uniform over ties); the learning
+        error ``KL(p_j || q_j)`` then grows like ``1/T`` wherever ``p_j`` is not a point mass,
+        and is ``+inf`` in the limit. Below ``1e-300`` the exponents ``log(v) / T`` leave the
+        float64 range (``1/T`` itself overflows below about ``5.6e-309``), so such temperatures
+        are refused instead of returning values of another temperature.
         """
+        if isinstance(temperature, (bool, np.bool_)) or not isinstance(
+            temperature, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(
+                f"temperature must be a real number, got {type(temperature).__name__} "
+                f"{temperature!r}"
+            )
         t = float(temperature)
-        if not math.isfinite(t) or t <= 0:
-            raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+        if not math.isfinite(t) or t < MIN_TEMPERATURE:
+            raise ValueError(
+                f"temperature must be a finite number >= {MIN_TEMPERATURE:g} (the argmax limit "
+                f"T -> 0 has infinite learning error), got {temperature!r}"
+            )
         j = joint if isinstance(joint, Joint) else Joint(joint)
         return cls(kind="tempered", n=j.n, q=j.q, joint=j, temperature=t)
 
     @classmethod
-    def from_callable(cls, fn: ConditionalFn, n: int, q: int) -> Conditionals:
+    def from_callable(
+        cls, fn: ConditionalFn, n: int, q: int, *, tol: float = ROW_SUM_TOL
+    ) -> Conditionals:
         """Wrap a user callable ``fn(x, j) -> (m, q)`` array as conditionals.
 
         Parameters
@@ -172,6 +200,10 @@ class Conditionals:
             See below; called in batches (one call per variable ``j`` and context size).
         n, q : int
             Sequence length and alphabet size.
+        tol : float, optional
+            Tolerance on each returned row's total (default 1e-8); rows within it are divided
+            by their total. Softmax rows computed in float32 sum to 1 within about 1e-6: pass
+            ``tol=1e-5`` for them.
 
         Returns
         -------
@@ -189,7 +221,7 @@ class Conditionals:
         ``x`` is an int64 array of shape ``(m, n)`` of partially unmasked sequences (``-1`` marks a
         masked position; position ``j`` is always masked) and the result row ``r`` is the law of
         ``x_j`` given the unmasked entries of ``x[r]``. Results are checked (shape, finite,
-        non-negative, rows summing to 1 within 1e-8) before use.
+        non-negative, rows summing to 1 within ``tol``) before use.
         """
         if not callable(fn):
             raise TypeError(f"fn must be callable, got {type(fn).__name__}")
@@ -197,7 +229,13 @@ class Conditionals:
             raise ValueError(f"n must be an integer >= 1, got {n!r}")
         if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 2:
             raise ValueError(f"q must be an integer >= 2, got {q!r}")
-        return cls(kind="callable", n=int(n), q=int(q), fn=fn)
+        if isinstance(tol, (bool, np.bool_)) or not isinstance(
+            tol, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(f"tol must be a real number, got {type(tol).__name__}")
+        if not (math.isfinite(float(tol)) and 0 < float(tol) < 1):
+            raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
+        return cls(kind="callable", n=int(n), q=int(q), fn=fn, tol=float(tol))
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -316,7 +354,9 @@ class Conditionals:
             raise ValueError(f"variable {j} must be masked (-1) in every context")
         xs = arr.astype(np.int64)
         if self._fn is not None:
-            out = check_conditional_rows(self._fn(xs.copy(), j), xs.shape[0], q, j)
+            out = check_conditional_rows(
+                self._fn(xs.copy(), j), xs.shape[0], q, j, tol=self._tol
+            )
             return out
         return self._from_marginals(xs, j)
 
@@ -409,8 +449,13 @@ class Conditionals:
         return self._normalise(np.ascontiguousarray(raw, dtype=np.float64))
 
 
-def check_conditional_rows(values: Any, m: int, q: int, j: int) -> NDArray[np.float64]:
-    """Validate what a conditional callable returned for ``m`` contexts of variable ``j``."""
+def check_conditional_rows(
+    values: Any, m: int, q: int, j: int, *, tol: float = ROW_SUM_TOL
+) -> NDArray[np.float64]:
+    """Validate what a conditional callable returned for ``m`` contexts of variable ``j``.
+
+    Rows must sum to 1 within ``tol``; they are returned divided by their totals (float64).
+    """
     arr = np.asarray(values)
     if arr.shape != (m, q):
         raise ValueError(
@@ -427,11 +472,14 @@ def check_conditional_rows(values: Any, m: int, q: int, j: int) -> NDArray[np.fl
         raise ValueError(f"conditionals of variable {j} contain negative values")
     sums = arr.sum(axis=1)
     worst = float(np.max(np.abs(sums - 1.0))) if m else 0.0
-    if worst > ROW_SUM_TOL:
+    if worst > tol:
         raise ValueError(
             f"conditionals of variable {j} are not normalised: a row sums to "
-            f"{float(sums[np.argmax(np.abs(sums - 1.0))])!r} (tolerance {ROW_SUM_TOL})"
+            f"{float(sums[np.argmax(np.abs(sums - 1.0))])!r} (tolerance {tol}; float32 "
+            "softmax rows need Conditionals.from_callable(fn, n, q, tol=1e-5))"
         )
+    if m and worst > 0:
+        arr = arr / sums[:, None]
     return arr
 
 

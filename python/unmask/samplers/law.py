@@ -64,6 +64,25 @@ def _as_order(order: Any, n: int) -> tuple[int, ...] | None:
     return tuple(int(v) for v in arr.tolist())
 
 
+def _result_law(values: NDArray[np.float64], n: int, q: int, what: str) -> Joint:
+    """Wrap a computed law; a non-finite or negative entry is an internal failure.
+
+    The inputs were validated before the computation, so such a result is a defect of the
+    engine (an overflow, a kernel bug), never of the user's law: say so, as a RuntimeError,
+    instead of the "contains non-finite values" of a user's table.
+    """
+    flat = np.asarray(values).reshape(-1)
+    bad = int(np.count_nonzero(~np.isfinite(flat)))
+    negative = int(np.count_nonzero(flat < 0)) if bad == 0 else 0
+    if bad or negative:
+        raise RuntimeError(
+            f"internal error: the computed {what} on [{q}]^{n} has {bad} non-finite and "
+            f"{negative} negative entries although the inputs were valid; this is a defect "
+            "of unmask, please report it with the law and the schedule"
+        )
+    return Joint(flat.reshape((q,) * n), normalize=True)
+
+
 def _states(n: int, q: int, level: int) -> int:
     return int(math.comb(n, level) * q**level)
 
@@ -75,6 +94,8 @@ def sampler_law(
     order: Any = "random",
     conditionals: Any = None,
     threads: int | None = None,
+    *,
+    progress: Any = None,
 ) -> Joint:
     r"""Exact output law of the factorized (parallel) sampler.
 
@@ -95,6 +116,9 @@ def sampler_law(
         exact conditionals, a callable ``fn(x, j)`` as in :meth:`Conditionals.from_callable`.
     threads : int, optional
         Threads of the C++ level DP (None: all cores). Results do not depend on it.
+    progress : callable, optional
+        ``progress(done, total)`` over the steps of the random-order level DP (the grid steps
+        for Bernoulli sizes); see :mod:`unmask._progress`.
 
     Returns
     -------
@@ -152,7 +176,7 @@ def sampler_law(
         for w, sched in sizes:
             if w > 0:
                 total += w * sampler_law(p, sched, order, cond, threads).flat
-        return Joint(total.reshape((q,) * n), normalize=True)
+        return _result_law(total, n, q, "sampler law")
     if sigma is not None:
         # law, factor, broadcast products; a callable also gets q^i context rows of n int64
         # (three copies) for contexts up to i = n - 1.
@@ -160,10 +184,13 @@ def sampler_law(
         check_memory(8.0 * q**n * per_entry, f"the fixed-order law on [{q}]^{n}")
         if isinstance(sizes, BernoulliSizes):
             return _fixed_order_bernoulli(sigma, sizes, cond)
-        return Joint(_fixed_order_law(sigma, sizes, cond).reshape((q,) * n), normalize=True)
+        return _result_law(_fixed_order_law(sigma, sizes, cond), n, q, "fixed-order law")
+    from unmask._progress import check_progress
+
+    check_progress(progress)
     if isinstance(sizes, BernoulliSizes):
-        return _random_order_bernoulli(sizes, cond, nthreads)
-    return _random_order_fixed(sizes, cond, nthreads)
+        return _random_order_bernoulli(sizes, cond, nthreads, progress)
+    return _random_order_fixed(sizes, cond, nthreads, progress)
 
 
 def _level_inputs(
@@ -216,22 +243,33 @@ def _step(
         core.law_step(src, dst, n, q, i, s, weight, None, None, 1.0, tables[i], threads)
 
 
-def _random_order_fixed(sched: Schedule, cond: Conditionals, threads: int) -> Joint:
+def _random_order_fixed(
+    sched: Schedule, cond: Conditionals, threads: int, progress: Any = None
+) -> Joint:
+    from unmask._progress import Progress
+
     n, q = cond.n, cond.q
     starts = [i for i, _ in sched.blocks()]
     peak = max(_states(n, q, i) + _states(n, q, i + s) for i, s in sched.blocks())
     _estimate(cond, starts, 8.0 * peak, f"the random-order law of schedule {sched.sizes}")
     marg, temperature = _level_inputs(cond, starts, threads)
     tables: dict[int, NDArray[np.float64]] = {}
+    bar = Progress(progress, total=sched.steps)
     w = np.ones(1)
     for i, s in sched.blocks():
         dst = np.zeros(_states(n, q, i + s))
         _step(cond, marg, temperature, w, dst, i, s, 1.0 / math.comb(n - i, s), threads, tables)
         w = dst
-    return Joint(w.reshape((q,) * n), normalize=True)
+        bar.advance()
+    bar.finish()
+    return _result_law(w, n, q, "random-order law")
 
 
-def _random_order_bernoulli(sizes: BernoulliSizes, cond: Conditionals, threads: int) -> Joint:
+def _random_order_bernoulli(
+    sizes: BernoulliSizes, cond: Conditionals, threads: int, progress: Any = None
+) -> Joint:
+    from unmask._progress import Progress
+
     n, q = cond.n, cond.q
     every = list(range(n))
     all_states = sum(_states(n, q, i) for i in range(n + 1))
@@ -239,6 +277,7 @@ def _random_order_bernoulli(sizes: BernoulliSizes, cond: Conditionals, threads: 
     marg, temperature = _level_inputs(cond, every, threads)
     tables: dict[int, NDArray[np.float64]] = {}
     states: dict[int, NDArray[np.float64]] = {0: np.ones(1)}
+    bar = Progress(progress, total=sizes.steps)
     for k in range(sizes.steps):
         new: dict[int, NDArray[np.float64]] = {}
         for i in sorted(states):
@@ -254,7 +293,9 @@ def _random_order_bernoulli(sizes: BernoulliSizes, cond: Conditionals, threads: 
                     weight = float(probs[s]) / math.comb(n - i, s)
                     _step(cond, marg, temperature, src, new[b], i, s, weight, threads, tables)
         states = new
-    return Joint(states[n].reshape((q,) * n), normalize=True)
+        bar.advance()
+    bar.finish()
+    return _result_law(states[n], n, q, "random-order law")
 
 
 def _conditional_block(cond: Conditionals, prefix: Sequence[int], j: int) -> NDArray[np.float64]:
@@ -300,7 +341,7 @@ def _fixed_order_bernoulli(
                 new[i + s] = new[i + s] + term if i + s in new else term
         states = new
     law = np.broadcast_to(states[n], (q,) * n)
-    return Joint(np.ascontiguousarray(law), normalize=True)
+    return _result_law(np.ascontiguousarray(law), n, q, "fixed-order law")
 
 
 # -- error decomposition -------------------------------------------------------------------------

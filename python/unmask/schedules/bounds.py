@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from unmask.profiles.inputs import as_profile
 from unmask.profiles.profile import Profile
-from unmask.schedules.cost import as_profile, expected_kl
+from unmask.schedules.cost import expected_kl
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = [
@@ -618,7 +619,9 @@ def _holds(value: float, exact_value: float) -> bool:
     return value >= exact_value - 1e-9 * max(1.0, abs(exact_value))
 
 
-def all_bounds(profile_or_joint: Any, schedule: Any) -> BoundsTable:
+def all_bounds(
+    profile_or_joint: Any, schedule: Any, *, nonmonotone: str = "raise"
+) -> BoundsTable:
     """Every bound of section 6 for one schedule, next to the exact expected KL.
 
     Parameters
@@ -628,6 +631,10 @@ def all_bounds(profile_or_joint: Any, schedule: Any) -> BoundsTable:
         size adds the ``(s_max - 1) log q`` row).
     schedule : Schedule, sequence of int or CompositionLaw
         The schedule (a law over schedules: bounds averaged over it).
+    nonmonotone : {"raise", "project", "plain"}, optional
+        For an ``h`` that increases somewhere (an estimate): refuse it (default), use its
+        monotone projection, or evaluate every formula on it as given; with ``"plain"`` no
+        row is checked (``holds`` is None): the guarantees need a non-increasing ``h``.
 
     Returns
     -------
@@ -638,15 +645,15 @@ def all_bounds(profile_or_joint: Any, schedule: Any) -> BoundsTable:
     Raises
     ------
     ValueError
-        Length mismatch between schedule and profile.
+        Length mismatch between schedule and profile; a non-monotone ``h`` with
+        ``nonmonotone="raise"``.
     TypeError
         :class:`unmask.BernoulliSizes` (use :func:`unmask.expected_kl` for its exact value).
 
     Notes
     -----
-    A profile whose ``h`` is not non-increasing (an estimate) is used as given: the rows are the
-    formulas evaluated on it, without the guarantees (see the module docstring); pass
-    ``profile.monotone()`` for the projected curve.
+    A plain 1-d array is an ``h`` curve, a plain array with two or more axes a joint law (the
+    rule of :func:`unmask.profiles.as_profile`).
 
     Examples
     --------
@@ -658,12 +665,25 @@ def all_bounds(profile_or_joint: Any, schedule: Any) -> BoundsTable:
     from unmask.laws.joint import Joint
 
     q = profile_or_joint.q if isinstance(profile_or_joint, Joint) else None
-    prof = as_profile(profile_or_joint)
-    ex = exact(prof, schedule)
-    rows = [BoundRow("exact", ex, "exact", None, "Chen-Cong-Li identity (section 5)")]
+    from unmask.profiles.inputs import apply_nonmonotone
+
+    prof = apply_nonmonotone(as_profile(profile_or_joint), nonmonotone, what="the exact row")
+    checked = prof.is_monotone  # "plain" on a non-monotone h: formulas only, nothing checked
+    ex = expected_kl(prof, schedule, nonmonotone="plain")
+    rows = [
+        BoundRow(
+            "exact",
+            ex,
+            "exact",
+            None,
+            "Chen-Cong-Li identity (section 5)"
+            if checked
+            else "identity evaluated on a non-monotone h (not a KL)",
+        )
+    ]
 
     def add(name: str, value: float, kind: str, source: str) -> None:
-        holds = _holds(value, ex) if kind == "rigorous" else None
+        holds = _holds(value, ex) if kind == "rigorous" and checked else None
         rows.append(BoundRow(name, value, kind, holds, source))
 
     add(

@@ -8,36 +8,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from unmask._progress import Progress, ProgressCallback, check_progress
+from unmask.profiles.inputs import apply_nonmonotone, as_joint, as_profile
 from unmask.profiles.profile import Profile
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
-__all__ = ["as_profile", "block_cost", "expected_kl", "step_costs"]
-
-
-def as_profile(obj: Any, base: float | None = None) -> Profile:
-    """A :class:`Profile` from a Profile, a Joint (exact profile) or a plain ``h`` array."""
-    if isinstance(obj, Profile):
-        return obj
-    from unmask.laws.joint import Joint
-
-    if isinstance(obj, Joint):
-        from unmask.profiles.lattice import profile
-
-        return profile(obj, base=base)
-    arr = np.asarray(obj)
-    if arr.ndim == 1:
-        return Profile(arr, base=base)
-    from unmask.profiles.lattice import profile
-
-    try:
-        joint = Joint(arr)
-    except ValueError as exc:
-        # A 2-d h (a column or a row) lands here: say both readings, not only the joint one.
-        raise ValueError(
-            f"expected a profile (a 1-d h curve of length n) or a joint law of shape (q,)*n; "
-            f"got an array of shape {arr.shape} that is not a valid joint law: {exc}"
-        ) from exc
-    return profile(joint, base=base)
+__all__ = ["block_cost", "expected_kl", "step_costs"]
 
 
 def block_cost(prof: Profile, a: int, b: int) -> float:
@@ -68,13 +44,18 @@ def expected_kl(
     schedule: Any,
     base: float | None = None,
     conditionals: Any = None,
+    *,
+    nonmonotone: str = "raise",
+    progress: Any = None,
 ) -> float:
     """Exact ``E_sigma KL(p || q_sigma)`` for random-order sampling with exact conditionals.
 
     Parameters
     ----------
     joint_or_profile : Joint, Profile or array_like
-        The law (its exact profile is computed), its profile, or an ``h`` curve.
+        The law (its exact profile is computed), its profile, or an ``h`` curve, read by the
+        one rule of :func:`unmask.profiles.as_profile`: a plain 1-d array is an ``h`` curve, a
+        plain array with two or more axes a joint law table.
     schedule : Schedule, sequence of int, CompositionLaw, BernoulliSizes or BlockSchedule
         Fixed sizes, or random sizes (a law over compositions, or the time-grid Bernoulli
         sampler); for random sizes the result is the expectation over the sizes too. A
@@ -85,6 +66,14 @@ def expected_kl(
     conditionals : Conditionals, Joint, callable or None, optional
         Learned conditionals ``q_j`` of the sampler (needs a joint, not a profile). None: exact
         conditionals.
+    nonmonotone : {"raise", "project", "plain"}, optional
+        What to do with an ``h`` that increases somewhere (an estimate; an exact profile never
+        does): refuse it (default), use its monotone projection :meth:`Profile.monotone`, or
+        evaluate the identity on it as given ("plain": a diagnostic that can be negative, not
+        a KL).
+    progress : callable, optional
+        ``progress(done, total)`` over the grid steps of :class:`BernoulliSizes` (the only
+        case that can take long); see :mod:`unmask._progress`.
 
     Returns
     -------
@@ -98,7 +87,8 @@ def expected_kl(
     Raises
     ------
     ValueError
-        Schedule for another ``n``; ``conditionals`` given with a profile instead of a joint.
+        Schedule for another ``n``; ``conditionals`` given with a profile instead of a joint;
+        a non-monotone ``h`` with ``nonmonotone="raise"``.
 
     Examples
     --------
@@ -113,25 +103,34 @@ def expected_kl(
         return block_expected_kl(
             joint_or_profile, BlockSchedule(schedule), base=base, conditionals=conditionals
         )
-    prof = as_profile(joint_or_profile, base=base)
+    prof = apply_nonmonotone(
+        as_profile(joint_or_profile, base=base), nonmonotone, what="the expected KL"
+    )
     eps = None
     if conditionals is not None:
         from unmask.laws.joint import Joint
         from unmask.samplers.law import learning_errors
 
-        if isinstance(joint_or_profile, Profile) or np.ndim(joint_or_profile) == 1:
+        if isinstance(joint_or_profile, Profile) or (
+            not isinstance(joint_or_profile, Joint) and np.ndim(joint_or_profile) == 1
+        ):
             raise ValueError("conditionals= needs the joint law, not a profile or an h curve")
-        eps = learning_errors(Joint(joint_or_profile), conditionals, base=base)
-    return _expected_kl(prof, schedule, eps)
+        eps = learning_errors(as_joint(joint_or_profile), conditionals, base=base)
+    return _expected_kl(prof, schedule, eps, check_progress(progress))
 
 
-def _expected_kl(prof: Profile, schedule: Any, eps: NDArray[np.float64] | None) -> float:
+def _expected_kl(
+    prof: Profile,
+    schedule: Any,
+    eps: NDArray[np.float64] | None,
+    progress: ProgressCallback | None = None,
+) -> float:
     if isinstance(schedule, CompositionLaw):
         _check_n(schedule.n, prof.n)
         return _sum_with_inf([w * _expected_kl(prof, s, eps) for w, s in schedule if w > 0])
     if isinstance(schedule, BernoulliSizes):
         _check_n(schedule.n, prof.n)
-        return _bernoulli_expected_kl(prof, schedule, eps)
+        return _bernoulli_expected_kl(prof, schedule, eps, progress)
     sched = schedule if isinstance(schedule, Schedule) else Schedule(schedule)
     _check_n(sched.n, prof.n)
     terms = step_costs(prof, sched).tolist()
@@ -150,26 +149,68 @@ def _check_n(got: int, want: int) -> None:
 
 
 def _bernoulli_expected_kl(
-    prof: Profile, sizes: BernoulliSizes, eps: NDArray[np.float64] | None = None
+    prof: Profile,
+    sizes: BernoulliSizes,
+    eps: NDArray[np.float64] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> float:
+    """Exact expected KL of the time-grid sampler in O(n K) time and O(n) memory.
+
+    Every token is revealed independently, so before step ``k`` the number unmasked is
+    ``i ~ Binomial(n, u_{k-1})`` and after it ``b ~ Binomial(n, u_k)``, with
+    ``u_k = 1 - prod_{l <= k} (1 - beta_l)``; given ``i`` the step reveals
+    ``s ~ Binomial(n - i, beta_k)``. The step's expected cost
+    ``E[g(i, i + s)] = E[s h(i)] - E[C(b)] + E[C(i)]`` (``C`` the cumulative sum of ``h``)
+    therefore needs only the two marginal binomial laws:
+    ``E[s h(i)] = beta_k E[(n - i) h(i)]``. A step's cost is >= 0 for a non-increasing ``h``,
+    so what falls below 0 there is rounding and is clipped (not for a "plain" curve).
+    """
     n = prof.n
     h = prof.h
     C = prof.cumulative
-    floor = 0.0 if prof.is_monotone else -np.inf  # as step_costs: clip rounding, not estimates
-    state = np.zeros(n + 1)  # law of the number unmasked before the step
-    state[0] = 1.0
-    total = 0.0
+    monotone = prof.is_monotone
+    betas = sizes.betas
+    masked_of = n - np.arange(n + 1, dtype=np.float64)  # n - i
+    weighted_h = np.append(masked_of[:-1] * h, 0.0)  # (n - i) h(i), 0 at i = n
+    eps_term = None if eps is None else np.append(masked_of[:-1] * eps, 0.0)
+    bar = Progress(progress, total=sizes.steps)
+    stay = 1.0  # prod (1 - beta_l): probability that a token is still masked
+    before = _binomial_pmf(n, 0.0)
+    terms: list[float] = []
     for k in range(sizes.steps):
-        new = np.zeros(n + 1)
-        for i in np.nonzero(state > 0)[0].tolist():
-            probs = sizes.step_probabilities(k, n - i)
-            b = i + np.arange(probs.size)
-            g = (b - i) * h[i] - (C[b] - C[i]) if i < n else np.zeros(1)
-            total += state[i] * float(probs @ np.maximum(g, floor))
-            if eps is not None and i < n:
-                mean_revealed = float(probs @ np.arange(probs.size))
-                if mean_revealed > 0:
-                    total += state[i] * mean_revealed * float(eps[i])
-            new[i : i + probs.size] += state[i] * probs
-        state = new
-    return float(total)
+        beta = float(betas[k])
+        stay *= 1.0 - beta
+        after = _binomial_pmf(n, 1.0 - stay if k < sizes.steps - 1 else 1.0)
+        cost = math.fsum(
+            [
+                beta * _dot(before, weighted_h),
+                -_dot(after, C),
+                _dot(before, C),
+            ]
+        )
+        terms.append(max(cost, 0.0) if monotone else cost)
+        if eps_term is not None and beta > 0:
+            terms.append(beta * _dot(before, eps_term))
+        before = after
+        bar.advance()
+    bar.finish()
+    return _sum_with_inf(terms)
+
+
+def _dot(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    """``sum a * b`` of a probability vector and a non-negative, finite or +inf vector.
+
+    ``0 * inf = 0``. All terms are >= 0 for the costs here (``h``, ``C`` and ``eps`` are), so
+    pairwise summation is accurate to a few ulps of the result.
+    """
+    live = a > 0
+    if np.any(np.isinf(b[live])):
+        return math.inf
+    return float(np.dot(a[live], b[live]))
+
+
+def _binomial_pmf(m: int, p: float) -> NDArray[np.float64]:
+    """``Binomial(s; m, p)``, ``s = 0..m`` (see :meth:`BernoulliSizes.step_probabilities`)."""
+    from unmask.schedules.schedule import binomial_pmf
+
+    return binomial_pmf(m, p)

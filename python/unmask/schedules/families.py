@@ -76,7 +76,7 @@ def _check_n_steps(n: Any, steps: Any) -> tuple[int, int]:
 
 
 def _profile_arg(profile: Any) -> Any:
-    from unmask.schedules.cost import as_profile
+    from unmask.profiles.inputs import as_profile
 
     return as_profile(profile)
 
@@ -236,7 +236,24 @@ def alpha_grid(
         if curve not in CURVES:
             raise ValueError(f"unknown masking curve {curve!r}; known: {sorted(CURVES)}")
         fn = CURVES[curve]
-        values = fn(t, **params)
+        import inspect
+
+        known = [name for name in inspect.signature(fn).parameters if name != "u"]
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise TypeError(
+                f"masking curve {curve!r} takes "
+                + (f"the parameters {known}" if known else "no parameters")
+                + f", got {unknown}"
+            )
+        for key, value in params.items():
+            if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
+                raise TypeError(
+                    f"masking curve parameter {key} must be a real number, got {value!r}"
+                )
+        values = fn(t, **{k: float(v) for k, v in params.items()})
     else:
         if params:
             raise TypeError("curve parameters are only accepted with a named curve")
@@ -726,7 +743,13 @@ def _phase_schedule(n: int, steps: int, phase: float) -> Schedule:
     return Schedule.from_cumulative(_repair_cumulative(cum, n)[1:], n=n)
 
 
-def randomized(n: int, steps: int, *, phases: int = 16) -> CompositionLaw:
+#: Largest ``phases * steps`` :func:`randomized` builds (about 10 s of work).
+MAX_PHASE_WORK = 2e7
+
+
+def randomized(
+    n: int, steps: int, *, phases: int = 16, progress: Any = None
+) -> CompositionLaw:
     """Randomized step sizes: a random-phase two-sided geometric schedule (a law).
 
     Parameters
@@ -737,7 +760,10 @@ def randomized(n: int, steps: int, *, phases: int = 16) -> CompositionLaw:
         Number of steps of every member.
     phases : int, default 16
         Number of equally spaced phases ``theta_r = (r + 1/2) / phases``, each with weight
-        ``1 / phases`` (identical schedules are merged).
+        ``1 / phases`` (identical schedules are merged). The work is ``phases * steps``;
+        above :data:`MAX_PHASE_WORK` (2e7) it is refused with the estimate.
+    progress : callable, optional
+        ``progress(done, total)`` over the phases (see :mod:`unmask._progress`).
 
     Returns
     -------
@@ -748,7 +774,8 @@ def randomized(n: int, steps: int, *, phases: int = 16) -> CompositionLaw:
     Raises
     ------
     ValueError
-        ``steps`` outside ``1..n`` or ``phases < 1``.
+        ``steps`` outside ``1..n``, ``phases < 1``, or ``phases * steps`` above
+        :data:`MAX_PHASE_WORK`.
 
     Notes
     -----
@@ -773,10 +800,22 @@ def randomized(n: int, steps: int, *, phases: int = 16) -> CompositionLaw:
     n, k = _check_n_steps(n, steps)
     if isinstance(phases, bool) or not isinstance(phases, (int, np.integer)) or phases < 1:
         raise ValueError(f"phases must be a positive integer, got {phases!r}")
+    work = float(phases) * float(k)
+    if work > MAX_PHASE_WORK:
+        raise ValueError(
+            f"randomized(n={n}, steps={k}, phases={phases}) would build phases * steps = "
+            f"{work:.3g} cut points (limit {MAX_PHASE_WORK:.3g}, about 10 s); use "
+            f"phases <= {int(MAX_PHASE_WORK // k)}"
+        )
+    from unmask._progress import Progress
+
+    bar = Progress(progress, total=int(phases))
     counts: dict[Schedule, int] = {}
     for r in range(int(phases)):
         s = _phase_schedule(n, k, (r + 0.5) / phases)
         counts[s] = counts.get(s, 0) + 1
+        bar.advance()
+    bar.finish()
     scheds = list(counts)
     weights = np.array([counts[s] for s in scheds], dtype=np.float64) / phases
     return CompositionLaw(scheds, weights / weights.sum())

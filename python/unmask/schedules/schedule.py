@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,9 @@ __all__ = ["Schedule"]
 
 #: Largest float that is still an exact integer neighbourhood (2^53).
 _EXACT_FLOAT_INT = float(2**53)
+
+#: Bound on n (int64 boundaries and counts).
+_MAX_N = 2**63
 
 
 def _as_count(value: Any, name: str) -> int:
@@ -65,7 +67,7 @@ class Schedule:
     (2, 1, 1)
     """
 
-    __slots__ = ("_sizes",)
+    __slots__ = ("_bounds", "_n", "_sizes")
 
     def __init__(self, sizes: Any, *, n: int | None = None) -> None:
         if isinstance(sizes, Schedule):
@@ -73,9 +75,19 @@ class Schedule:
         _refuse_bools(sizes, "schedule sizes")
         if n is not None:
             n = _as_count(n, "n")
-        arr = np.asarray(sizes)
+        try:
+            arr = np.asarray(sizes)
+        except (ValueError, OverflowError) as exc:  # ragged nesting
+            raise ValueError(f"a schedule is a non-empty 1-d list of sizes: {exc}") from None
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"a schedule is a non-empty 1-d list of sizes, got shape {arr.shape}")
+        if arr.dtype == object and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr.tolist()
+        ):
+            big = max(arr.tolist(), key=abs)
+            raise ValueError(
+                f"schedule size {big} is too large: sizes and their sum n must be below 2**63"
+            )
         if arr.dtype == np.bool_:
             raise ValueError("schedule sizes must be integers, got booleans")
         if np.issubdtype(arr.dtype, np.floating):
@@ -90,9 +102,21 @@ class Schedule:
         values = tuple(int(v) for v in arr.tolist())
         if min(values) < 1:
             raise ValueError(f"every step must unmask at least one token; got sizes {values}")
+        if sum(values) >= _MAX_N:
+            raise ValueError(
+                f"schedule sizes sum to {sum(values)}: the length n must be below 2**63"
+            )
         if n is not None and sum(values) != n:
             raise ValueError(f"schedule sizes sum to {sum(values)}, not to n = {n}")
         self._sizes = values
+        self._n = sum(values)  # cached: exports read it once per element
+        # The boundaries from the validated array (not from the tuple: converting a million
+        # Python ints again costs more than everything an export does with them).
+        self._bounds: NDArray[np.int64] | None = None
+        if sum(values) < 2**62:
+            bounds = np.zeros(len(values) + 1, dtype=np.int64)
+            np.cumsum(arr.astype(np.int64), out=bounds[1:])
+            self._bounds = bounds
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -268,7 +292,7 @@ class Schedule:
     @property
     def n(self) -> int:
         """Sequence length (sum of the sizes)."""
-        return sum(self._sizes)
+        return self._n
 
     @property
     def max_size(self) -> int:
@@ -278,9 +302,12 @@ class Schedule:
     @property
     def boundaries(self) -> NDArray[np.int64]:
         """``[0, i_2, ..., i_{K+1} = n]``: unmasked counts before each step, then n."""
-        out = np.zeros(self.steps + 1, dtype=np.int64)
-        out[1:] = np.cumsum(self._sizes)
-        return out
+        if self._bounds is None:
+            out = np.zeros(self.steps + 1, dtype=np.int64)
+            out[1:] = np.cumsum(self._sizes)
+            self._bounds = out
+        fresh: NDArray[np.int64] = self._bounds.copy()  # cached sum, a fresh array for the caller
+        return fresh
 
     def counts(self) -> NDArray[np.int64]:
         """Per-step counts as an int64 array (convention: tokens unmasked *at* step k)."""
@@ -528,29 +555,36 @@ class BernoulliSizes:
             or not 0 <= masked <= self._n
         ):
             raise ValueError(f"masked must be an integer in 0..{self._n}, got {masked!r}")
-        m = int(masked)
-        beta = float(self.betas[k])
-        if beta >= 1.0:
-            out = np.zeros(m + 1)
-            out[-1] = 1.0
-            return out
-        if beta <= 0.0:
-            out = np.zeros(m + 1)
-            out[0] = 1.0
-            return out
-        # pmf(s+1)/pmf(s) = (m-s)/(s+1) * beta/(1-beta): cumulative products outward from the
-        # mode (the largest term, so nothing overflows; far tails underflow to 0), then
-        # normalised. Where the mass lies that is a few dozen roundings, fewer than exp() of a
-        # log-coefficient near 700 costs; and no big integers (C(1030, 515) overflows a double).
-        ratio = beta / (1.0 - beta)
-        mode = min(m, int((m + 1) * beta))
-        out = np.empty(m + 1)
-        out[mode] = 1.0
-        up = np.arange(mode, m, dtype=np.float64)
-        out[mode + 1 :] = np.cumprod((m - up) / (up + 1.0) * ratio)
-        down = np.arange(mode, 0, -1, dtype=np.float64)
-        out[:mode][::-1] = np.cumprod(down / (m - down + 1.0) / ratio)
-        return out / math.fsum(out.tolist())
+        return binomial_pmf(int(masked), float(self.betas[k]))
 
     def __repr__(self) -> str:
         return f"BernoulliSizes(n={self._n}, steps={self.steps})"
+
+
+def binomial_pmf(m: int, beta: float) -> NDArray[np.float64]:
+    """``Binomial(s; m, beta)`` for ``s = 0..m`` without big integers or overflow.
+
+    ``pmf(s+1)/pmf(s) = (m-s)/(s+1) * beta/(1-beta)``: cumulative products outward from the
+    mode (the largest term, so nothing overflows; far tails underflow to 0), then normalised.
+    Where the mass lies that is a few dozen roundings, fewer than exp() of a log-coefficient
+    near 700 costs; and no big integers (C(1030, 515) overflows a double).
+    """
+    if beta >= 1.0:
+        out = np.zeros(m + 1)
+        out[-1] = 1.0
+        return out
+    if beta <= 0.0:
+        out = np.zeros(m + 1)
+        out[0] = 1.0
+        return out
+    ratio = beta / (1.0 - beta)
+    mode = min(m, int((m + 1) * beta))
+    out = np.empty(m + 1)
+    out[mode] = 1.0
+    up = np.arange(mode, m, dtype=np.float64)
+    out[mode + 1 :] = np.cumprod((m - up) / (up + 1.0) * ratio)
+    down = np.arange(mode, 0, -1, dtype=np.float64)
+    out[:mode][::-1] = np.cumprod(down / (m - down + 1.0) / ratio)
+    # Pairwise summation of positive terms: relative error ~ log2(m) ulps (math.fsum is exact
+    # but slow on tails spanning 600 decades, and the expected KL sums many of these laws).
+    return out / float(np.sum(out))

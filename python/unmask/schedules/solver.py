@@ -20,9 +20,9 @@ from numpy.typing import NDArray
 
 from unmask._core_loader import core
 from unmask._validation import check_memory, resolve_threads
+from unmask.profiles.inputs import as_profile
 from unmask.profiles.profile import Profile
 from unmask.schedules.blocks import optimal_block_schedule
-from unmask.schedules.cost import as_profile
 from unmask.schedules.schedule import Schedule
 
 __all__ = [
@@ -101,6 +101,14 @@ class CostMatrix:
         upper = np.triu(np.ones(arr.shape, dtype=bool), k=1)
         if not np.all(np.isfinite(arr[upper])):
             raise ValueError("cost matrix entries with a < b must be finite (found NaN or inf)")
+        n_steps = arr.shape[0] - 1
+        biggest = float(np.max(np.abs(arr[upper])))
+        if not math.isfinite(biggest * n_steps * 2.0):
+            # A path sums up to n entries; the DP compares such sums: they must stay finite.
+            raise ValueError(
+                f"cost matrix entries are too large: the largest, {biggest:.3g}, times the "
+                f"n = {n_steps} steps a schedule can sum overflows float64; rescale the costs"
+            )
         arr[~upper] = np.inf
         arr.flags.writeable = False
         self._matrix = arr
@@ -473,6 +481,32 @@ def _table_bytes(k: int, n: int) -> float:
     return 4.0 * k * (n + 1) + 32.0 * (n + 1)
 
 
+#: Default cap on the estimated work of a layer or plain DP (about 25 s on one core at the
+#: 1.2e8 units per second measured on the development machine).
+MAX_DP_WORK = 3e9
+
+_DP_UNITS_PER_SECOND = 1.2e8
+
+
+def _check_dp_work(method: str, n: int, k: int, max_work: float | None, what: str) -> None:
+    """Refuse a DP whose estimated work exceeds ``max_work`` (None: :data:`MAX_DP_WORK`)."""
+    limit = MAX_DP_WORK if max_work is None else max_work
+    if isinstance(limit, bool) or not isinstance(limit, (int, float, np.number)):
+        raise TypeError(f"max_work must be a number or None, got {type(limit).__name__}")
+    if method == "layers":
+        work = float(k) * n * math.log2(n + 1.0)
+    else:
+        work = float(k) * n * n / 2.0
+    if work > float(limit):
+        seconds = work / _DP_UNITS_PER_SECOND
+        raise ValueError(
+            f"{what} with the {method} DP is estimated at {work:.3g} work units, about "
+            f"{seconds:.3g} s on one core, above max_work = {float(limit):.3g}; ask for fewer "
+            "steps, use optimal_schedule (Lagrangian, O(n log n)) for single K, or pass a "
+            "larger max_work"
+        )
+
+
 def _schedule_from_bounds(bounds: Any) -> Schedule:
     return Schedule(np.diff(np.asarray(bounds, dtype=np.int64)))
 
@@ -494,6 +528,7 @@ def optimal_schedule(
     nonmonotone: NonMonotone = ...,
     return_info: Literal[False] = ...,
     threads: int | None = ...,
+    max_work: float | None = ...,
 ) -> Schedule: ...
 
 
@@ -506,6 +541,7 @@ def optimal_schedule(
     nonmonotone: NonMonotone = ...,
     return_info: Literal[True],
     threads: int | None = ...,
+    max_work: float | None = ...,
 ) -> tuple[Schedule, SolverInfo]: ...
 
 
@@ -517,6 +553,7 @@ def optimal_schedule(
     nonmonotone: NonMonotone = "project",
     return_info: bool = False,
     threads: int | None = None,
+    max_work: float | None = None,
 ) -> Schedule | tuple[Schedule, SolverInfo]:
     """The schedule with exactly ``steps`` steps of minimal expected KL (theory sections 5, 7).
 
@@ -540,6 +577,10 @@ def optimal_schedule(
         Also return a :class:`SolverInfo` (cost, method, whether ``h`` was projected).
     threads : int, optional
         Threads for the layer and plain DPs (None: all cores); results do not depend on it.
+    max_work : float, optional
+        Refuse, before any work, a layer or plain DP whose estimated work (``K n log2 n`` or
+        ``K n^2 / 2``) exceeds this (default :data:`MAX_DP_WORK`, 3e9: about 25 s on one
+        core); the message gives the estimate. The Lagrangian method is not capped.
 
     Returns
     -------
@@ -597,6 +638,7 @@ def optimal_schedule(
             chosen, fallback = "layers", True
     if chosen != "lagrangian":
         check_memory(_table_bytes(k, n), f"the {chosen} DP parent table for K={k}, n={n}")
+        _check_dp_work(chosen, n, k, max_work, f"optimal_schedule (K={k}, n={n})")
         if chosen == "layers":
             assert prob.h is not None
             _, table = core.schedule_layers(prob.h, k, True, nthreads)
@@ -629,6 +671,7 @@ def optimal_frontier(
     method: Literal["auto", "layers", "plain"] = "auto",
     nonmonotone: NonMonotone = "project",
     threads: int | None = None,
+    max_work: float | None = None,
 ) -> OptimalFrontier:
     """Optimal cost (and optionally schedule) for every number of steps ``K = 1..max_steps``.
 
@@ -648,6 +691,11 @@ def optimal_frontier(
         As in :func:`optimal_schedule`.
     threads : int, optional
         Threads (None: all cores); results do not depend on it.
+    max_work : float, optional
+        Refuse, before any work, a frontier whose estimated work (``K n log2 n`` for layers,
+        ``K n^2 / 2`` for the plain DP) exceeds this (default :data:`MAX_DP_WORK`, 3e9: about
+        25 s on one core; ``K = n = 1e5`` is about 1.7e11, half an hour); the message gives
+        the estimate.
 
     Returns
     -------
@@ -690,6 +738,7 @@ def optimal_frontier(
     # a tuple slot and an int object each, about 40 bytes).
     need = _table_bytes(k, n) + 20.0 * k * (k + 1) if schedules else 32.0 * (n + 1)
     check_memory(need, f"the {chosen} frontier for K=1..{k}, n={n}")
+    _check_dp_work(chosen, n, k, max_work, f"optimal_frontier (K=1..{k}, n={n})")
     nthreads = resolve_threads(threads)
     if chosen == "layers":
         assert prob.h is not None
