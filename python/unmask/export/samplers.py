@@ -683,6 +683,8 @@ def _blockwise(bs: BlockSchedule, key: str, options: dict[str, Any]) -> SamplerS
             "BlockRefinementScheduler commits every token above `threshold` when at least "
             "the count are: counts are minima; threshold >= 1 (no probability exceeds 1) and "
             "editing_threshold=None make them exact",
+            "a block with fewer steps than the widest ends early, after one more forward pass "
+            "that commits nothing (LLaDA2Pipeline checks for masks before its step)",
             "the first block may be narrower (prompt tokens sharing it); every other block has "
             "the block length, including the last (its tail beyond gen_length is masked too)",
         ]
