@@ -44,11 +44,11 @@ def test_export_flat_samplers_and_python_format() -> None:
 def test_export_same_schedule_as_schedule_command() -> None:
     out = CliRunner().invoke(main, ["schedule", "markov", "--n", "12", "--steps", "3"]).output
     sizes = json.loads(out)["sizes"]
-    code, out = run("markov", "--n", "12", "--for", "maskgit", "--steps", "3")
+    _, out = run("markov", "--n", "12", "--for", "maskgit", "--steps", "3")
     got = json.loads(out)["values"]
     want = unmask.export.for_sampler(unmask.Schedule(sizes), "maskgit").values.tolist()
     assert got == want
-    code, out = run("markov", "--n", "16", "--for", "llada2", "--steps", "4", "--block-width",
+    _code, out = run("markov", "--n", "16", "--for", "llada2", "--steps", "4", "--block-width",
                     "8")
     data = json.loads(out)
     assert data["values"] == data["blocks"] and [sum(b) for b in data["blocks"]] == [8, 8]

@@ -96,7 +96,7 @@ def test_amused_midpoint_ratios_in_torch_float32_for_every_pair() -> None:
 
 def test_maskgit_export_values_and_loop() -> None:
     rng = np.random.default_rng(1)
-    for n in list(range(1, 60)) + [2048]:
+    for n in [*list(range(1, 60)), 2048]:
         s = random_composition(rng, n)
         e = E.for_sampler(s, "maskgit")
         assert e.exact and e.values.shape == (s.steps,) and e.values[-1] == 0.0
@@ -300,7 +300,7 @@ def test_bad_input() -> None:
     s = unmask.Schedule([2, 2])
     with pytest.raises(ValueError, match="known samplers: llada, fast-dllm"):
         E.for_sampler(s, "gpt")
-    with pytest.raises(ValueError, match="BlockSchedule.llada"):
+    with pytest.raises(ValueError, match=r"BlockSchedule\.llada"):
         E.for_sampler(s, "llada")
     with pytest.raises(ValueError, match="multiple of the block length"):
         E.for_sampler(unmask.BlockSchedule([[2, 2], [3]]), "llada")

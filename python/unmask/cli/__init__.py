@@ -971,4 +971,4 @@ if __name__ == "__main__":  # pragma: no cover
 
 # Commands that live in their own modules register themselves on ``main`` when imported.
 # One import line per module, kept at the end so the shared helpers above are defined first.
-from unmask.cli import export  # noqa: E402,F401
+from unmask.cli import export as _export_command  # noqa: E402,F401

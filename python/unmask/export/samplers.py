@@ -204,7 +204,7 @@ def floor_ratio_counts(total: Any, ratios: Any, dtype: Any = np.float32) -> NDAr
     """
     r = np.asarray(ratios, dtype=np.float64).astype(dtype)
     tot = np.asarray(total).astype(dtype)
-    return np.floor(tot * r).astype(np.int64)
+    return np.asarray(np.floor(tot * r), dtype=np.int64)
 
 
 def dream_counts(masked: Any, t: Any, s: Any, dtype: Any = np.float32) -> NDArray[np.int64]:
@@ -230,13 +230,13 @@ def dream_counts(masked: Any, t: Any, s: Any, dtype: Any = np.float32) -> NDArra
     one = np.asarray(1.0, dtype=dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         x = m * (one - ss / tt)
-    return np.trunc(x).astype(np.int64)
+    return np.asarray(np.trunc(x), dtype=np.int64)
 
 
 def dllm_counts(masked: Any, alpha_t: Any, alpha_s: Any, dtype: Any = np.float64) -> NDArray[
     np.int64
 ]:
-    """dllm's ``round(masked * (1 - (1 - alpha_s) / (1 - alpha_t)))`` (half to even).
+    """Dllm's ``round(masked * (1 - (1 - alpha_s) / (1 - alpha_t)))`` (half to even).
 
     Parameters
     ----------
@@ -259,7 +259,7 @@ def dllm_counts(masked: Any, alpha_t: Any, alpha_s: Any, dtype: Any = np.float64
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = (one - as_) / (one - at)
     prob = 1.0 - ratio.astype(np.float64)
-    return np.rint(np.asarray(masked, dtype=np.float64) * prob).astype(np.int64)
+    return np.asarray(np.rint(np.asarray(masked, dtype=np.float64) * prob), dtype=np.int64)
 
 
 def _refuse(sampler: str, what: str, n: int) -> None:
@@ -355,7 +355,7 @@ def _export_dream(s: Schedule, alg: str) -> NDArray[np.float64]:
 
 
 def dllm_alpha(schedule: Any) -> NDArray[np.float64]:
-    """dllm's ``alpha(j / K)``, ``j = 0..K`` (unmasked fraction, ``t = 1`` fully masked).
+    """Dllm's ``alpha(j / K)``, ``j = 0..K`` (unmasked fraction, ``t = 1`` fully masked).
 
     Parameters
     ----------
@@ -705,17 +705,17 @@ def _dllm(schedule: Any, options: dict[str, Any]) -> SamplerSchedule:
     if isinstance(schedule, BlockSchedule) and len(set(map(tuple, schedule.blocks))) > 1:
         bs = schedule
         width = _equal_widths(bs, "dllm")
-        values = block_counts(bs)
+        table = block_counts(bs)
         opts.update(n=bs.n, block_length=width, per_block_counts=True,
-                    steps_total=int(values.shape[1]) * bs.num_blocks,
-                    steps_per_block=int(values.shape[1]))
-        notes = (
+                    steps_total=int(table.shape[1]) * bs.num_blocks,
+                    steps_per_block=int(table.shape[1]))
+        notes: tuple[str, ...] = (
             "blocks differ: dllm's alpha scheduler is not told which block it is in, so the "
             "export is per-block counts for a drop-in get_num_transfer_tokens",
             "dllm drops zero counts, so shorter blocks cost no extra steps",
         )
         argument = "get_num_transfer_tokens(mask_index, steps, scheduler, stochastic)"
-        return SamplerSchedule("dllm", values, argument, True, notes,
+        return SamplerSchedule("dllm", table, argument, True, notes,
                                _snippet("dllm", None, opts), bs, opts)
     if isinstance(schedule, BlockSchedule):
         s = schedule.schedules[0]

@@ -97,6 +97,7 @@ class BlockTransferTokens:
         self.calls = 0
 
     def __call__(self, mask_index: Any, steps: int, *args: Any, **kwargs: Any) -> Any:
+        """Counts ``[batch, steps]`` (int64) of the next block, for ``mask_index`` [batch, W]."""
         torch = _need("torch", "torch")
         block = self.calls % self.num_blocks
         row = self.table[block]
@@ -160,7 +161,7 @@ class _AlphaKnots:
 
 
 def _standalone_base() -> type:
-    """dllm's BaseAlphaScheduler API (alpha, reverse_mask_prob, ...) for when dllm is absent."""
+    """Dllm's BaseAlphaScheduler API (alpha, reverse_mask_prob, ...) for when dllm is absent."""
     torch = _need("torch", "torch")
 
     class StandaloneAlphaScheduler:
@@ -229,7 +230,7 @@ def dllm_alpha_scheduler(values: Any) -> Any:
         except ModuleNotFoundError:
             base = _standalone_base()
         _DLLM_CLASS["cls"] = type("UnmaskAlphaScheduler", (_AlphaKnots, base), {})
-    obj = _DLLM_CLASS["cls"].__new__(_DLLM_CLASS["cls"])
+    obj: Any = object.__new__(_DLLM_CLASS["cls"])
     obj.knots = knots
     return obj
 
