@@ -321,6 +321,7 @@ def time_grid(
 
         ekl = float(expected_kl(profile, bern))
         fkl = float(expected_kl(profile, s))
+        opts.update(expected_kl=ekl, fixed_kl=fkl)
     argument, snippet = _argument_snippet(sampler, s.steps)
     notes = (
         "values: grid times t_0 = 1 > ... > t_K in the sampler's direction (t = 1 fully "
