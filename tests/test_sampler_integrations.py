@@ -172,3 +172,45 @@ def test_maskgit_schedule_drop_in() -> None:
     masked_after = [int(np.floor(np.float32(8) * np.float32(f((j + 1) / k, 8))))
                     for j in range(k - 1)]
     assert masked_after == [5, 3, 1]
+
+
+def llada2_remote_generate_counts(model_fn, gen_length: int, block_length: int, steps: int,
+                                  threshold: float = 1.0) -> list[list[int]]:
+    """ZHZisZZ/dllm dllm/pipelines/llada2/models/modeling_llada2_moe.py, generate(): one schedule
+    from _get_num_transfer_tokens(block_length, steps) for all blocks; per step commit every
+    token above threshold if at least num_to_transfer are, else the top-k (random confidences)."""
+    gen = torch.Generator().manual_seed(5)
+    schedule = model_fn(block_length, steps)
+    x = torch.full((1, gen_length), MASK)
+    out = []
+    for b in range(gen_length // block_length):
+        cur = x[:, b * block_length:(b + 1) * block_length]
+        row = []
+        for step in range(steps):
+            active = cur == MASK
+            if active.sum() == 0:
+                break
+            conf = torch.where(active, torch.rand(cur.shape, generator=gen), -torch.inf)
+            num = schedule[step].item()
+            high = conf[0] > threshold
+            if high.sum().item() >= num:
+                take = high
+            else:
+                _, idx = torch.topk(conf[0], k=min(num, int(active.sum())))
+                take = torch.zeros_like(high)
+                take[idx] = True
+            cur[0, take] = 1
+            row.append(int(take.sum()))
+        out.append(row)
+    return out
+
+
+def test_llada2_remote_code_drop_in() -> None:
+    from unmask.integrations import llada2_transfer_schedule
+
+    comps = [[5, 2, 1], [1, 3, 4], [2, 2, 4]]
+    e = E.for_sampler(unmask.BlockSchedule(comps), "llada2")
+    f = llada2_transfer_schedule(e)
+    assert llada2_remote_generate_counts(f, 24, 8, 3) == comps
+    with pytest.raises(ValueError, match="3"):
+        f(8, 4)

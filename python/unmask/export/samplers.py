@@ -458,7 +458,12 @@ def _snippet(sampler: str, v: SamplerSchedule | None, opts: dict[str, Any]) -> s
             "pipe.scheduler = block_refinement_scheduler(exported.values)\n"
             f"out = pipe(prompt, gen_length={n}, block_length={opts['block_length']}, "
             f"num_inference_steps={opts['steps_per_block']}, threshold={opts['threshold']!r}, "
-            "editing_threshold=None)"
+            "editing_threshold=None)\n"
+            "# LLaDA2 remote code (trust_remote_code): instead\n"
+            "# from unmask.integrations import llada2_transfer_schedule\n"
+            "# model._get_num_transfer_tokens = llada2_transfer_schedule(exported.values)\n"
+            f"# model.generate(..., block_length={opts['block_length']}, "
+            f"steps={opts['steps_per_block']}, threshold={opts['threshold']!r})"
         )
     if sampler == "dllm":
         if opts.get("per_block_counts"):

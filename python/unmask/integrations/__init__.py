@@ -11,6 +11,7 @@ Each adapter imports its framework (torch, diffusers, dllm, jax) only when calle
 * :func:`ratio_amused_scheduler`: a diffusers ``AmusedScheduler`` taking remaining-mask ratios.
 * :func:`block_refinement_scheduler`: a diffusers ``BlockRefinementScheduler`` running
   per-block counts (LLaDA2Pipeline).
+* :func:`llada2_transfer_schedule`: the same for the LLaDA2 remote code's ``generate``.
 * :func:`maskgit_schedule`: a drop-in for MaskGIT's ``mask_schedule.schedule`` (jax or numpy).
 
 The values come from :func:`unmask.export.for_sampler` (theory section 14).
@@ -22,6 +23,7 @@ from unmask.integrations.adapters import (
     BlockTransferTokens,
     block_refinement_scheduler,
     dllm_alpha_scheduler,
+    llada2_transfer_schedule,
     maskgit_schedule,
     ratio_amused_scheduler,
 )
@@ -30,6 +32,7 @@ __all__ = [
     "BlockTransferTokens",
     "block_refinement_scheduler",
     "dllm_alpha_scheduler",
+    "llada2_transfer_schedule",
     "maskgit_schedule",
     "ratio_amused_scheduler",
 ]

@@ -14,6 +14,7 @@ __all__ = [
     "BlockTransferTokens",
     "block_refinement_scheduler",
     "dllm_alpha_scheduler",
+    "llada2_transfer_schedule",
     "maskgit_schedule",
     "ratio_amused_scheduler",
 ]
@@ -398,6 +399,56 @@ def block_refinement_scheduler(values: Any, **config: Any) -> Any:
     obj.block_counts = table
     obj._block = -1
     return obj
+
+
+class _BlockRows:
+    """Indexable like LLaDA2's count row; moves to the next block's row when step 0 is read."""
+
+    def __init__(self, table: NDArray[np.int64]) -> None:
+        self.table = table
+        self.block = -1
+
+    def __len__(self) -> int:
+        return int(self.table.shape[1])
+
+    def __getitem__(self, step: int) -> Any:
+        torch = _need("torch", "torch")
+        if int(step) == 0:
+            self.block = (self.block + 1) % self.table.shape[0]
+        return torch.tensor(int(self.table[max(self.block, 0), int(step)]))
+
+
+def llada2_transfer_schedule(values: Any) -> Callable[[int, int], Any]:
+    """Drop-in for the LLaDA2 remote code's ``_get_num_transfer_tokens(block_length, steps)``.
+
+    The remote ``generate`` (``modeling_llada2_moe.py``) builds one count row for all blocks and
+    reads ``schedule[step].item()`` from step 0 in every block. The returned function gives an
+    object that serves block ``b``'s row after its ``b``-th read of step 0.
+
+    Parameters
+    ----------
+    values : array_like of int or SamplerSchedule
+        Per-block counts (:func:`unmask.export.for_sampler` ``(..., "llada2")``).
+
+    Returns
+    -------
+    callable
+        ``f(block_length, steps)``; assign ``model._get_num_transfer_tokens = f`` and call
+        ``model.generate(..., steps=steps_per_block, threshold=1.0)``.
+
+    Raises
+    ------
+    ValueError
+        When called with ``steps`` other than the exported steps per block.
+    """
+    table = _count_table(values)
+
+    def get_num_transfer_tokens(block_length: int, steps: int) -> Any:
+        if int(steps) != table.shape[1]:
+            raise ValueError(f"steps = {steps}, but the exported blocks have {table.shape[1]}")
+        return _BlockRows(table)
+
+    return get_num_transfer_tokens
 
 
 # -------------------------------------------------------------------------------------------
