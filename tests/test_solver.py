@@ -472,7 +472,7 @@ def test_optimal_block_schedule_against_brute_force(p, shape) -> None:
     ("steps", "width", "message"),
     [
         (5, 4, "not a multiple of the number of blocks"),
-        (6, 5, "does not divide n = 12"),
+        (9, 5, "3 steps per block > block width 2"),  # widths 5, 5, 2
         (24, 4, "8 steps per block > block width 4"),
         (0, 4, "steps must be a positive integer"),
         (6, True, "block_width must be a positive integer"),

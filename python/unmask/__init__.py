@@ -11,6 +11,7 @@ from unmask import export, laws, profiles, samplers, schedules
 from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
+from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
 from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
@@ -19,8 +20,8 @@ from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
 from unmask.schedules import bounds
+from unmask.schedules.blocks import BlockSchedule, BlockWidthFrontier, block_width_frontier
 from unmask.schedules.bounds import all_bounds
-from unmask.schedules.blocks import BlockSchedule
 from unmask.schedules.cost import expected_kl
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 from unmask.schedules.solver import (
@@ -39,6 +40,7 @@ __version__: str = _core.__version__
 __all__ = [
     "BernoulliSizes",
     "BlockSchedule",
+    "BlockWidthFrontier",
     "CompositionLaw",
     "Conditionals",
     "CostMatrix",
@@ -51,10 +53,13 @@ __all__ = [
     "VerifyResult",
     "__version__",
     "all_bounds",
+    "block_profiles",
+    "block_width_frontier",
     "bounds",
     "datasets",
     "decompose",
     "entropy",
+    "estimate_block_profiles",
     "estimate_profile",
     "expected_kl",
     "export",
@@ -63,6 +68,7 @@ __all__ = [
     "kl",
     "laws",
     "learning_errors",
+    "markov_block_profiles",
     "markov_profile",
     "optimal_block_schedule",
     "optimal_frontier",

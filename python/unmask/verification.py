@@ -664,6 +664,16 @@ def _as_bound_value(row: Any) -> BoundValue:
 # -------------------------------------------------------------------------------------------
 # Independent reference computations (plain numpy on the joint, not the engine)
 # -------------------------------------------------------------------------------------------
+def _block_orders(widths: Sequence[int], limit: int = 720) -> list[list[int]] | None:
+    """Every full order permuting positions only within their block; None beyond ``limit``."""
+    starts = np.concatenate([[0], np.cumsum(widths)]).tolist()
+    if math.prod(math.factorial(w) for w in widths) > limit:
+        return None
+    perms = [list(itertools.permutations(range(a, b)))
+             for a, b in itertools.pairwise(starts)]
+    return [[v for part in choice for v in part] for choice in itertools.product(*perms)]
+
+
 def _plain_entropy(p: np.ndarray) -> float:
     v = p[p > 0]
     return -math.fsum((v * np.log(v)).tolist())
@@ -779,6 +789,7 @@ class _Runner:
                 self.copy_pair_checks(name, joint, prof)
             if spec.markov_transition is not None:
                 self.markov_checks(name, joint, prof, spec.markov_transition)
+            self.blockwise_checks(name, joint, prof)
         curves = self.curves(prof, q)
         return LawReport(name, spec.description, n, q, prof, time.perf_counter() - t0, curves)
 
@@ -927,6 +938,47 @@ class _Runner:
         self.equal(name, "markov_profile = lattice profile", "identity",
                    float(np.max(np.abs(mp.h - prof.h))), 0.0,
                    "sections 4, 8: nearest-neighbour formula vs subset lattice", atol=1e-9)
+
+    def blockwise_checks(self, name: str, joint: Joint, prof: Profile) -> None:
+        """Theory section 10: blockwise decoding (LLaDA's even split vs the optima, one block)."""
+        mod = importlib.import_module("unmask")
+        block_schedule = getattr(mod, "BlockSchedule", None)
+        if block_schedule is None:
+            self.skip(name, "blockwise identity", "identity", "needs unmask.BlockSchedule")
+            return
+        n = joint.n
+        if n < 4:
+            return
+        width = (n + 1) // 2  # two blocks, the second possibly shorter
+        steps = 4
+        llada = block_schedule.llada(n, steps, width)
+        label = f"blocks {llada.blocks}"
+        ekl = float(_cost.expected_kl(joint, llada))
+        sigmas = _block_orders(llada.widths)
+        if sigmas is not None and joint.q ** n <= 4096:
+            orders = [self.ing.order_kl(joint, llada.flat, sigma) for sigma in sigmas]
+            self.equal(name, "blockwise identity = order average", "identity",
+                       math.fsum(orders) / len(orders), ekl,
+                       f"section 10 identity vs the {len(orders)} within-block orders",
+                       label, steps)
+        if joint.q**n <= 1 << 14 and max(llada.widths) <= 8:
+            law = mod.sampler_law(joint, llada, threads=self.threads)
+            self.at_most(name, "blockwise KL(p || qbar) <= E KL", "identity",
+                         float(mod.kl(joint, law)), ekl,
+                         "section 10: exact blockwise law (convexity)", label, steps)
+        equal = mod.optimal_block_schedule(joint, steps, width, threads=self.threads)
+        free = mod.optimal_block_schedule(joint, steps, width, steps_per_block="free",
+                                          threads=self.threads)
+        self.at_most(name, "blockwise optimal (equal) <= LLaDA split", "identity",
+                     float(equal.cost), ekl, "section 10: per-block optima", label, steps)
+        self.at_most(name, "blockwise optimal (free) <= optimal (equal)", "identity",
+                     float(free.cost), float(equal.cost),
+                     "section 10: min-plus allocation over block frontiers", label, steps)
+        one = mod.optimal_schedule(prof, steps, threads=self.threads)
+        self.equal(name, "one block = random order", "identity",
+                   float(_cost.expected_kl(joint, block_schedule([list(one.sizes)]))),
+                   float(_cost.expected_kl(prof, one)),
+                   "section 10 with a single block vs section 5", str(list(one.sizes)), steps)
 
     # -- curves for plots ------------------------------------------------------------------
     def curves(self, prof: Profile, q: int) -> dict[str, Any]:

@@ -597,21 +597,6 @@ def _make_schedule(family: str, prof: Profile, steps: int, threads: int | None,
         raise click.UsageError(f"cannot build a {family} schedule: {exc}") from exc
 
 
-def _blockwise_optimal(prof: Profile, steps: int, block_width: int | None,
-                       threads: int | None, nonmonotone: str = "project") -> Schedule:
-    """The optimal schedule blockwise (LLaDA) decoding can run: unmask.optimal_block_schedule."""
-    if block_width is None:
-        raise click.UsageError("--encoding blocks needs --block-width")
-    try:
-        return unmask.optimal_block_schedule(
-            prof, steps, block_width,
-            nonmonotone="plain" if nonmonotone == "plain" else "project", threads=threads,
-        )
-    except ValueError as exc:
-        hint = "--block-width" if "block width" in str(exc) else "--steps"
-        raise click.BadParameter(str(exc), param_hint=hint) from exc
-
-
 def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
     if encoding == "counts":
         return sched.counts().tolist()
@@ -661,30 +646,50 @@ def _encode(sched: Schedule, encoding: str, block_width: int | None) -> Any:
                    "--block-width tokens (with --family optimal: the best schedule giving "
                    "every block steps/blocks steps, as LLaDA does); all: every encoding.")
 @click.option("--block-width", type=click.IntRange(1, None), default=None,
-              help="Block width for --encoding blocks (must divide n).")
+              help="Block width for --encoding blocks (the last block is shorter when it does "
+                   "not divide n).")
+@click.option("--steps-per-block", type=click.Choice(("equal", "free")), default="equal",
+              show_default=True,
+              help="With --encoding blocks and --family optimal: the same steps in every block "
+                   "(LLaDA) or the best allocation of the K steps over the blocks. The cost is "
+                   "exact (block profiles) for joint laws and the built-in markov chain.")
 @click.option("--format", "fmt", type=click.Choice(("json", "csv")), default="json",
               show_default=True, help="JSON (with the convention and the expected KL) or CSV.")
 @_nonmonotone_option
 def schedule_cmd(
     source: str, n: int | None, q: int, seed: int, param: float | None, kind: str,
     threads: int | None,
-    steps: int, family: str, encoding: str, block_width: int | None, fmt: str,
-    nonmonotone: str,
+    steps: int, family: str, encoding: str, block_width: int | None, steps_per_block: str,
+    fmt: str, nonmonotone: str,
 ) -> None:
     """A K-step schedule for SOURCE (default: optimal) in a sampler's encoding.
 
     The expected KL reported is the exact E_sigma KL(p || q_sigma) of random-order sampling
     (theory section 5) for the profile the schedule was chosen on.
     """
+    if steps_per_block != "equal" and not (encoding == "blocks" and family == "optimal"):
+        raise click.UsageError("--steps-per-block applies to --encoding blocks --family optimal")
     given = _as_profile(load_source(source, kind, n, q, seed, param), None, threads)
     prof, projected = _monotone_profile(given, nonmonotone)
+    blockwise: dict[str, Any] = {}
     with _busy(f"{family} schedule (n={prof.n}, K={steps})"):
         if encoding == "blocks" and family == "optimal":
-            sched = _blockwise_optimal(prof, steps, block_width, threads, nonmonotone)
+            # exact block profiles whenever the source allows (theory section 10)
+            from unmask.cli.blocks import blockwise_optimal
+
+            bsched, approximate = blockwise_optimal(
+                source, kind, n, q, seed, param, steps, block_width, nonmonotone, threads,
+                steps_per_block,
+            )
+            sched = bsched.flat
+            blockwise = {"exact_blockwise": not approximate, "steps_per_block": steps_per_block,
+                         "blockwise_expected_kl": bsched.cost}
         else:
             sched = _make_schedule(family, prof, steps, threads, nonmonotone)
-    values = _encode(sched, encoding, block_width)
-    ekl = unmask.expected_kl(prof, sched)
+    values = bsched.blocks if blockwise else _encode(sched, encoding, block_width)
+    ekl = blockwise.get("blockwise_expected_kl", None)
+    if ekl is None:
+        ekl = unmask.expected_kl(prof, sched)
     if fmt == "json":
         payload: dict[str, Any] = {
             "source": source, "n": sched.n, "steps": sched.steps, "family": family,
@@ -693,6 +698,9 @@ def schedule_cmd(
             "expected_kl": ekl, "unit": prof.unit,
             "monotone": given.is_monotone, "projected": projected,
         }
+        if blockwise:
+            payload["exact_blockwise"] = blockwise["exact_blockwise"]
+            payload["steps_per_block"] = steps_per_block
         if encoding == "alpha":
             payload["t"] = np.linspace(0.0, 1.0, sched.steps + 1).tolist()
         click.echo(json.dumps(payload, indent=2))
@@ -971,4 +979,5 @@ if __name__ == "__main__":  # pragma: no cover
 
 # Commands that live in their own modules register themselves on ``main`` when imported.
 # One import line per module, kept at the end so the shared helpers above are defined first.
+from unmask.cli import blocks  # noqa: E402,F401
 from unmask.cli import export as _export_command  # noqa: E402,F401

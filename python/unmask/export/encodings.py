@@ -41,6 +41,10 @@ __all__ = [
 
 
 def _sched(schedule: Any) -> Schedule:
+    from unmask.schedules.blocks import BlockSchedule
+
+    if isinstance(schedule, BlockSchedule):  # every step in decoding order (theory section 10)
+        return schedule.flat
     return schedule if isinstance(schedule, Schedule) else Schedule(schedule)
 
 
@@ -218,14 +222,15 @@ def alpha_function(schedule: Any) -> Callable[[Any], NDArray[np.float64]]:
     return alpha
 
 
-def split_blocks(schedule: Any, block_width: int) -> list[list[int]]:
+def split_blocks(schedule: Any, block_width: int | None = None) -> list[list[int]]:
     """Per-step unmasked counts of a full-length schedule, split per semi-autoregressive block.
 
     Parameters
     ----------
-    schedule : Schedule or sequence of int
+    schedule : Schedule, sequence of int or BlockSchedule
         Schedule over the full length ``n``, with every block boundary (a multiple of
-        ``block_width``) also a step boundary.
+        ``block_width``) also a step boundary; a :class:`~unmask.BlockSchedule` gives its own
+        blocks (``block_width`` optional, checked against its widths).
     block_width : int
         Width of each block; must divide ``n``.
 
@@ -244,6 +249,16 @@ def split_blocks(schedule: Any, block_width: int) -> list[list[int]]:
     >>> split_blocks([2, 2, 3, 1], 4)
     [[2, 2], [3, 1]]
     """
+    from unmask.schedules.blocks import BlockSchedule
+
+    if isinstance(schedule, BlockSchedule):
+        if block_width is not None and any(
+            w != block_width for w in schedule.widths[:-1]
+        ):
+            raise ValueError(
+                f"the block schedule has widths {schedule.widths}, not blocks of {block_width}"
+            )
+        return schedule.blocks
     s = _sched(schedule)
     width = _positive_int(block_width, "block_width")
     if s.n % width:
@@ -342,8 +357,8 @@ def to_dict(schedule: Any, *, block_width: int | None = None) -> dict[str, Any]:
 
     Parameters
     ----------
-    schedule : Schedule or sequence of int
-        The schedule.
+    schedule : Schedule, sequence of int or BlockSchedule
+        The schedule (a block schedule also gives ``block_widths`` and ``counts_per_block``).
     block_width : int, optional
         Also split the per-step counts per block (see :func:`split_blocks`).
 
@@ -364,6 +379,8 @@ def to_dict(schedule: Any, *, block_width: int | None = None) -> dict[str, Any]:
     >>> from_dict(d).sizes
     (2, 1, 1)
     """
+    from unmask.schedules.blocks import BlockSchedule
+
     s = _sched(schedule)
     t, a = alpha_knots(s)
     out: dict[str, Any] = {
@@ -376,7 +393,12 @@ def to_dict(schedule: Any, *, block_width: int | None = None) -> dict[str, Any]:
         "alpha_t": [float(v) for v in t.tolist()],
         "alpha_unmasked_fraction": [float(v) for v in a.tolist()],
     }
-    if block_width is not None:
+    if isinstance(schedule, BlockSchedule):
+        out["block_widths"] = schedule.widths
+        out["counts_per_block"] = split_blocks(schedule, block_width)
+        if block_width is not None:
+            out["block_width"] = int(block_width)
+    elif block_width is not None:
         out["block_width"] = int(block_width)
         out["counts_per_block"] = split_blocks(s, block_width)
     return out

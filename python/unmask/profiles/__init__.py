@@ -8,6 +8,7 @@ loss curve (:mod:`unmask.profiles.estimate`). All of them return a
 
 from __future__ import annotations
 
+from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
 from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
@@ -15,8 +16,11 @@ from unmask.profiles.profile import Profile
 
 __all__ = [
     "Profile",
+    "block_profiles",
     "entropy",
+    "estimate_block_profiles",
     "estimate_profile",
+    "markov_block_profiles",
     "markov_profile",
     "profile",
     "profile_from_loss_curve",

@@ -3,7 +3,7 @@
 Block ``b`` of a blockwise sampler is revealed after every earlier block; inside it the sampler
 runs a random order. Its cost is the section-5 identity built from the **block profile**
 
-    h_b(i) = mean over S in B_b, |S| = i, j in B_b \\ S of H(X_j | X_{B_<b}, X_S),
+    h_b(i) = mean over S in B_b, |S| = i, j in B_b minus S of H(X_j | X_{B_<b}, X_S),
 
 computed here exactly from subset entropies (:func:`block_profiles`), at any length for a Markov
 chain (:func:`markov_block_profiles`), or estimated from a black-box model
@@ -41,8 +41,10 @@ def _positive_int(value: Any, name: str) -> int:
 
 
 def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[int]:
-    """Block widths from ``block_width`` (last block shorter if it does not divide ``n``) or
-    an explicit ``widths`` list (summing to ``n``); exactly one of the two.
+    """Block widths from ``block_width`` or an explicit ``widths`` list (exactly one of them).
+
+    With ``block_width`` the last block is shorter when it does not divide ``n``; ``widths``
+    must sum to ``n``.
 
     Raises
     ------
@@ -109,7 +111,7 @@ def block_profiles(
     Returns
     -------
     list of Profile
-        ``profiles[b].h[i] = mean over S in B_b, |S| = i, j in B_b \\ S of
+        ``profiles[b].h[i] = mean over S in B_b, |S| = i, j in B_b outside S of
         H(X_j | X_{B_<b}, X_S)``, ``i = 0..W_b - 1``. They add up to the entropy:
         ``sum_b profiles[b].entropy == H(X)``.
 
@@ -141,25 +143,92 @@ def block_profiles(
     factor = log_base_factor(base)
     if n > MAX_N:
         raise ValueError(f"block_profiles supports n <= {MAX_N}, got n = {n}")
+    q = jt.q
+    # Only sum_b 2^{W_b} subsets are needed. Walking each block's own lattice (one axis summed
+    # out at a time, from the marginal of prefix + block) touches about q^{a_b} (q+1)^{W_b}
+    # values per block; the full lattice about q (q+1)^n. Take the cheaper.
+    starts = np.concatenate([[0], np.cumsum(ws)]).tolist()
+    direct = sum(float(q) ** a * (q + 1.0) ** w for a, w in zip(starts[:-1], ws, strict=True))
+    what = f"exact (n={n}, q={q})"
+    if direct <= 0.25 * q * (q + 1.0) ** n:
+        check_memory(8.0 * 3 * q**n, f"block marginals of a law on [{q}]^{n}")
+        values = _block_entropies(jt, ws)
+        return _profiles_from_block_entropies(values, ws, factor, base, what)
     ent = subset_entropies(jt, base=None, threads=threads)
-    return _profiles_from_entropies(ent, ws, factor, base, f"exact (n={n}, q={jt.q})")
+    return _profiles_from_entropies(ent, ws, factor, base, what)
+
+
+def _block_entropies(jt: Any, ws: Sequence[int]) -> list[NDArray[np.float64]]:
+    """For each block, ``H(prefix + T)`` for every subset ``T`` of the block (bit v = position v).
+
+    A depth-first walk from the marginal of prefix + block sums out one block axis at a time.
+    """
+    n, q = jt.n, jt.q
+    flat = np.ascontiguousarray(jt.flat)
+    mass = float(np.sum(flat))
+    out = []
+    start = 0
+    for w in ws:
+        a = start
+        top = flat.reshape(q ** (a + w), -1).sum(axis=1).reshape((q**a,) + (q,) * w)
+        values = np.zeros(1 << w)
+        _walk(top, list(range(w)), (1 << w) - 1, 0, values, a > 0)
+        if mass != 1.0:
+            nonempty = np.arange(1 << w) > 0 if a == 0 else np.ones(1 << w, dtype=bool)
+            values[nonempty] = values[nonempty] / mass + math.log(mass)
+        np.maximum(values, 0.0, out=values)
+        out.append(values)
+        start += w
+    del n
+    return out
+
+
+def _walk(
+    arr: NDArray[np.float64],
+    present: list[int],
+    mask: int,
+    nxt: int,
+    values: NDArray[np.float64],
+    has_prefix: bool,
+) -> None:
+    """Record ``H`` of ``arr`` at ``mask``, then visit each subset without a later axis once."""
+    if mask or has_prefix:
+        values[mask] = -float(core.plogp_sum(np.ascontiguousarray(arr).reshape(-1)))
+    for pos, v in enumerate(present):
+        if v < nxt:
+            continue
+        child = arr.sum(axis=1 + pos)
+        _walk(child, present[:pos] + present[pos + 1 :], mask & ~(1 << v), v + 1, values,
+              has_prefix)
+
+
+def _profiles_from_block_entropies(
+    values: list[NDArray[np.float64]],
+    ws: Sequence[int],
+    factor: float,
+    base: float | None,
+    what: str,
+) -> list[Profile]:
+    out = []
+    for b, (vals, w) in enumerate(zip(values, ws, strict=True)):
+        sums = np.asarray(core.level_sums(np.ascontiguousarray(vals), w))
+        counts = np.array([math.comb(w, k) for k in range(w + 1)], dtype=np.float64)
+        h = _clean(np.diff(sums / counts) / factor)
+        out.append(Profile(h, base=base, source=f"block {b} of widths {list(ws)}, {what}"))
+    return out
 
 
 def _profiles_from_entropies(
     ent: NDArray[np.float64], ws: Sequence[int], factor: float, base: float | None, what: str
 ) -> list[Profile]:
-    out = []
+    values = []
     start = 0
-    for b, w in enumerate(ws):
+    for w in ws:
         prefix = (1 << start) - 1
         sub = np.arange(1 << w, dtype=np.int64) << start
-        values = np.ascontiguousarray(ent[prefix | sub])
-        sums = np.asarray(core.level_sums(values, w))
-        counts = np.array([math.comb(w, k) for k in range(w + 1)], dtype=np.float64)
-        h = _clean(np.diff(sums / counts) / factor)
-        out.append(Profile(h, base=base, source=f"block {b} of widths {list(ws)}, {what}"))
+        values.append(np.ascontiguousarray(ent[prefix | sub]))
         start += w
-    return out
+    return _profiles_from_block_entropies(values, ws, factor, base, what)
 
 
 # -- Markov chains ---------------------------------------------------------------------------
@@ -196,16 +265,17 @@ def _log_binom(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.flo
 
 
 def _markov_block_h(
-    D: NDArray[np.float64], Hm: NDArray[np.float64], start: int, w: int
+    D: NDArray[np.float64], Hm: NDArray[np.float64], anchored: bool, w: int
 ) -> NDArray[np.float64]:
-    """Block profile of positions ``start..start+w-1`` of a Markov chain.
+    """Block profile of ``w`` consecutive positions of a Markov chain.
 
-    ``D[t, d] = H(X_{t+d} | X_t)`` (d = 0..W), ``Hm[t] = H(X_t)``. Local index 0 is the anchor
-    ``start - 1`` (known: the last token of the prefix), ``1..w`` the block.
+    Row ``u`` of ``D`` and entry ``u`` of ``Hm`` describe local position ``u``: 0 is the anchor
+    (the last token of the prefix, known; a dummy row in block 0), ``1..w`` the block.
+    ``D[u, d] = H(X_{u+d} | X_u)`` (d = 0..w), ``Hm[u] = H(X_u)``.
     """
-    anchored = start > 0
-    loc = np.arange(w + 1)  # local positions; global = start - 1 + loc
-    glob = start - 1 + loc
+    start = 1
+    loc = np.arange(w + 1)
+    glob = loc
     # C[u, v] = H(X_v | X_u) for local u < v (u = 0 is the anchor when anchored).
     U, V = np.meshgrid(loc, loc, indexing="ij")
     gap = V - U
@@ -236,7 +306,7 @@ def _markov_block_h(
             ri - li - 1
         ) * C[li, ri]
         free = (li - 1) + (w - ri)
-        bins = np.bincount(free, weights=A, minlength=w)
+        bins = np.asarray(np.bincount(free, weights=A, minlength=w), dtype=np.float64)
         terms.append(_weighted(bins, 2, ivals, log_norm))
     # right neighbour only (left: the anchor, or nothing in block 0): free = w - r, one required
     r1 = np.arange(1, w + 1)
@@ -244,7 +314,7 @@ def _markov_block_h(
         A1 = left[0, r1 - 1] + (right[r1 - 1, r1] - right[0, r1]) - (r1 - 1) * C[0, r1]
     else:
         A1 = (cumH[r1 - 1]) + right[r1 - 1, r1] - (r1 - 1) * Hloc[r1]
-    bins1 = np.bincount(w - r1, weights=A1, minlength=w)
+    bins1 = np.asarray(np.bincount(w - r1, weights=A1, minlength=w), dtype=np.float64)
     # left neighbour only, inside the block: l in 1..w, j in l+1..w, free = l - 1
     l1 = np.arange(1, w + 1)
     A2 = left[l1, w] - left[l1, l1]
@@ -345,22 +415,38 @@ def markov_block_profiles(
     factor = log_base_factor(base)
     wmax = max(ws)
     check_memory(
-        8.0 * (n * (q + wmax + 2) + 8.0 * (wmax + 1) ** 2 + q * (wmax + 1)),
+        8.0 * (n * q + 16.0 * (wmax + 1) ** 2 + 2 * q * (wmax + 1)),
         f"markov_block_profiles (n = {n}, q = {q}, W = {wmax})",
     )
     # marginals m[t] = mu P^t
-    m = np.empty((n, q))
-    m[0] = mu
-    for t in range(1, n):
-        m[t] = m[t - 1] @ P
-    np.clip(m, 0.0, None, out=m)
+    from unmask.profiles.markov import STATIONARY_TOL
+
+    if float(np.max(np.abs(mu @ P - mu))) <= STATIONARY_TOL:
+        m = np.tile(mu, (n, 1))  # stationary: every position has the law mu (as markov_profile)
+    else:
+        m = np.empty((n, q))
+        m[0] = mu
+        for t in range(1, n):
+            m[t] = m[t - 1] @ P
+        np.clip(m, 0.0, None, out=m)
     E = _row_entropies(P, wmax)
-    D = m @ E  # D[t, d] = H(X_{t+d} | X_t)
-    Hm = _entropy_rows(m)
     out = []
     start = 0
+    # a block depends on the chain only through the marginals of its anchor and positions: for a
+    # stationary chain (or once the marginals have converged bit for bit) blocks repeat
+    seen: dict[tuple[int, bytes], NDArray[np.float64]] = {}
     for b, w in enumerate(ws):
-        h = _clean(_markov_block_h(D, Hm, start, w) / factor)
+        lo = max(start - 1, 0)
+        key = (w if start > 0 else -w, m[lo : start + w].tobytes())
+        if key not in seen:
+            rows = np.zeros((w + 1, q))
+            rows[1:] = m[start : start + w]
+            if start > 0:
+                rows[0] = m[start - 1]
+            D = rows @ E[:, : w + 1]  # D[u, d] = H(X_{u+d} | X_u), local positions
+            Hm = _entropy_rows(rows)
+            seen[key] = _clean(_markov_block_h(D, Hm, start > 0, w) / factor)
+        h = seen[key].copy()
         out.append(
             Profile(h, base=base, source=f"markov block {b} of widths {ws} (q={q}, n={n})")
         )
@@ -384,6 +470,7 @@ def estimate_block_profiles(
     tol: float = 1e-6,
     confidence: float = 0.95,
     monotone: bool = True,
+    to_torch: bool = False,
     seed: Any = None,
     base: float | None = None,
 ) -> list[Profile]:
@@ -399,7 +486,7 @@ def estimate_block_profiles(
     Parameters
     ----------
     model, data, samples_per_level, batch_size, estimator, output, q, tol, confidence,
-    monotone, seed, base
+    monotone, to_torch, seed, base
         As in :func:`unmask.estimate_profile`.
     n : int
         Sequence length.
@@ -424,6 +511,7 @@ def estimate_block_profiles(
     from unmask.profiles.estimate import (
         _check_positive_int,
         _data_drawer,
+        _import_torch,
         _per_sequence,
         _validated_output,
     )
@@ -445,6 +533,7 @@ def estimate_block_profiles(
     z = NormalDist().inv_cdf(0.5 + float(confidence) / 2.0)
     rng = np.random.default_rng(seed)
     draw = _data_drawer(data, n)
+    torch_mod = _import_torch() if to_torch else None
     rows_per_call = min(bsz, spl)
     check_memory(
         41.0 * rows_per_call * n, f"masked batches of {rows_per_call} x {n} (batch_size x n)"
@@ -469,7 +558,13 @@ def estimate_block_profiles(
                 ranks = np.argsort(rng.random((size, w)), axis=1)
                 np.put_along_axis(mask[:, start : start + w], ranks[:, :i], False, axis=1)
                 shown = np.where(mask, 0, x)
-                raw = model(shown, mask.copy())
+                if q is not None:
+                    check_memory(8.0 * 3 * size * n * q, f"model output of {size} x {n} x {q}")
+                # the model gets its own copy of the mask (it cannot change what is scored)
+                if torch_mod is not None:
+                    raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask.copy()))
+                else:
+                    raw = model(shown, mask.copy())
                 target = np.zeros_like(mask)
                 target[:, start : start + w] = mask[:, start : start + w]
                 logp, probs = _validated_output(raw, size, n, q, output, tol, target, i)

@@ -82,9 +82,11 @@ def sampler_law(
     ----------
     joint : Joint or array_like
         The target law ``p`` on ``[q]^n`` (it fixes ``n``, ``q`` and the default conditionals).
-    schedule : Schedule, sequence of int, CompositionLaw or BernoulliSizes
+    schedule : Schedule, sequence of int, CompositionLaw, BernoulliSizes or BlockSchedule
         Per-step counts ``(s_1, ..., s_K)`` (tokens unmasked *at* each step), a law over such
-        compositions, or the time-grid Bernoulli sampler of MDLM/MD4.
+        compositions, the time-grid Bernoulli sampler of MDLM/MD4, or a
+        :class:`~unmask.BlockSchedule` (blockwise decoding: blocks left to right, ``"random"``
+        order inside each block; see :func:`unmask.samplers.blocks.block_sampler_law`).
     order : {"random", "left-to-right"} or sequence of int
         ``"random"``: a uniform permutation (each block a uniform subset of the masked tokens);
         otherwise the fixed order in which tokens are unmasked.
@@ -132,6 +134,13 @@ def sampler_law(
     >>> round(unmask.kl(p, law), 4)                               # log(6/5)
     0.1823
     """
+    from unmask.schedules.blocks import BlockSchedule
+
+    if isinstance(schedule, BlockSchedule):  # blockwise decoding (theory section 10)
+        from unmask.samplers.blocks import block_sampler_law
+
+        resolve_threads(threads)
+        return block_sampler_law(joint, schedule, order, conditionals)
     p = _as_joint(joint)
     n, q = p.n, p.q
     sizes = _as_sizes(schedule, n)
@@ -398,7 +407,7 @@ def decompose(
     ----------
     joint : Joint or array_like
         The target law ``p``.
-    schedule : Schedule or sequence of int
+    schedule : Schedule, sequence of int or BlockSchedule
         Per-step counts ``(s_1, ..., s_K)`` (fixed sizes).
     order : "left-to-right" or sequence of int
         The fixed order ``sigma`` (``"random"`` is refused: use :func:`unmask.expected_kl`).
@@ -432,8 +441,21 @@ def decompose(
     >>> round(d.factorization_total, 6), d.learning_total   # TC of the first block: log 2
     (0.693147, 0.0)
     """
+    from unmask.schedules.blocks import BlockSchedule
+
     p = _as_joint(joint)
     n = p.n
+    if isinstance(schedule, BlockSchedule):
+        # a fixed blockwise order is a fixed order whose steps never cross a block boundary
+        from unmask.samplers.blocks import _check_n, block_order
+
+        _check_n(schedule, n)
+        if block_order(schedule, order) is None:
+            raise ValueError(
+                "decompose is for a fixed order; for within-block random order use "
+                "unmask.expected_kl with the block schedule (and conditionals=)"
+            )
+        schedule = schedule.flat
     if isinstance(schedule, (CompositionLaw, BernoulliSizes)):
         raise ValueError("decompose needs fixed sizes (a Schedule), not random sizes")
     sched = _as_sizes(schedule, n)
@@ -466,8 +488,13 @@ def decompose(
 
 
 def learning_errors(
-    joint: Any, conditionals: Any, base: float | None = None, threads: int | None = None
-) -> NDArray[np.float64]:
+    joint: Any,
+    conditionals: Any,
+    base: float | None = None,
+    threads: int | None = None,
+    *,
+    blocks: Any = None,
+) -> Any:
     """Average learning error ``eps(i)`` of random-order sampling at context size ``i``.
 
     Parameters
@@ -480,6 +507,10 @@ def learning_errors(
         Log base (None: nats).
     threads : int, optional
         Threads for the subset marginals (None: all cores). The result does not depend on it.
+    blocks : BlockSchedule or sequence of int, optional
+        Blockwise decoding (theory section 10): a block schedule or the block widths. Then a
+        list with one array ``eps_b`` per block is returned (see
+        :func:`unmask.samplers.blocks.block_learning_errors`).
 
     Returns
     -------
@@ -521,6 +552,12 @@ def learning_errors(
     >>> [round(float(e), 6) for e in unmask.learning_errors(p, fair)]   # 0, then log 2
     [0.0, 0.693147, 0.693147]
     """
+    if blocks is not None:
+        from unmask.samplers.blocks import block_learning_errors
+        from unmask.schedules.blocks import BlockSchedule
+
+        widths = blocks.widths if isinstance(blocks, BlockSchedule) else blocks
+        return block_learning_errors(joint, conditionals, widths, base=base)
     p = _as_joint(joint)
     n, q = p.n, p.q
     check_dense_size(n, q)
@@ -611,8 +648,9 @@ def sample(
     ----------
     source : Joint, array_like or Conditionals
         A joint (its exact conditionals are used) or the conditionals ``q_j`` to sample with.
-    schedule : Schedule, sequence of int, CompositionLaw or BernoulliSizes
-        Per-step counts (tokens unmasked *at* each step), or random sizes.
+    schedule : Schedule, sequence of int, CompositionLaw, BernoulliSizes or BlockSchedule
+        Per-step counts (tokens unmasked *at* each step), random sizes, or a block schedule
+        (blocks left to right; ``"random"`` order is then uniform inside each block).
     size : int
         Number of independent runs.
     order : {"random", "left-to-right"} or sequence of int
@@ -652,6 +690,12 @@ def sample(
             "a conditional callable does not say n and q: pass "
             "unmask.Conditionals.from_callable(fn, n, q) as the source"
         )
+    from unmask.schedules.blocks import BlockSchedule
+
+    if isinstance(schedule, BlockSchedule):  # blockwise decoding (theory section 10)
+        from unmask.samplers.blocks import block_sample
+
+        return block_sample(source, schedule, size, order, seed)
     cond = source if isinstance(source, Conditionals) else Conditionals.exact(_as_joint(source))
     n = cond.n
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:

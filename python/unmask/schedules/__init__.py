@@ -9,6 +9,7 @@ the exact expected KL in :mod:`unmask.schedules.cost`; the optimal schedules in
 
 from __future__ import annotations
 
+from unmask.schedules.blocks import BlockSchedule, BlockWidthFrontier, block_width_frontier
 from unmask.schedules.families import (
     CURVES,
     FAMILIES,
@@ -26,7 +27,6 @@ from unmask.schedules.families import (
     sqrt_rule,
     two_sided_geometric,
 )
-from unmask.schedules.blocks import BlockSchedule
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = [
@@ -34,10 +34,12 @@ __all__ = [
     "FAMILIES",
     "BernoulliSizes",
     "BlockSchedule",
+    "BlockWidthFrontier",
     "CompositionLaw",
     "Schedule",
     "alpha_grid",
     "bernoulli",
+    "block_width_frontier",
     "constant",
     "from_alpha_values",
     "from_curve",

@@ -75,9 +75,11 @@ def expected_kl(
     ----------
     joint_or_profile : Joint, Profile or array_like
         The law (its exact profile is computed), its profile, or an ``h`` curve.
-    schedule : Schedule, sequence of int, CompositionLaw or BernoulliSizes
+    schedule : Schedule, sequence of int, CompositionLaw, BernoulliSizes or BlockSchedule
         Fixed sizes, or random sizes (a law over compositions, or the time-grid Bernoulli
-        sampler); for random sizes the result is the expectation over the sizes too.
+        sampler); for random sizes the result is the expectation over the sizes too. A
+        :class:`~unmask.BlockSchedule` gives the exact cost of blockwise decoding (theory
+        section 10): ``joint_or_profile`` is then the joint or the list of block profiles.
     base : float, optional
         Log base when a joint is given (None: nats); a profile keeps its own unit.
     conditionals : Conditionals, Joint, callable or None, optional
@@ -104,6 +106,13 @@ def expected_kl(
     >>> round(unmask.expected_kl(unmask.joints.all_equal(4, 2), [2, 2]), 12)  # (s_1 - 1) log 2
     0.69314718056
     """
+    from unmask.schedules.blocks import BlockSchedule, _is_profile_list, block_expected_kl
+
+    if isinstance(schedule, BlockSchedule) or _is_profile_list(joint_or_profile):
+        # blockwise decoding: exact through the block profiles (theory section 10)
+        return block_expected_kl(
+            joint_or_profile, BlockSchedule(schedule), base=base, conditionals=conditionals
+        )
     prof = as_profile(joint_or_profile, base=base)
     eps = None
     if conditionals is not None:

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from unmask._core_loader import core
 from unmask._validation import check_memory, resolve_threads
 from unmask.profiles.profile import Profile
+from unmask.schedules.blocks import optimal_block_schedule
 from unmask.schedules.cost import as_profile
 from unmask.schedules.schedule import Schedule
 
@@ -338,94 +339,6 @@ class OptimalFrontier:
             f"OptimalFrontier(n={self._n}, K=1..{k}, method={self._method!r}{tags}{sched}, "
             f"costs=[{shown}{more}])"
         )
-
-
-def optimal_block_schedule(
-    profile: Any,
-    steps: int,
-    block_width: int,
-    *,
-    nonmonotone: NonMonotone = "project",
-    threads: int | None = None,
-) -> Schedule:
-    """The optimal schedule that semi-autoregressive (blockwise) decoding can run.
-
-    LLaDA-style decoding splits the ``n`` tokens into blocks of ``block_width`` and gives every
-    block the same number of steps, ``steps / (n / block_width)``; no step crosses a block
-    boundary. Among such schedules this returns the one with the least section-5 cost.
-
-    Parameters
-    ----------
-    profile : Profile or array_like
-        The profile (or an ``h`` curve) of length ``n``.
-    steps : int
-        Total number of steps ``K``; a multiple of the number of blocks.
-    block_width : int
-        Tokens per block; must divide ``n`` and be at least the steps per block.
-    nonmonotone : {"project", "plain", "raise"}
-        Handling of a curve that is not non-increasing. "project" projects the whole curve
-        once (pool adjacent violators) before splitting it into blocks; "plain" solves each
-        block's raw curve with the plain DP; "raise" refuses it.
-    threads : int, optional
-        Threads for the C++ core.
-
-    Returns
-    -------
-    Schedule
-        Per-step counts; every block boundary is a step boundary.
-
-    Raises
-    ------
-    ValueError
-        When ``block_width`` does not divide ``n``, ``steps`` is not a multiple of the number
-        of blocks, or a block would get more steps than tokens.
-
-    Notes
-    -----
-    The block cost ``g(a, b) = sum_{l=a}^{b-1} (h(a) - h(l))`` reads only ``h[a:b]``, so the
-    constrained optimum is the concatenation of the optimal schedules of the sub-curves
-    ``h[b w : (b+1) w]``, each with ``steps / blocks`` steps. The cost is the random-order
-    identity within each block; blockwise decoding reveals blocks left to right, for which it
-    is a proxy (the order inside a block is what the identity averages over).
-
-    Examples
-    --------
-    >>> import unmask
-    >>> prof = unmask.Profile.from_f([1.0, 0, 0, 0, 0, 0, 0])   # n = 8
-    >>> unmask.optimal_block_schedule(prof, 4, block_width=4).sizes
-    (1, 3, 1, 3)
-    """
-    prof = as_profile(profile)
-    n = prof.n
-    for name, value in (("steps", steps), ("block_width", block_width)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    width, k = int(block_width), int(steps)
-    if n % width:
-        raise ValueError(f"block width {width} does not divide n = {n}")
-    blocks = n // width
-    if k % blocks:
-        raise ValueError(
-            f"steps = {k} is not a multiple of the number of blocks ({blocks} blocks of {width}):"
-            " blockwise decoding gives every block the same number of steps"
-        )
-    per_block = k // blocks
-    if per_block > width:
-        raise ValueError(f"{per_block} steps per block > block width {width}")
-    if nonmonotone not in _NONMONOTONE:
-        raise ValueError(f"nonmonotone must be one of {_NONMONOTONE}, got {nonmonotone!r}")
-    if not prof.is_monotone:
-        if nonmonotone == "raise":
-            raise ValueError("h is not non-increasing; pass nonmonotone='project' or 'plain'")
-        if nonmonotone == "project":
-            prof = prof.monotone()
-    sizes: list[int] = []
-    for b in range(blocks):
-        part = Profile(prof.h[b * width : (b + 1) * width])
-        sizes.extend(
-            optimal_schedule(part, per_block, nonmonotone="plain", threads=threads).sizes
-        )
-    return Schedule(sizes)
 
 
 def fixed_order_costs(
