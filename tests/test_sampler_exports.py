@@ -402,3 +402,21 @@ def test_exports_are_linear_time() -> None:
     for sampler in ("maskgit", "amused", "dream", "dllm", "mdlm"):
         e = E.for_sampler(s, sampler)
         assert e.values.shape[0] in (s.steps, s.steps + 1)
+
+
+def test_every_snippet_is_python_naming_real_adapters() -> None:
+    import ast
+
+    import unmask.integrations as integrations
+
+    flat = unmask.Schedule([4, 2, 1, 1])
+    blocks = unmask.BlockSchedule([[4, 2, 2], [3, 3, 2]])
+    for sampler in E.SAMPLERS:
+        src = blocks if sampler in ("llada", "fast-dllm", "llada2") else flat
+        e = E.for_sampler(src, sampler)
+        tree = ast.parse(e.snippet)  # valid Python
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "unmask.integrations":
+                for alias in node.names:
+                    assert hasattr(integrations, alias.name), (sampler, alias.name)
+        assert e.argument and e.notes and e.to_dict()["sampler"] == sampler
