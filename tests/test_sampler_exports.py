@@ -364,6 +364,14 @@ def test_time_grid_uses_the_models_own_noise() -> None:
         g = E.time_grid(s, noise, sampler="md4", exponent=2.0)
         masked = 1 - md4_alpha(g.t, kind)
         assert np.allclose(masked[1:-1] / masked[0], [0.5, 0.2])
+    # SEDD: louaaron/Score-Entropy-Discrete-Diffusion noise_lib.py LogLinearNoise /
+    # GeometricNoise total_noise; absorbing graph: masked with probability 1 - exp(-sigma)
+    g = E.time_grid(s, "loglinear", sampler="sedd")
+    m = 1 - np.exp(np.log1p(-(1 - 1e-3) * g.t))
+    assert np.allclose(m[1:-1] / m[0], [0.5, 0.2])
+    g = E.time_grid(s, "geometric", sampler="sedd", sigma_min=1e-4, sigma_max=20.0)
+    m = 1 - np.exp(-(1e-4 ** (1 - g.t)) * 20.0**g.t)
+    assert np.allclose(m[1:-1] / m[0], [0.5, 0.2])
     # a callable alpha (unmasked fraction) inverted numerically
     g = E.time_grid(s, lambda t: 1 - t**3, sampler="mdlm")
     assert np.allclose(g.t[1:-1] ** 3, [0.5, 0.2])
