@@ -1323,3 +1323,4 @@ if __name__ == "__main__":  # pragma: no cover
 from unmask.cli import adaptive  # noqa: E402,F401,I001
 from unmask.cli import blocks  # noqa: E402,F401
 from unmask.cli import planner  # noqa: E402,F401
+from unmask.cli import export as _export_command  # noqa: E402,F401

@@ -1,0 +1,38 @@
+"""Adapters that make real samplers run an unmask schedule (no hard dependency).
+
+Each adapter imports its framework (torch, diffusers, dllm, jax) only when called, so
+``import unmask.integrations`` works without any of them; install ``unmask[torch]`` or
+``unmask[diffusers]`` for the ones that need them.
+
+* :class:`BlockTransferTokens`: a block-aware drop-in for LLaDA's / Fast-dLLM's (and dllm's)
+  ``get_num_transfer_tokens`` (torch).
+* :func:`dllm_alpha_scheduler`: a dllm ``BaseAlphaScheduler`` whose rounded counts are the
+  schedule's (torch; subclasses dllm's class when dllm is installed).
+* :func:`ratio_amused_scheduler`: a diffusers ``AmusedScheduler`` taking remaining-mask ratios.
+* :func:`block_refinement_scheduler`: a diffusers ``BlockRefinementScheduler`` running
+  per-block counts (LLaDA2Pipeline).
+* :func:`llada2_transfer_schedule`: the same for the LLaDA2 remote code's ``generate``.
+* :func:`maskgit_schedule`: a drop-in for MaskGIT's ``mask_schedule.schedule`` (jax or numpy).
+
+The values come from :func:`unmask.export.for_sampler` (theory section 14).
+"""
+
+from __future__ import annotations
+
+from unmask.integrations.adapters import (
+    BlockTransferTokens,
+    block_refinement_scheduler,
+    dllm_alpha_scheduler,
+    llada2_transfer_schedule,
+    maskgit_schedule,
+    ratio_amused_scheduler,
+)
+
+__all__ = [
+    "BlockTransferTokens",
+    "block_refinement_scheduler",
+    "dllm_alpha_scheduler",
+    "llada2_transfer_schedule",
+    "maskgit_schedule",
+    "ratio_amused_scheduler",
+]
