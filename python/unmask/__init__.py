@@ -11,7 +11,8 @@ from unmask import export, laws, profiles, samplers, schedules
 from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
-from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.estimate import estimate_profile
+from unmask.profiles.loss_curve import profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile

@@ -1,0 +1,374 @@
+"""Noisy evidence about a profile, kept in two independent halves (theory section 13).
+
+A profile estimated from a model or read off a training loss curve is a set of noisy points
+``(x, y, se)``: ``y`` measures ``h(x)`` (``x`` = number of unmasked positions, a real number in
+``[0, n]``) with standard error ``se``. :class:`Evidence` keeps these points split into two
+*independent* halves (two halves of the Monte Carlo samples at every level, or alternate points
+of a loss curve) together with the pooled points. The halves are what lets
+:func:`unmask.robust_schedule` judge a schedule fitted on one half on data it has not seen.
+
+The smooth fit used everywhere is a penalised least-squares curve on a uniform grid of nodes
+(weights ``1/se^2``, penalty ``lam * sum (second difference)^2``, i.e. a discrete cubic smoothing
+spline), projected onto non-increasing curves (weighted pool adjacent violators) and clipped at 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unmask.profiles.profile import Profile, pava_nonincreasing
+
+__all__ = ["Evidence", "EvidencePoints"]
+
+_EXTRAPOLATE = ("fit", "linear", "constant")
+#: Number of nodes of the smooth fit (fewer when n is smaller).
+_MAX_NODES = 128
+
+
+@dataclass(frozen=True)
+class EvidencePoints:
+    """Noisy measurements ``y[k]`` of ``h(x[k])`` with standard errors ``se[k]``.
+
+    Attributes
+    ----------
+    x : numpy.ndarray
+        Positions in unmasked-count units, sorted, distinct, in ``[0, n]``.
+    y : numpy.ndarray
+        Measured values (in the unit of the evidence).
+    se : numpy.ndarray
+        Standard errors (positive).
+    """
+
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    se: NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        for name in ("x", "y", "se"):
+            arr = np.ascontiguousarray(getattr(self, name), dtype=np.float64)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+        if not (self.x.shape == self.y.shape == self.se.shape and self.x.ndim == 1):
+            raise ValueError("x, y and se must be 1-d arrays of the same length")
+        if self.x.size and np.any(np.diff(self.x) <= 0):
+            raise ValueError("evidence positions x must be sorted and distinct")
+        if not (np.all(np.isfinite(self.y)) and np.all(np.isfinite(self.se))):
+            raise ValueError("evidence values and standard errors must be finite")
+        if np.any(self.se <= 0):
+            raise ValueError("evidence standard errors must be positive")
+
+    @property
+    def size(self) -> int:
+        """Number of points."""
+        return int(self.x.size)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Two independent halves of noisy points about ``h``, and the pooled points.
+
+    Parameters
+    ----------
+    n : int
+        Sequence length of the profile.
+    halves : tuple of two EvidencePoints
+        Independent measurements (two halves of the samples, or alternate loss-curve points).
+    pooled : EvidencePoints
+        All the measurements together.
+    extrapolate : {"fit", "linear", "constant"}
+        How a fit continues beyond the pooled points' range ``coverage``: ``"linear"`` with the
+        fitted end slope, ``"constant"`` with the end value, ``"fit"`` with the shape of a
+        monotone power law ``a + b r^c`` in the masked ratio ``r = 1 - x/n`` fitted to all points.
+    base : float, optional
+        Logarithm base of the values (None: nats).
+    source : str
+        Free text for reprs.
+    samples : int
+        Model samples behind the evidence (0 for a loss curve).
+    """
+
+    n: int
+    halves: tuple[EvidencePoints, EvidencePoints]
+    pooled: EvidencePoints
+    extrapolate: str = "linear"
+    base: float | None = None
+    source: str = ""
+    samples: int = 0
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.extrapolate not in _EXTRAPOLATE:
+            raise ValueError(f"extrapolate must be one of {_EXTRAPOLATE}, got {self.extrapolate!r}")
+        if len(self.halves) != 2:
+            raise ValueError("evidence needs exactly two independent halves")
+        for pts in (*self.halves, self.pooled):
+            if pts.size < 2:
+                raise ValueError(
+                    f"each half of the evidence needs at least 2 points, got {pts.size}"
+                )
+            if pts.x[0] < 0 or pts.x[-1] > self.n:
+                raise ValueError(f"evidence positions must lie in [0, n] = [0, {self.n}]")
+
+    # -- coverage -----------------------------------------------------------------------------
+    @property
+    def coverage(self) -> tuple[float, float]:
+        """Range ``(x_min, x_max)`` of the pooled points, in unmasked-count units."""
+        return float(self.pooled.x[0]), float(self.pooled.x[-1])
+
+    def uncovered(self) -> list[tuple[int, int]]:
+        """Ranges ``[a, b]`` of levels ``i`` (inclusive) that lie beyond the points (may be empty)."""
+        lo, hi = self.coverage
+        out: list[tuple[int, int]] = []
+        if lo > 0.5:
+            out.append((0, min(self.n - 1, math.ceil(lo - 0.5) - 1)))
+        if hi < self.n - 1.5:
+            out.append((max(0, math.floor(hi + 0.5) + 1), self.n - 1))
+        return [(a, b) for a, b in out if a <= b]
+
+    # -- fits ---------------------------------------------------------------------------------
+    def lam_scale(self, pts: EvidencePoints) -> float:
+        """Penalty ``lam`` of unit smoothing strength for these points (``10**rho`` times it)."""
+        system = self._system(pts)
+        return float(np.trace(system[0])) / system[0].shape[0]
+
+    def fit(
+        self, pts: EvidencePoints, rho: float | None, *, monotone: bool = True
+    ) -> NDArray[np.float64]:
+        """Smooth, non-increasing, non-negative ``h`` on ``0..n-1`` from ``pts``.
+
+        ``rho`` is the log10 smoothing strength (penalty ``10**rho`` times :meth:`lam_scale`);
+        None interpolates the points linearly (after the monotone projection).
+        """
+        key = ("fit", id(pts), rho, monotone)
+        if key in self._cache:
+            return self._cache[key][1]  # type: ignore[no-any-return]
+        grid = np.arange(self.n, dtype=np.float64)
+        if rho is None:
+            y = pava_nonincreasing(pts.y, 1.0 / pts.se**2) if monotone else pts.y
+            h = np.interp(grid, pts.x, y)
+            lo, hi = pts.x[0], pts.x[-1]
+            h = h + self._extension(grid, lo, hi, h, pts)
+        else:
+            z = self.node_values(pts, rho)
+            nodes = self._nodes()
+            wdiag = np.diag(self._system(pts)[0])
+            if monotone:
+                z = pava_nonincreasing(z, wdiag + 1e-9 * max(float(wdiag.max()), 1e-300))
+            h = np.interp(grid, nodes, z)
+            if self.extrapolate != "linear":
+                lo, hi = pts.x[0], pts.x[-1]
+                inside = np.interp(np.clip(grid, lo, hi), nodes, z)
+                h = np.where((grid < lo) | (grid > hi), inside, h)
+                h = h + self._extension(grid, lo, hi, inside, pts)
+        if monotone:
+            h = pava_nonincreasing(h)
+        h = np.maximum(h, 0.0)
+        h.flags.writeable = False
+        self._cache[key] = (pts, h)  # keeps pts alive, so that its id is not reused
+        return h
+
+    def node_values(self, pts: EvidencePoints, rho: float) -> NDArray[np.float64]:
+        """The penalised least-squares values at the nodes (before the monotone projection)."""
+        ata, aty, dtd = self._system(pts)[:3]
+        lam = 10.0**rho * float(np.trace(ata)) / ata.shape[0]
+        ridge = 1e-10 * float(np.trace(ata)) / ata.shape[0]
+        mat = ata + lam * dtd + ridge * np.eye(ata.shape[0])
+        return np.asarray(np.linalg.solve(mat, aty), dtype=np.float64)
+
+    def node_stderr(self, pts: EvidencePoints, rho: float) -> NDArray[np.float64]:
+        """Standard errors of :meth:`node_values` (sandwich formula of the linear smoother)."""
+        ata, _, dtd = self._system(pts)[:3]
+        lam = 10.0**rho * float(np.trace(ata)) / ata.shape[0]
+        ridge = 1e-10 * float(np.trace(ata)) / ata.shape[0]
+        inv = np.linalg.inv(ata + lam * dtd + ridge * np.eye(ata.shape[0]))
+        cov = inv @ ata @ inv
+        return np.sqrt(np.maximum(np.diag(cov), 0.0))
+
+    def loo_score(self, pts: EvidencePoints, rho: float) -> float:
+        """Weighted leave-one-out prediction error of the smoother at strength ``rho``."""
+        ata, aty, dtd, a, w = self._system(pts)
+        lam = 10.0**rho * float(np.trace(ata)) / ata.shape[0]
+        ridge = 1e-10 * float(np.trace(ata)) / ata.shape[0]
+        inv = np.linalg.inv(ata + lam * dtd + ridge * np.eye(ata.shape[0]))
+        pred = a @ (inv @ aty)
+        lev = np.einsum("ij,jk,ik->i", a, inv, a) * w
+        resid = (pts.y - pred) / np.maximum(1.0 - lev, 1e-6)
+        return float(np.sum(w * resid**2))
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def evaluator(self, pts: EvidencePoints) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(E, d)`` with ``h_eval = E @ pts.y + d``: the points interpolated linearly.
+
+        Beyond the points' range ``h_eval`` follows the shape of the pooled fit (so that its
+        noise comes from the end point only). ``E`` has shape ``(n, m)``.
+        """
+        key = ("eval", id(pts))
+        if key in self._cache:
+            return self._cache[key][1]  # type: ignore[no-any-return]
+        grid = np.arange(self.n, dtype=np.float64)
+        m = pts.size
+        emat = np.empty((self.n, m))
+        eye = np.eye(m)
+        for k in range(m):
+            emat[:, k] = np.interp(grid, pts.x, eye[k])
+        lo, hi = pts.x[0], pts.x[-1]
+        shape = self.fit(self.pooled, self.default_rho())
+        clipped = np.clip(grid, lo, hi)
+        d = shape - np.interp(clipped, grid, shape)
+        d = np.where((grid < lo) | (grid > hi), d, 0.0)
+        self._cache[key] = (pts, (emat, d))
+        return emat, d
+
+    def default_rho(self) -> float:
+        """Smoothing strength chosen by leave-one-out cross-validation on the pooled points."""
+        key = ("rho",)
+        if key not in self._cache:
+            grid = _RHO_GRID
+            scores = [self.loo_score(self.pooled, r) for r in grid]
+            self._cache[key] = float(grid[int(np.argmin(scores))])
+        return float(self._cache[key])
+
+    def profile(self, rho: float | None = None, *, monotone: bool = True) -> Profile:
+        """The pooled smooth fit as a :class:`Profile` with a band (``rho`` default: by LOO CV)."""
+        r = self.default_rho() if rho is None else rho
+        h = self.fit(self.pooled, r, monotone=monotone)
+        se_nodes = self.node_stderr(self.pooled, r)
+        grid = np.arange(self.n, dtype=np.float64)
+        se = np.interp(grid, self._nodes(), se_nodes)
+        return Profile(
+            h,
+            base=self.base,
+            stderr=se,
+            lower=np.maximum(h - 1.96 * se, 0.0),
+            upper=h + 1.96 * se,
+            source=self.source,
+            evidence=self,
+        )
+
+    # -- internals ----------------------------------------------------------------------------
+    def _nodes(self) -> NDArray[np.float64]:
+        m = min(self.n, _MAX_NODES)
+        if m < 2:
+            return np.array([0.0, max(self.n - 1, 1)], dtype=np.float64)
+        return np.linspace(0.0, self.n - 1.0, m)
+
+    def _system(self, pts: EvidencePoints) -> tuple[Any, ...]:
+        key = ("sys", id(pts))
+        if key in self._cache:
+            return self._cache[key][1]  # type: ignore[no-any-return]
+        nodes = self._nodes()
+        a = _hat_matrix(pts.x, nodes)
+        w = 1.0 / pts.se**2
+        ata = a.T @ (w[:, None] * a)
+        aty = a.T @ (w * pts.y)
+        dmat = np.diff(np.eye(nodes.size), 2, axis=0)
+        dtd = dmat.T @ dmat
+        out = (ata, aty, dtd, a, w)
+        self._cache[key] = (pts, out)
+        return out
+
+    def _extension(
+        self,
+        grid: NDArray[np.float64],
+        lo: float,
+        hi: float,
+        inside: NDArray[np.float64],
+        pts: EvidencePoints,
+    ) -> NDArray[np.float64]:
+        """What to add to the end value beyond ``[lo, hi]`` (0 inside)."""
+        out = np.zeros_like(grid)
+        below, above = grid < lo, grid > hi
+        if not (below.any() or above.any()) or self.extrapolate == "constant":
+            return out
+        if self.extrapolate == "linear":
+            # slope of a straight line through the points of the outer fifth of each end
+            for mask, edge, sel in (
+                (below, lo, pts.x <= lo + 0.2 * (hi - lo)),
+                (above, hi, pts.x >= hi - 0.2 * (hi - lo)),
+            ):
+                if mask.any():
+                    slope = _end_slope(pts, sel)
+                    out[mask] = slope * (grid[mask] - edge)
+            return out
+        curve = self._power_law()
+        for mask, edge in ((below, lo), (above, hi)):
+            if mask.any():
+                out[mask] = curve(grid[mask]) - curve(np.array([edge]))[0]
+        return out
+
+    def _power_law(self) -> Any:
+        """Monotone power law ``a + b r^c`` (``b >= 0``) in the masked ratio, by least squares."""
+        key = ("power",)
+        if key in self._cache:
+            return self._cache[key]
+        pts = self.pooled
+        r = np.clip(1.0 - pts.x / self.n, 0.0, 1.0)
+        w = 1.0 / pts.se**2
+        best = (math.inf, 0.0, 0.0, 1.0)
+        for c in np.geomspace(0.1, 10.0, 61):
+            basis = r**c
+            sw = float(w.sum())
+            mb, my = float(w @ basis) / sw, float(w @ pts.y) / sw
+            vb = float(w @ (basis - mb) ** 2)
+            b = max(0.0, float(w @ ((basis - mb) * (pts.y - my))) / vb) if vb > 0 else 0.0
+            a = my - b * mb
+            sse = float(w @ (pts.y - a - b * basis) ** 2)
+            if sse < best[0]:
+                best = (sse, a, b, float(c))
+        _, a, b, c = best
+        n = self.n
+
+        def curve(x: NDArray[np.float64]) -> NDArray[np.float64]:
+            return np.asarray(a + b * np.clip(1.0 - x / n, 0.0, 1.0) ** c, dtype=np.float64)
+
+        self._cache[key] = curve
+        return curve
+
+    def scaled(self, factor: float, base: float | None) -> Evidence:
+        """The same evidence with every value multiplied by ``factor`` (a change of unit)."""
+
+        def sc(p: EvidencePoints) -> EvidencePoints:
+            return EvidencePoints(p.x, p.y * factor, p.se * factor)
+
+        return Evidence(
+            self.n,
+            (sc(self.halves[0]), sc(self.halves[1])),
+            sc(self.pooled),
+            extrapolate=self.extrapolate,
+            base=base,
+            source=self.source,
+            samples=self.samples,
+        )
+
+
+#: Smoothing strengths (log10 of the penalty in units of the mean weight per node).
+_RHO_GRID = np.arange(-1.0, 9.0, 1.0)
+
+
+def _hat_matrix(x: NDArray[np.float64], nodes: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Linear-interpolation weights of the points ``x`` on ``nodes`` (shape ``(m, M)``)."""
+    xc = np.clip(x, nodes[0], nodes[-1])
+    k = np.clip(np.searchsorted(nodes, xc, side="right") - 1, 0, nodes.size - 2)
+    t = (xc - nodes[k]) / (nodes[k + 1] - nodes[k])
+    a = np.zeros((x.size, nodes.size))
+    rows = np.arange(x.size)
+    a[rows, k] = 1.0 - t
+    a[rows, k + 1] += t
+    return a
+
+
+def _end_slope(pts: EvidencePoints, sel: NDArray[np.bool_]) -> float:
+    """Weighted least-squares slope of the selected points (at least the two nearest the end)."""
+    idx = np.nonzero(sel)[0]
+    if idx.size < 2:
+        idx = np.arange(2) if sel[0] else np.arange(pts.size - 2, pts.size)
+    x, y, w = pts.x[idx], pts.y[idx], 1.0 / pts.se[idx] ** 2
+    mx, my = float(w @ x) / float(w.sum()), float(w @ y) / float(w.sum())
+    vx = float(w @ (x - mx) ** 2)
+    slope = float(w @ ((x - mx) * (y - my))) / vx if vx > 0 else 0.0
+    return min(slope, 0.0)  # h is non-increasing: never extend upwards
