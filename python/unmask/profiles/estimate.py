@@ -168,6 +168,7 @@ def estimate_profile(
 
     means = np.empty(level_list.size)
     errs = np.empty(level_list.size)
+    halves = np.empty((2, 3, level_list.size))  # per half: count, mean, sum of squared deviations
     for idx, i in enumerate(level_list.tolist()):
         values_all: list[NDArray[np.float64]] = []
         remaining = spl
@@ -201,6 +202,8 @@ def estimate_profile(
         vals = np.concatenate(values_all)
         means[idx] = math.fsum(vals.tolist()) / vals.size
         errs[idx] = float(np.std(vals, ddof=1)) / math.sqrt(vals.size)
+        for part, half in enumerate((vals[0::2], vals[1::2])):  # independent halves
+            halves[part, :, idx] = half.size, half.mean(), float(np.sum((half - half.mean()) ** 2))
 
     z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     lower_pts = np.maximum(means - z * errs, 0.0)
@@ -213,6 +216,10 @@ def estimate_profile(
         return np.asarray(np.interp(grid, lv, y), dtype=np.float64) / factor
 
     what = "monotone" if monotone else "raw"
+    from unmask.profiles.budget import evidence_from_halves
+
+    evidence = evidence_from_halves(n, level_list, halves / np.array([1.0, factor, factor**2])[:, None],
+                                    base=base, source="estimate_profile")
     return Profile(
         np.maximum(interp(point), 0.0),
         base=base,
@@ -223,6 +230,7 @@ def estimate_profile(
             f"estimate_profile ({estimator}, {what}, {level_list.size} levels x {spl} samples, "
             f"{confidence:.0%} band)"
         ),
+        evidence=evidence,
     )
 
 

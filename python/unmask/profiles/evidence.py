@@ -42,14 +42,21 @@ class EvidencePoints:
         Measured values (in the unit of the evidence).
     se : numpy.ndarray
         Standard errors (positive).
+    count, m2 : numpy.ndarray or None
+        For Monte Carlo evidence: the number of samples behind each point and the sum of their
+        squared deviations from ``y`` (so that evidence from several runs can be merged).
     """
 
     x: NDArray[np.float64]
     y: NDArray[np.float64]
     se: NDArray[np.float64]
+    count: NDArray[np.float64] | None = None
+    m2: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("x", "y", "se"):
+        for name in ("x", "y", "se", "count", "m2"):
+            if getattr(self, name) is None:
+                continue
             arr = np.ascontiguousarray(getattr(self, name), dtype=np.float64)
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
@@ -107,10 +114,8 @@ class Evidence:
         if len(self.halves) != 2:
             raise ValueError("evidence needs exactly two independent halves")
         for pts in (*self.halves, self.pooled):
-            if pts.size < 2:
-                raise ValueError(
-                    f"each half of the evidence needs at least 2 points, got {pts.size}"
-                )
+            if pts.size < 1:
+                raise ValueError("each half of the evidence needs at least one point")
             if pts.x[0] < 0 or pts.x[-1] > self.n:
                 raise ValueError(f"evidence positions must lie in [0, n] = [0, {self.n}]")
 
@@ -333,7 +338,8 @@ class Evidence:
         """The same evidence with every value multiplied by ``factor`` (a change of unit)."""
 
         def sc(p: EvidencePoints) -> EvidencePoints:
-            return EvidencePoints(p.x, p.y * factor, p.se * factor)
+            m2 = None if p.m2 is None else p.m2 * factor**2
+            return EvidencePoints(p.x, p.y * factor, p.se * factor, p.count, m2)
 
         return Evidence(
             self.n,

@@ -274,23 +274,7 @@ def robust_schedule(
         return RobustSchedule(const, const, const_cost, const_cost, zero, zero, None, 0.0,
                               False, None)
 
-    rhos: list[float | None] = [None, *[float(r) for r in _RHO_GRID]]
-    half_a, half_b = ev.halves
-    best: tuple[float, float, float | None, float] | None = None  # (score, se, rho, t)
-    for rho in rhos:
-        opt_a = _optimal(ev.fit(half_a, rho), k, threads)
-        opt_b = _optimal(ev.fit(half_b, rho), k, threads)
-        for t in MIX_GRID:
-            wa = cost_weights(blend(const, opt_a, t)) - wc
-            wb = cost_weights(blend(const, opt_b, t)) - wc
-            on_b, se_b = _linear_estimate(ev, half_b, wa)
-            on_a, se_a = _linear_estimate(ev, half_a, wb)
-            score = 0.5 * (on_a + on_b)
-            se = 0.5 * math.hypot(se_a, se_b)
-            if best is None or score < best[0]:
-                best = (score, se, rho, t)
-    assert best is not None
-    score, score_se, rho_best, t_best = best
+    score, score_se, rho_best, t_best = _best_candidate(ev, const, threads)
     cv_gain = CostEstimate.normal(-score, score_se, confidence)
     needed = None
     if ev.samples > 0 and score < 0:
@@ -306,6 +290,45 @@ def robust_schedule(
         chosen, const, cost, const_cost, CostEstimate.normal(diff, diff_se, confidence),
         cv_gain, rho_best, t_best, False, needed,
     )
+
+
+def _best_candidate(
+    ev: Evidence, const: Schedule, threads: int | None
+) -> tuple[float, float, float | None, float]:
+    """``(score, stderr, rho, t)`` of the candidate with the lowest cross-fitted cost change."""
+    k = const.steps
+    wc = cost_weights(const)
+    rhos: list[float | None] = [None, *[float(r) for r in _RHO_GRID]]
+    half_a, half_b = ev.halves
+    best: tuple[float, float, float | None, float] | None = None
+    for rho in rhos:
+        opt_a = _optimal(ev.fit(half_a, rho), k, threads)
+        opt_b = _optimal(ev.fit(half_b, rho), k, threads)
+        for t in MIX_GRID:
+            wa = cost_weights(blend(const, opt_a, t)) - wc
+            wb = cost_weights(blend(const, opt_b, t)) - wc
+            on_b, se_b = _linear_estimate(ev, half_b, wa)
+            on_a, se_a = _linear_estimate(ev, half_a, wb)
+            score = 0.5 * (on_a + on_b)
+            se = 0.5 * math.hypot(se_a, se_b)
+            if best is None or score < best[0]:
+                best = (score, se, rho, t)
+    assert best is not None
+    return best
+
+
+def candidate_direction(evidence: Any, steps: int) -> NDArray[np.float64]:
+    """Per-point weights ``v`` of the best candidate's estimated gain ``v @ y`` (pooled points).
+
+    Used to allocate samples (:func:`unmask.estimate_evidence`): the variance of the gain is
+    ``sum v_l^2 se_l^2``.
+    """
+    ev = _evidence_of(evidence)
+    const = Schedule.constant(ev.n, steps)
+    _, _, rho, t = _best_candidate(ev, const, None)
+    chosen = blend(const, _optimal(ev.fit(ev.pooled, rho), steps, None), t)
+    emat, _ = ev.evaluator(ev.pooled)
+    return np.asarray(emat.T @ (cost_weights(chosen) - cost_weights(const)), dtype=np.float64)
 
 
 def _optimal(h: NDArray[np.float64], steps: int, threads: int | None) -> Schedule:

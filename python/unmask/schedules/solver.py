@@ -581,6 +581,7 @@ def optimal_schedule(
     nonmonotone: NonMonotone = ...,
     return_info: Literal[False] = ...,
     threads: int | None = ...,
+    robust: bool | None = ...,
 ) -> Schedule: ...
 
 
@@ -593,6 +594,7 @@ def optimal_schedule(
     nonmonotone: NonMonotone = ...,
     return_info: Literal[True],
     threads: int | None = ...,
+    robust: bool | None = ...,
 ) -> tuple[Schedule, SolverInfo]: ...
 
 
@@ -604,6 +606,7 @@ def optimal_schedule(
     nonmonotone: NonMonotone = "project",
     return_info: bool = False,
     threads: int | None = None,
+    robust: bool | None = None,
 ) -> Schedule | tuple[Schedule, SolverInfo]:
     """The schedule with exactly ``steps`` steps of minimal expected KL (theory sections 5, 7).
 
@@ -627,6 +630,13 @@ def optimal_schedule(
         Also return a :class:`SolverInfo` (cost, method, whether ``h`` was projected).
     threads : int, optional
         Threads for the layer and plain DPs (None: all cores); results do not depend on it.
+    robust : bool or None
+        For an estimated profile that carries its evidence (``profile.evidence``, from
+        :func:`unmask.estimate_profile`, :func:`unmask.estimate_evidence` or
+        :func:`unmask.profile_from_loss_curve`): None or True returns the robust choice of
+        :func:`unmask.robust_schedule` (theory section 13; never worse than the constant
+        schedule unless the evidence says so), False the exact optimum of the curve as given
+        (which fits its noise). Exact profiles always get the exact optimum.
 
     Returns
     -------
@@ -666,6 +676,15 @@ def optimal_schedule(
     >>> sched.steps, sched.n, round(info.cost, 4), info.method
     (16, 400, 0.8385, 'lagrangian')
     """
+    if robust is not None and not isinstance(robust, bool):
+        raise TypeError(f"robust must be None, True or False, got {robust!r}")
+    if robust is not False and isinstance(profile, Profile) and profile.evidence is not None:
+        return _robust(profile, steps, method, nonmonotone, return_info, threads)
+    if robust:
+        raise ValueError(
+            "robust=True needs a profile that carries its evidence (from estimate_profile, "
+            "estimate_evidence or profile_from_loss_curve)"
+        )
     prob = _prepare(profile, method, nonmonotone)
     k = _check_steps(steps, prob.n, "steps")
     nthreads = resolve_threads(threads)  # validated even when the Lagrangian ignores it
@@ -706,6 +725,26 @@ def optimal_schedule(
         fallback=fallback,
     )
     return sched, info
+
+
+def _robust(
+    prof: Profile, steps: Any, method: str, nonmonotone: str, return_info: bool,
+    threads: int | None,
+) -> Schedule | tuple[Schedule, SolverInfo]:
+    """optimal_schedule on an estimated profile: the robust choice of theory section 13."""
+    from unmask.schedules.robust import robust_schedule
+
+    _prepare(prof, method, nonmonotone)  # the same argument checks as the exact path
+    k = _check_steps(steps, prof.n, "steps")
+    sched = robust_schedule(prof, k, threads=threads).schedule
+    if not return_info:
+        return sched
+    from unmask.schedules.cost import expected_kl
+
+    monotone = prof.is_monotone
+    cost = expected_kl(prof if monotone else prof.monotone(), sched)
+    return sched, SolverInfo(cost=cost, method="robust", monotone=monotone,
+                             projected=not monotone)
 
 
 def optimal_frontier(
