@@ -12,7 +12,9 @@ from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
 from unmask.profiles.estimate import estimate_profile
-from unmask.profiles.loss_curve import profile_from_loss_curve
+from unmask.profiles.budget import estimate_evidence
+from unmask.profiles.evidence import Evidence
+from unmask.profiles.loss_curve import CoverageWarning, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
@@ -22,6 +24,7 @@ from unmask.samplers.law import Decomposition, decompose, learning_errors, sampl
 from unmask.schedules import bounds
 from unmask.schedules.bounds import all_bounds
 from unmask.schedules.cost import expected_kl
+from unmask.schedules.robust import CostEstimate, RobustSchedule, estimate_cost, robust_schedule
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 from unmask.schedules.solver import (
     CostMatrix,
@@ -55,6 +58,13 @@ __all__ = [
     "decompose",
     "entropy",
     "estimate_profile",
+    "estimate_evidence",
+    "estimate_cost",
+    "robust_schedule",
+    "Evidence",
+    "CoverageWarning",
+    "CostEstimate",
+    "RobustSchedule",
     "expected_kl",
     "export",
     "fixed_order_costs",

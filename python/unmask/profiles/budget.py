@@ -33,7 +33,11 @@ def _points(x: Any, count: Any, mean: Any, m2: Any) -> EvidencePoints:
     dev = np.asarray(m2, dtype=np.float64)
     var = dev / np.maximum(c - 1.0, 1.0)
     se = np.sqrt(var / c)
-    floor = 1e-9 * max(1.0, float(np.max(np.abs(mu))))
+    # a level whose samples all agree (e.g. i = 0 with a uniform marginal) is not exact: keep
+    # its weight within 1e4 of the typical one so that the fits stay well conditioned
+    positive = se[se > 0]
+    floor = max(1e-9 * max(1.0, float(np.max(np.abs(mu)))),
+                1e-2 * float(np.median(positive)) if positive.size else 0.0)
     return EvidencePoints(np.asarray(x, dtype=np.float64), mu, np.maximum(se, floor), c, dev)
 
 

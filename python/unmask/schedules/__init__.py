@@ -26,9 +26,14 @@ from unmask.schedules.families import (
     sqrt_rule,
     two_sided_geometric,
 )
+from unmask.schedules.robust import CostEstimate, RobustSchedule, estimate_cost, robust_schedule
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = [
+    "CostEstimate",
+    "RobustSchedule",
+    "estimate_cost",
+    "robust_schedule",
     "CURVES",
     "FAMILIES",
     "BernoulliSizes",
