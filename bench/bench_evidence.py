@@ -169,12 +169,12 @@ def run_models(tally: Tally, chains: list[tuple[str, int]], budgets: list[int], 
                     if mode == "per-level":
                         prof = unmask.estimate_profile(model, data, n, samples_per_level=spl,
                                                        seed=1000 * seed + spl)
-                        nlev = prof.evidence.pooled.size
+                    else:  # the same total budget, allocated for K = 16 (the middle of KS)
+                        levels = unmask.estimate_profile(model, data, n, samples_per_level=4,
+                                                         seed=0).evidence.pooled.size
+                        prof = unmask.estimate_evidence(model, data, n, budget=spl * levels,
+                                                        steps=16, seed=1000 * seed + spl + 7)
                     for k in KS:
-                        if mode == "adaptive":
-                            prof = unmask.estimate_evidence(
-                                model, data, n, budget=spl * nlev, steps=k,
-                                seed=1000 * seed + spl + 7)
                         sched = unmask.optimal_schedule(prof, k)  # robust by default
                         cost = unmask.expected_kl(truth, sched)
                         assert math.isclose(cost, direct_cost(truth.h, sched.sizes),

@@ -193,16 +193,19 @@ def estimate_cost(evidence: Any, schedule: Any, *, confidence: float = 0.95) -> 
     Returns
     -------
     CostEstimate
-        ``w @ h`` with ``h`` the pooled points interpolated linearly (unbiased when the points
-        are, up to the interpolation between them); beyond the points ``h`` follows the fitted
-        extrapolation, whose model error the interval does not include.
+        ``w @ h`` (the cost is linear in ``h``, theory section 13) with ``h`` the penalised
+        least-squares fit of the pooled points at the cross-validated strength, before the
+        monotone projection (a linear function of the points, so its standard error is exact
+        for independent points); beyond the points ``h`` follows the fitted extrapolation. The
+        interval covers the sampling noise only: not the smoothing bias (small when the
+        cross-validated fit is good) nor the model error of an extrapolation.
     """
     ev = _evidence_of(evidence)
     sched = schedule if isinstance(schedule, Schedule) else Schedule(schedule)
     if sched.n != ev.n:
         raise ValueError(f"schedule is for n = {sched.n} but the evidence has n = {ev.n}")
     _check_confidence(confidence)
-    value, se = _linear_estimate(ev, ev.pooled, cost_weights(sched))
+    value, se = _linear_estimate(ev, ev.pooled, cost_weights(sched), ev.default_rho())
     return CostEstimate.normal(value, se, confidence)
 
 
@@ -291,7 +294,7 @@ def robust_schedule(
                               0.0, True, needed)
     chosen = blend(const, _optimal(ev.fit(ev.pooled, rho_best), k, threads), t_best)
     cost = estimate_cost(ev, chosen, confidence=confidence)
-    diff, diff_se = _linear_estimate(ev, ev.pooled, wc - cost_weights(chosen))
+    diff, diff_se = _linear_estimate(ev, ev.pooled, wc - cost_weights(chosen), ev.default_rho())
     return RobustSchedule(
         chosen, const, cost, const_cost, CostEstimate.normal(diff, diff_se, confidence),
         cv_gain, rho_best, t_best, False, needed,
