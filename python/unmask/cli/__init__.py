@@ -248,19 +248,6 @@ def _read_csv(path: Path) -> tuple[list[str] | None, np.ndarray]:
     return header, data
 
 
-def _loss_curve_profile(ratios: np.ndarray, losses: np.ndarray, n: int | None) -> Profile:
-    fn = getattr(unmask, "profile_from_loss_curve", None)
-    if fn is None:
-        raise click.ClickException("loss curves need unmask.profile_from_loss_curve")
-    if n is None:
-        raise click.UsageError("a loss curve needs the sequence length: pass --n")
-    try:
-        prof: Profile = fn(ratios, losses, n)
-    except ValueError as exc:
-        raise click.BadParameter(f"not a valid loss curve: {exc}", param_hint="SOURCE") from exc
-    return prof
-
-
 def load_source(
     source: str, kind: str, n: int | None, q: int, seed: int, param: float | None
 ) -> Joint | Profile:
@@ -317,16 +304,15 @@ def load_source(
     if suffix in (".csv", ".txt"):
         header, data = _read_csv(path)
         if kind == "loss-curve" or (
-            kind == "auto" and header is not None and len(header) == 2
-            and any("loss" in c for c in header)
+            kind == "auto" and header is not None and any("loss" in c for c in header)
         ):
-            if data.shape[1] != 2:
-                raise click.BadParameter(f"{path}: a loss curve has two columns (ratio, loss)")
-            if header is not None and "loss" in header[0] and "loss" not in header[1]:
-                data = data[:, ::-1]  # a 'loss,ratio' header: the columns are found by name
-            return _loss_curve_profile(data[:, 0], data[:, 1], n)
+            from unmask.cli import _evidence
+
+            return _evidence.loss_curve_from_table(header, data, path, n)
         if kind == "h" or (kind == "auto" and (data.shape[1] == 1 or data.shape[0] == 1)):
-            return _profile_or_usage(data.ravel(), source=str(path))
+            from unmask.cli import _evidence
+
+            return _profile_or_usage(_evidence.h_column(header, data, path), source=str(path))
         if kind in ("auto", "samples"):
             if not np.all(data == np.round(data)):
                 raise click.BadParameter(
@@ -383,9 +369,9 @@ def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint 
     if kind == "samples":
         return _samples_joint(arr, path)
     if kind == "loss-curve":
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise click.BadParameter(f"{path}: a loss curve is an (m, 2) array of (ratio, loss)")
-        return _loss_curve_profile(arr[:, 0], arr[:, 1], n)
+        from unmask.cli import _evidence
+
+        return _evidence.loss_curve_from_array(arr, path, n)
     try:
         return Joint(arr)
     except (ValueError, TypeError) as exc:
@@ -461,7 +447,9 @@ def source_options(func: Any) -> Any:
     ]
     for opt in reversed(opts):
         func = opt(func)
-    return func
+    from unmask.cli._evidence import loss_curve_options
+
+    return loss_curve_options(func)
 
 
 SOURCE_HELP = (
@@ -685,6 +673,11 @@ def schedule_cmd(
             sched = _make_schedule(family, prof, steps, threads, nonmonotone)
     values = _encode(sched, encoding, block_width)
     ekl = unmask.expected_kl(prof, sched)
+    from unmask.cli import _evidence
+
+    estimate = _evidence.estimate_report(prof, sched, family, threads)
+    if estimate is not None:
+        _evidence.echo_estimate(estimate)
     if fmt == "json":
         payload: dict[str, Any] = {
             "source": source, "n": sched.n, "steps": sched.steps, "family": family,
@@ -693,6 +686,8 @@ def schedule_cmd(
             "expected_kl": ekl, "unit": prof.unit,
             "monotone": given.is_monotone, "projected": projected,
         }
+        if estimate is not None:
+            payload["estimated"] = estimate
         if encoding == "alpha":
             payload["t"] = np.linspace(0.0, 1.0, sched.steps + 1).tolist()
         click.echo(json.dumps(payload, indent=2))

@@ -170,7 +170,7 @@ def profile_from_loss_curve(
     if not np.all(np.isfinite(r)) or r.min() <= 0.0 or r.max() > 1.0:
         bad = r[~(np.isfinite(r) & (r > 0) & (r <= 1))]
         raise ValueError(
-            f"mask_ratios must be finite fractions of masked tokens in (0, 1], got {bad[0]!r}"
+            f"mask_ratios must be finite fractions of masked tokens in (0, 1], got {float(bad[0])!r}"
         )
     if not np.all(np.isfinite(y)) or y.min() < 0.0:
         raise ValueError("losses must be finite and non-negative (cross-entropy per token)")
