@@ -88,11 +88,11 @@ class RobustSchedule:
         ``constant`` on all the evidence.
     gain : CostEstimate
         ``constant_cost - cost`` (paired: positive means the schedule is better). Measured on the
-        evidence the schedule was fitted on, so slightly optimistic; see ``cv_gain``.
+        evidence the schedule was fitted on, so slightly optimistic.
     cv_gain : CostEstimate
-        The cross-fitted gain of the chosen candidate: fitted on one half, scored on the other
-        (the honest figure the choice was made on; it refers to schedules fitted on half the
-        evidence).
+        The cross-fitted score the choice was made on: the gain of the candidate fitted on one
+        half, measured on the other half's smoothed curve (less noisy than ``gain`` but not
+        free of smoothing bias; it refers to schedules fitted on half the evidence).
     rho : float or None
         log10 smoothing strength of the chosen candidate (None: interpolated points).
     mix : float
@@ -193,19 +193,18 @@ def estimate_cost(evidence: Any, schedule: Any, *, confidence: float = 0.95) -> 
     Returns
     -------
     CostEstimate
-        ``w @ h`` (the cost is linear in ``h``, theory section 13) with ``h`` the penalised
-        least-squares fit of the pooled points at the cross-validated strength, before the
-        monotone projection (a linear function of the points, so its standard error is exact
-        for independent points); beyond the points ``h`` follows the fitted extrapolation. The
-        interval covers the sampling noise only: not the smoothing bias (small when the
-        cross-validated fit is good) nor the model error of an extrapolation.
+        ``w @ h`` (the cost is linear in ``h``, theory section 13) with ``h`` the pooled points
+        interpolated linearly: unbiased for independent unbiased points, up to the
+        interpolation between them, with an exact standard error. Beyond the points ``h``
+        follows the fitted extrapolation, whose model error the interval does not include.
+        (Smoothed curves give narrower but biased intervals, so they are not used here.)
     """
     ev = _evidence_of(evidence)
     sched = schedule if isinstance(schedule, Schedule) else Schedule(schedule)
     if sched.n != ev.n:
         raise ValueError(f"schedule is for n = {sched.n} but the evidence has n = {ev.n}")
     _check_confidence(confidence)
-    value, se = _linear_estimate(ev, ev.pooled, cost_weights(sched), ev.default_rho())
+    value, se = _linear_estimate(ev, ev.pooled, cost_weights(sched))
     return CostEstimate.normal(value, se, confidence)
 
 
@@ -238,8 +237,7 @@ def estimate_gain(
         if s.n != ev.n:
             raise ValueError(f"schedule is for n = {s.n} but the evidence has n = {ev.n}")
     _check_confidence(confidence)
-    diff, se = _linear_estimate(ev, ev.pooled, cost_weights(ref) - cost_weights(sched),
-                                ev.default_rho())
+    diff, se = _linear_estimate(ev, ev.pooled, cost_weights(ref) - cost_weights(sched))
     return CostEstimate.normal(diff, se, confidence)
 
 
