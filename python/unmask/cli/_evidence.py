@@ -47,6 +47,10 @@ def loss_curve_options(func: Any) -> Any:
         _option("--alpha", "alpha_schedule", type=click.Choice(("linear", "cosine")),
                      default="linear", show_default=True,
                      help="Masking schedule behind the ELBO weight (--loss-convention elbo*)."),
+        _option("--loss-fit", type=click.Choice(("smooth", "interpolate")), default="smooth",
+                show_default=True,
+                help="Loss curve: a smooth monotone fit (noise modelled; needs 4 or more "
+                     "ratios) or linear interpolation of the points (exact curves)."),
         _option("--extrapolate", type=click.Choice(("fit", "linear", "constant", "raise")),
                      default="fit", show_default=True,
                      help="Beyond the logged mask ratios: a monotone power law fitted to all "
@@ -148,6 +152,7 @@ def loss_curve_profile(ratios: np.ndarray, losses: np.ndarray, n: int | None,
             prof = unmask.profile_from_loss_curve(
                 ratios, losses, n, stderr=stderr, base=base, monotone=monotone,
                 extrapolate=params.get("extrapolate", "fit"),
+                fit=params.get("loss_fit", "smooth"),
                 convention=params.get("loss_convention", "cross_entropy"),
                 alpha=params.get("alpha_schedule", "linear"),
             )

@@ -311,7 +311,7 @@ def _pool(
                 UserWarning,
                 stacklevel=3,
             )
-    return mean, np.maximum(pooled_se, floor)
+    return mean, np.maximum(pooled_se, floor / np.sqrt(counts))
 
 
 def _rice_sigma(y: NDArray[np.float64]) -> float:
