@@ -25,21 +25,21 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: threads only contend
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import math  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import peak_rss_mib, table  # noqa: E402
+from _common import peak_rss_mib, table
 
-import unmask  # noqa: E402
-from unmask.profiles.loss_curve import CoverageWarning  # noqa: E402
+import unmask
+from unmask.profiles.loss_curve import CoverageWarning
 
 KS = (8, 16, 32, 64)
 

@@ -201,7 +201,8 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 
 def _write_log(path: Path, header: str, rows: list[list[float]]) -> None:
-    path.write_text(header + "\n" + "\n".join(",".join(repr(float(v)) for v in r) for r in rows) + "\n")
+    body = "\n".join(",".join(repr(float(v)) for v in r) for r in rows)
+    path.write_text(header + "\n" + body + "\n")
 
 
 def test_cli_multi_column_log_by_name(tmp_path: Path) -> None:

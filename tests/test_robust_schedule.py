@@ -130,7 +130,7 @@ def test_robust_only_for_profiles_with_evidence() -> None:
     prof = _markov_estimate(16, 16, 0)
     plain = unmask.optimal_schedule(prof, 4, robust=False)
     assert plain == unmask.optimal_schedule(unmask.Profile(prof.h), 4)
-    with pytest.raises(ValueError, match="steps must be an integer in 1..n"):
+    with pytest.raises(ValueError, match=r"steps must be an integer in 1\.\.n"):
         unmask.robust_schedule(prof, 17)
     with pytest.raises(ValueError, match="gate must be"):
         unmask.robust_schedule(prof, 4, gate=-1.0)

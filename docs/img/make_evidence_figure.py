@@ -17,14 +17,14 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from bench_evidence import chain, markov_model, markov_sampler  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from bench_evidence import chain, markov_model, markov_sampler
 
-import unmask  # noqa: E402
+import unmask
 
 N, SEEDS, BUDGETS, KS = 128, 10, (8, 16, 32, 64, 128, 256), (16, 64)
 P = chain("sticky3")

@@ -11,11 +11,11 @@ from unmask import export, laws, profiles, samplers, schedules
 from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
-from unmask.profiles.estimate import estimate_profile
 from unmask.profiles.budget import estimate_evidence
+from unmask.profiles.estimate import estimate_profile
 from unmask.profiles.evidence import Evidence
-from unmask.profiles.loss_curve import CoverageWarning, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
+from unmask.profiles.loss_curve import CoverageWarning, profile_from_loss_curve
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
 from unmask.samplers.conditionals import Conditionals
@@ -43,11 +43,15 @@ __all__ = [
     "BernoulliSizes",
     "CompositionLaw",
     "Conditionals",
+    "CostEstimate",
     "CostMatrix",
+    "CoverageWarning",
     "Decomposition",
+    "Evidence",
     "Joint",
     "OptimalFrontier",
     "Profile",
+    "RobustSchedule",
     "Schedule",
     "SolverInfo",
     "VerifyResult",
@@ -57,14 +61,9 @@ __all__ = [
     "datasets",
     "decompose",
     "entropy",
-    "estimate_profile",
-    "estimate_evidence",
     "estimate_cost",
-    "robust_schedule",
-    "Evidence",
-    "CoverageWarning",
-    "CostEstimate",
-    "RobustSchedule",
+    "estimate_evidence",
+    "estimate_profile",
     "expected_kl",
     "export",
     "fixed_order_costs",
@@ -80,6 +79,7 @@ __all__ = [
     "profile_from_loss_curve",
     "profiles",
     "reverse_kl",
+    "robust_schedule",
     "sample",
     "sampler_law",
     "samplers",

@@ -8,11 +8,11 @@ loss curve (:mod:`unmask.profiles.estimate`). All of them return a
 
 from __future__ import annotations
 
-from unmask.profiles.estimate import estimate_profile
 from unmask.profiles.budget import estimate_evidence
+from unmask.profiles.estimate import estimate_profile
 from unmask.profiles.evidence import Evidence, EvidencePoints
-from unmask.profiles.loss_curve import CoverageWarning, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
+from unmask.profiles.loss_curve import CoverageWarning, profile_from_loss_curve
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
 
@@ -20,9 +20,9 @@ __all__ = [
     "CoverageWarning",
     "Evidence",
     "EvidencePoints",
-    "estimate_evidence",
     "Profile",
     "entropy",
+    "estimate_evidence",
     "estimate_profile",
     "markov_profile",
     "profile",

@@ -10,7 +10,6 @@ of squared deviations), for :func:`unmask.robust_schedule`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 

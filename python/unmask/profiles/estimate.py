@@ -218,8 +218,9 @@ def estimate_profile(
     what = "monotone" if monotone else "raw"
     from unmask.profiles.budget import evidence_from_halves
 
-    evidence = evidence_from_halves(n, level_list, halves / np.array([1.0, factor, factor**2])[:, None],
-                                    base=base, source="estimate_profile")
+    unit = np.array([1.0, factor, factor**2])[:, None]  # counts, means, squares in `base`
+    evidence = evidence_from_halves(n, level_list, halves / unit, base=base,
+                                    source="estimate_profile")
     return Profile(
         np.maximum(interp(point), 0.0),
         base=base,

@@ -126,7 +126,7 @@ class Evidence:
         return float(self.pooled.x[0]), float(self.pooled.x[-1])
 
     def uncovered(self) -> list[tuple[int, int]]:
-        """Ranges ``[a, b]`` of levels ``i`` (inclusive) that lie beyond the points (may be empty)."""
+        """Ranges ``[a, b]`` of levels ``i`` (inclusive) beyond the points (may be empty)."""
         lo, hi = self.coverage
         out: list[tuple[int, int]] = []
         if lo > 0.5:
@@ -420,7 +420,7 @@ class _System:
         rows = np.arange(max(size - 2, 0))
         p0 = (np.bincount(rows, minlength=size) + 4.0 * np.bincount(rows + 1, minlength=size)
               + np.bincount(rows + 2, minlength=size)).astype(np.float64)
-        p1 = (-2.0 * np.bincount(rows, minlength=size) - 2.0 * np.bincount(rows + 1, minlength=size))
+        p1 = -2.0 * (np.bincount(rows, minlength=size) + np.bincount(rows + 1, minlength=size))
         p2 = np.bincount(rows, minlength=size).astype(np.float64)
         self.penalty = (p0, p1[: size - 1].astype(np.float64), p2[: max(size - 2, 0)])
 
@@ -437,7 +437,9 @@ class _System:
         return np.asarray(self.u * z[self.k] + self.v * z[self.k + 1], dtype=np.float64)
 
 
-def _banded_solve(bands: list[NDArray[np.float64]], rhs: NDArray[np.float64]) -> NDArray[np.float64]:
+def _banded_solve(
+    bands: list[NDArray[np.float64]], rhs: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Solve ``M x = rhs`` for symmetric positive definite ``M`` of bandwidth 2.
 
     ``bands`` = (diagonal, first and second sub-diagonals). Cholesky ``M = L L'`` row by row,

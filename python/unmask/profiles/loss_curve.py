@@ -170,7 +170,8 @@ def profile_from_loss_curve(
     if not np.all(np.isfinite(r)) or r.min() <= 0.0 or r.max() > 1.0:
         bad = r[~(np.isfinite(r) & (r > 0) & (r <= 1))]
         raise ValueError(
-            f"mask_ratios must be finite fractions of masked tokens in (0, 1], got {float(bad[0])!r}"
+            "mask_ratios must be finite fractions of masked tokens in (0, 1], got "
+            f"{float(bad[0])!r}"
         )
     if not np.all(np.isfinite(y)) or y.min() < 0.0:
         raise ValueError("losses must be finite and non-negative (cross-entropy per token)")
@@ -240,16 +241,14 @@ def profile_from_loss_curve(
         h = h + evidence._extension(grid, float(uniq[0]), float(uniq[-1]), h, evidence.pooled)
         if monotone:
             h = pava_nonincreasing(h)
-    elif uniq.size >= 2 and method != "constant":
-        pts = EvidencePoints(uniq, point, pooled_se)
+    elif uniq.size >= 2 and method != "constant":  # too few points for a fit: end slopes
         slope_lo = min(0.0, (point[1] - point[0]) / (uniq[1] - uniq[0]))
         slope_hi = min(0.0, (point[-1] - point[-2]) / (uniq[-1] - uniq[-2]))
         h = np.where(grid < uniq[0], h + slope_lo * (grid - uniq[0]), h)
         h = np.where(grid > uniq[-1], h + slope_hi * (grid - uniq[-1]), h)
-        del pts
     kwargs: dict[str, Any] = {}
     if stderr is not None:
-        exact_pt = np.bincount(inverse, weights=(se == 0.0).astype(np.float64)) > 0
+        exact_pt = np.bincount(inverse, weights=np.asarray(se == 0.0, dtype=np.float64)) > 0
         kwargs["stderr"] = np.interp(grid, uniq, np.where(exact_pt, 0.0, pooled_se))
     return Profile(
         np.maximum(h, 0.0),

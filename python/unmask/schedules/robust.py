@@ -145,7 +145,7 @@ def cost_weights(schedule: Schedule) -> NDArray[np.float64]:
 
 
 def blend(constant: Schedule, other: Schedule, t: float) -> Schedule:
-    """Boundaries ``(1 - t) * constant + t * other``, rounded half up (stays strictly increasing)."""
+    """Boundaries ``(1 - t) * constant + t * other`` rounded half up (strictly increasing)."""
     if t <= 0.0:
         return constant
     if t >= 1.0:
@@ -308,7 +308,6 @@ def robust_schedule(
         raise ValueError(f"gate must be a number >= 0, got {gate!r}")
     k = int(steps)
     const = Schedule.constant(n, k)
-    wc = cost_weights(const)
     zero = CostEstimate.normal(0.0, 0.0, confidence)
     const_cost = estimate_cost(ev, const, confidence=confidence)
     if k in (1, n):  # a single schedule exists
@@ -319,7 +318,7 @@ def robust_schedule(
     cv_gain = CostEstimate.normal(-score, score_se, confidence)
     needed = None
     if ev.samples > 0 and score < 0:
-        needed = int(math.ceil(ev.samples * (3.0 * score_se / -score) ** 2))
+        needed = math.ceil(ev.samples * (3.0 * score_se / -score) ** 2)
     accept = score < 0 and -score > gate * score_se
     if not accept:
         return RobustSchedule(const, const, const_cost, const_cost, zero, cv_gain, rho_best,
