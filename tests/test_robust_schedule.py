@@ -206,3 +206,19 @@ def test_merge_evidence_refuses_loss_curves() -> None:
         merge_evidence(ev, curve.evidence)
     with pytest.raises(ValueError, match="different n"):
         merge_evidence(ev, evidence_from_halves(5, [0, 3], halves))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("levels", [[3], [0, 9], [0, 4, 9], None])
+def test_noise_free_or_sparse_evidence_is_handled(levels) -> None:  # type: ignore[no-untyped-def]
+    # a model that is exactly right about fair independent bits: every sample agrees (zero
+    # spread), which once broke the banded factorisation (found in review)
+    def model(values, mask):  # type: ignore[no-untyped-def]
+        return np.full(values.shape + (2,), 0.5)
+
+    data = np.random.default_rng(0).integers(0, 2, (50, 10))
+    prof = unmask.estimate_profile(model, data, 10, levels=levels, samples_per_level=8, seed=0)
+    res = unmask.robust_schedule(prof, 3)
+    # h is flat (independent bits): every schedule costs 0, and nothing beats the constant one
+    assert res.fallback and res.schedule == unmask.Schedule.constant(10, 3)
+    assert unmask.optimal_schedule(prof, 3) == res.schedule
+    assert res.constant_cost.value == pytest.approx(0.0, abs=1e-9)

@@ -99,6 +99,10 @@ def estimate_profile(
         ``h`` on ``i = 0..n-1`` (i = number of **unmasked** positions), with ``stderr`` (the
         standard error of each level mean) and ``lower``/``upper``: the pointwise confidence
         band ``mean -/+ z stderr`` of the raw level means (clipped at 0), interpolated like ``h``.
+        It carries its :class:`~unmask.profiles.evidence.Evidence` (``profile.evidence``: the
+        samples of every level in two independent halves, alternate draws) when every level has
+        at least 4 samples, so that :func:`unmask.optimal_schedule` on it chooses robustly
+        (theory section 13).
 
     Raises
     ------

@@ -456,7 +456,9 @@ def _banded_solve(
         if i >= 1:
             sub1[i] = (d1[i - 1] - sub2[i] * sub1[i - 1]) / diag[i - 1]
         piv = d0[i] - sub1[i] ** 2 - sub2[i] ** 2
-        diag[i] = math.sqrt(max(piv, 1e-300))
+        # rounding can leave a tiny or negative pivot when the weights span many decades: treat
+        # it as a ridge of 1e-12 relative to the diagonal entry
+        diag[i] = math.sqrt(max(piv, 1e-12 * abs(float(d0[i])), 1e-300))
     y = np.array(rhs, dtype=np.float64, copy=True)
     for i in range(size):
         if i >= 1:

@@ -313,6 +313,9 @@ def robust_schedule(
     if k in (1, n):  # a single schedule exists
         return RobustSchedule(const, const, const_cost, const_cost, zero, zero, None, 0.0,
                               False, None)
+    if min(p.size for p in (*ev.halves, ev.pooled)) < 3:  # no evidence about the shape of f
+        return RobustSchedule(const, const, const_cost, const_cost, zero, zero, None, 0.0,
+                              True, None)
 
     score, score_se, rho_best, t_best = _best_candidate(ev, const, threads)
     cv_gain = CostEstimate.normal(-score, score_se, confidence)
