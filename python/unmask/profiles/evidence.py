@@ -477,6 +477,8 @@ def _banded_solve(
 
 def _end_slope(pts: EvidencePoints, sel: NDArray[np.bool_]) -> float:
     """Weighted least-squares slope of the selected points (at least the two nearest the end)."""
+    if pts.size < 2:
+        return 0.0
     idx = np.nonzero(sel)[0]
     if idx.size < 2:
         idx = np.arange(2) if sel[0] else np.arange(pts.size - 2, pts.size)
