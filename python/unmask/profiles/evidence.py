@@ -152,6 +152,11 @@ class Evidence:
         if key in self._cache:
             return self._cache[key][1]  # type: ignore[no-any-return]
         grid = np.arange(self.n, dtype=np.float64)
+        if pts.size < 2:  # one point says nothing about the shape: a flat curve through it
+            h = np.full(self.n, max(float(pts.y[0]), 0.0))
+            h.flags.writeable = False
+            self._cache[key] = (pts, h)
+            return h
         if rho is None:
             y = pava_nonincreasing(pts.y, 1.0 / pts.se**2) if monotone else pts.y
             h = np.interp(grid, pts.x, y)
