@@ -144,6 +144,7 @@ class Tally:
         nv = np.array(naive) / const
         self.rows.append([label, k, f"{const / opt:.3f}", f"{rc.mean():.3f}", f"{rc.max():.3f}",
                           f"{ro.mean():.3f}", f"{nv.mean():.3f}", f"{nv.max():.3f}"])
+        print("    " + " | ".join(str(c) for c in self.rows[-1]), flush=True)
         if rc.mean() > 1.0 + 1e-12:
             self.failures.append(f"{label} K={k}: mean {rc.mean():.4f} x constant")
         if rc.max() > 1.05:
@@ -226,6 +227,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a small grid (about a minute)")
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--part", choices=("all", "models", "loss"), default="all")
+    ap.add_argument("--chains", default=None,
+                    help="comma-separated subset of sticky3,random4,band4,random5 (full grid)")
     args = ap.parse_args()
     seeds = args.seeds or (3 if args.quick else 10)
     tally = Tally()
@@ -235,8 +238,10 @@ def main() -> int:
         if args.quick:
             run_models(tally, [("sticky3", 128)], [32, 256], seeds, adaptive=False)
         else:
-            run_models(tally, [("sticky3", 128), ("random4", 200), ("band4", 512),
-                               ("random5", 1024)], [32, 64, 256], seeds, adaptive=True)
+            grid = [("sticky3", 128), ("random4", 200), ("band4", 512), ("random5", 1024)]
+            if args.chains:
+                grid = [c for c in grid if c[0] in args.chains.split(",")]
+            run_models(tally, grid, [32, 64, 256], seeds, adaptive=True)
     if args.part in ("all", "loss"):
         print("loss curves (n = 1024, 40 points):", flush=True)
         if args.quick:
