@@ -223,7 +223,7 @@ class Evidence:
         diag = sys_.u * solved[sys_.k, 1 + cols] + sys_.v * solved[sys_.k + 1, 1 + cols]
         dof = float(np.sum(diag * sys_.w))
         m = pts.size
-        if dof > m - 0.5:
+        if dof > 0.75 * m:  # nearly interpolating: GCV is unreliable there (it can collapse)
             return math.inf
         # a few very precise points (level 0 of a chain with a uniform marginal) must not
         # decide the smoothing of the whole curve alone: cap their say at 10x the median

@@ -358,7 +358,8 @@ def _best_candidate(
             score = 0.5 * (on_a + on_b)
             se = 0.5 * math.hypot(se_a, se_b)
             if best is None or score < best[0]:
-                best = (score, se, ev.default_rho() + extra, t)
+                # the refit on all the evidence uses the strength that was validated
+                best = (score, se, 0.5 * (rho_a + rho_b) + extra, t)
     assert best is not None
     return best
 
