@@ -141,14 +141,21 @@ class Evidence:
         return self._system(pts).scale
 
     def fit(
-        self, pts: EvidencePoints, rho: float | None, *, monotone: bool = True
+        self,
+        pts: EvidencePoints,
+        rho: float | None,
+        *,
+        monotone: bool = True,
+        extrapolate: str | None = None,
     ) -> NDArray[np.float64]:
         """Smooth, non-increasing, non-negative ``h`` on ``0..n-1`` from ``pts``.
 
         ``rho`` is the log10 smoothing strength (penalty ``10**rho`` times :meth:`lam_scale`);
         None interpolates the points linearly (after the monotone projection).
+        ``extrapolate`` overrides the evidence's rule beyond the points.
         """
-        key = ("fit", id(pts), rho, monotone)
+        mode = self.extrapolate if extrapolate is None else extrapolate
+        key = ("fit", id(pts), rho, monotone, mode)
         if key in self._cache:
             return self._cache[key][1]  # type: ignore[no-any-return]
         grid = np.arange(self.n, dtype=np.float64)
@@ -161,7 +168,7 @@ class Evidence:
             y = pava_nonincreasing(pts.y, 1.0 / pts.se**2) if monotone else pts.y
             h = np.interp(grid, pts.x, y)
             lo, hi = pts.x[0], pts.x[-1]
-            h = h + self._extension(grid, lo, hi, h, pts)
+            h = h + self._extension(grid, lo, hi, h, pts, mode)
         else:
             z = self.node_values(pts, rho)
             nodes = self._nodes()
@@ -169,11 +176,11 @@ class Evidence:
             if monotone:
                 z = pava_nonincreasing(z, wdiag + 1e-9 * max(float(wdiag.max()), 1e-300))
             h = np.interp(grid, nodes, z)
-            if self.extrapolate != "linear":
+            if mode != "linear":
                 lo, hi = pts.x[0], pts.x[-1]
                 inside = np.interp(np.clip(grid, lo, hi), nodes, z)
                 h = np.where((grid < lo) | (grid > hi), inside, h)
-                h = h + self._extension(grid, lo, hi, inside, pts)
+                h = h + self._extension(grid, lo, hi, inside, pts, mode)
         if monotone:
             h = pava_nonincreasing(h)
         h = np.maximum(h, 0.0)
@@ -233,16 +240,17 @@ class Evidence:
 
     # -- evaluation ---------------------------------------------------------------------------
     def evaluator(
-        self, pts: EvidencePoints, rho: float | None = None
+        self, pts: EvidencePoints, rho: float | None = None, extrapolate: str | None = None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(E, d)`` with ``h_eval = E @ pts.y + d``, a curve linear in the points.
 
         ``rho`` None: the points interpolated linearly (unbiased between them up to the
         interpolation); a number: the penalised least-squares fit at that strength, without the
         monotone projection (less noisy, slightly biased). Beyond the points' range ``h_eval``
-        follows the shape of the pooled fit from the end value. ``E`` has shape ``(n, m)``.
+        follows the shape of the pooled fit from the end value (extrapolated by the evidence's
+        rule, or by ``extrapolate``). ``E`` has shape ``(n, m)``.
         """
-        key = ("eval", id(pts), rho)
+        key = ("eval", id(pts), rho, extrapolate)
         if key in self._cache:
             return self._cache[key][1]  # type: ignore[no-any-return]
         grid = np.arange(self.n, dtype=np.float64)
@@ -259,7 +267,7 @@ class Evidence:
             xc = np.clip(grid, max(lo, nodes[0]), min(hi, nodes[-1]))
             kk, tt = _locate(xc, nodes)
             emat = (1.0 - tt)[:, None] * smoother[kk] + tt[:, None] * smoother[kk + 1]
-        shape = self.fit(self.pooled, self.default_rho())
+        shape = self.fit(self.pooled, self.default_rho(), extrapolate=extrapolate)
         clipped = np.clip(grid, lo, hi)
         d = shape - np.interp(clipped, grid, shape)
         d = np.where((grid < lo) | (grid > hi), d, 0.0)
@@ -320,13 +328,15 @@ class Evidence:
         hi: float,
         inside: NDArray[np.float64],
         pts: EvidencePoints,
+        mode: str | None = None,
     ) -> NDArray[np.float64]:
         """What to add to the end value beyond ``[lo, hi]`` (0 inside)."""
+        mode = self.extrapolate if mode is None else mode
         out = np.zeros_like(grid)
         below, above = grid < lo, grid > hi
-        if not (below.any() or above.any()) or self.extrapolate == "constant":
+        if not (below.any() or above.any()) or mode == "constant":
             return out
-        if self.extrapolate == "linear":
+        if mode == "linear":
             # slope of a straight line through the points of the outer fifth of each end
             for mask, edge, sel in (
                 (below, lo, pts.x <= lo + 0.2 * (hi - lo)),
