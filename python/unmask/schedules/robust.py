@@ -272,8 +272,8 @@ def robust_schedule(
         Level of the reported intervals.
     gate : float
         The best candidate is used only if its cross-fitted gain exceeds ``gate`` standard
-        errors (default 2.64: one-sided 5% with a Bonferroni correction for the 12 candidates);
-        0 always takes the best candidate.
+        errors (default 3.34: one-sided 0.5% with a Bonferroni correction for the 12
+        candidates); 0 always takes the best candidate.
     min_gain : float
         The best candidate is used only if its cross-fitted gain is also at least this fraction
         of the constant schedule's estimated cost (default 0.005): smaller differences are
