@@ -213,7 +213,7 @@ def test_noise_free_or_sparse_evidence_is_handled(levels) -> None:  # type: igno
     # a model that is exactly right about fair independent bits: every sample agrees (zero
     # spread), which once broke the banded factorisation (found in review)
     def model(values, mask):  # type: ignore[no-untyped-def]
-        return np.full(values.shape + (2,), 0.5)
+        return np.full((*values.shape, 2), 0.5)
 
     data = np.random.default_rng(0).integers(0, 2, (50, 10))
     prof = unmask.estimate_profile(model, data, 10, levels=levels, samples_per_level=8, seed=0)

@@ -55,7 +55,7 @@ for ax, k in zip(axes, KS, strict=True):
     ax.set_xlabel("samples per level")
     ax.set_title(f"K = {k}")
 axes[0].set_ylabel("true cost / optimal cost")
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize=8, loc="center right")
 fig.suptitle(f"3-state Markov chain, n = {N}: mean true cost over {SEEDS} seeds", fontsize=10)
 fig.tight_layout()
 out = Path(__file__).with_name("evidence_true_cost_vs_budget.png")
