@@ -305,7 +305,7 @@ def robust_schedule(
     Examples
     --------
     >>> import numpy as np, unmask
-    >>> r = np.linspace(0.05, 1.0, 40)
+    >>> r = np.linspace(0.002, 1.0, 40)  # the whole range (else a CoverageWarning)
     >>> loss = 0.5 + 2.0 * r ** 2 + np.random.default_rng(0).normal(0, 0.005, r.size)
     >>> prof = unmask.profile_from_loss_curve(r, loss, 256)
     >>> res = unmask.robust_schedule(prof, 16)
