@@ -341,10 +341,11 @@ def test_every_family_of_the_registry_is_reachable() -> None:
 def test_schedule_from_a_loss_curve_csv(tmp_path: Path) -> None:
     path = tmp_path / "loss.csv"
     path.write_text("ratio,loss\n1.0,3.0\n0.5,2.0\n0.1,1.5\n")
-    code, out = run("schedule", str(path), "--n", "10", "--steps", "2", "--family", "constant")
+    code, out = run_stdout("schedule", str(path), "--n", "10", "--steps", "2", "--family",
+                           "constant", "--loss-fit", "interpolate", "--extrapolate", "constant")
     assert code == 0, out
     data = json.loads(out)
-    # h(i) is the loss at ratio 1 - i/n, linear in between (profile_from_loss_curve's rule);
+    # h(i) is the loss at ratio 1 - i/n, linear in between (--loss-fit interpolate);
     # constant (5, 5): g(0,5) + g(5,10) from that curve, term by term.
     h = np.interp(1 - np.arange(10) / 10, [0.1, 0.5, 1.0], [1.5, 2.0, 3.0])
     assert data["expected_kl"] == pytest.approx(schedule_cost_direct(h, [5, 5]), rel=1e-9)
@@ -554,7 +555,8 @@ def test_every_documented_command_line_runs(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     (tmp_path / "samples.csv").write_text("a,b,c\n" + "0,0,1\n1,1,0\n0,0,0\n" * 4)
     np.save(tmp_path / "joint.npy", unmask.joints.parity(4).probs)
-    (tmp_path / "loss.csv").write_text("ratio,loss\n1.0,3.0\n0.5,2.2\n0.05,1.4\n")
+    (tmp_path / "loss.csv").write_text(
+        "ratio,loss\n1.0,3.0\n0.8,2.7\n0.6,2.4\n0.4,2.1\n0.2,1.8\n0.05,1.4\n")
     for line in lines:
         args = shlex.split(line)[1:]
         target = None
@@ -724,7 +726,8 @@ def test_float32_joint_gets_a_command_line_hint(tmp_path: Path) -> None:
 def test_loss_curve_columns_are_found_by_name(tmp_path: Path) -> None:
     path = tmp_path / "loss.csv"
     path.write_text("loss,mask_ratio\n3.0,1.0\n2.0,0.5\n1.5,0.1\n")
-    code, out = run("schedule", str(path), "--n", "10", "--steps", "2", "--family", "constant")
+    code, out = run_stdout("schedule", str(path), "--n", "10", "--steps", "2", "--family",
+                           "constant", "--loss-fit", "interpolate", "--extrapolate", "constant")
     assert code == 0, out
     h = np.interp(1 - np.arange(10) / 10, [0.1, 0.5, 1.0], [1.5, 2.0, 3.0])
     assert json.loads(out)["expected_kl"] == pytest.approx(schedule_cost_direct(h, [5, 5]),

@@ -288,10 +288,12 @@ def test_loss_curve_on_every_level_recovers_profile() -> None:
     exact = unmask.markov_profile(np.array([[0.9, 0.1], [0.4, 0.6]]), 50)
     n = exact.n
     ratios = 1.0 - np.arange(n) / n  # masked fraction for i unmasked
-    got = unmask.profile_from_loss_curve(ratios[::-1], exact.h[::-1], n)
+    got = unmask.profile_from_loss_curve(ratios[::-1], exact.h[::-1], n, fit="interpolate")
     np.testing.assert_allclose(got.h, exact.h, rtol=0, atol=1e-15)
 
 
+@pytest.mark.filterwarnings("ignore::unmask.profiles.loss_curve.CoverageWarning")
+@pytest.mark.filterwarnings("ignore:.*appear more than once:UserWarning")
 @given(
     pts=st.lists(st.tuples(st.floats(0.01, 1.0), st.floats(0.0, 10.0)), min_size=1, max_size=12),
     n=st.integers(1, 300),
@@ -299,7 +301,8 @@ def test_loss_curve_on_every_level_recovers_profile() -> None:
 def test_loss_curve_interpolates_monotone_projection(pts, n) -> None:  # type: ignore[no-untyped-def]
     r = np.array([p[0] for p in pts])
     y = np.array([p[1] for p in pts])
-    prof = unmask.profile_from_loss_curve(r, y, n)
+    old = {"fit": "interpolate", "extrapolate": "constant"}  # the rule before issue 10
+    prof = unmask.profile_from_loss_curve(r, y, n, **old)
     assert prof.is_monotone and prof.n == n
     # oracle: pool equal positions, isotonic fit by brute-force PAVA on the sorted points,
     # then np.interp on i = (1 - r) n
@@ -309,7 +312,7 @@ def test_loss_curve_interpolates_monotone_projection(pts, n) -> None:  # type: i
     counts = np.array([np.count_nonzero(xs == u) for u in uniq], dtype=float)
     fit = _isotonic_nonincreasing(means, counts)
     np.testing.assert_allclose(prof.h, np.interp(np.arange(n), uniq, fit), rtol=1e-12, atol=1e-12)
-    raw = unmask.profile_from_loss_curve(r, y, n, monotone=False)
+    raw = unmask.profile_from_loss_curve(r, y, n, monotone=False, **old)
     np.testing.assert_allclose(raw.h, np.interp(np.arange(n), uniq, means), rtol=1e-12, atol=1e-12)
 
 
@@ -329,8 +332,10 @@ def _isotonic_nonincreasing(y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.repeat([b[0] for b in blocks], [b[2] for b in blocks])
 
 
+@pytest.mark.filterwarnings("ignore::unmask.profiles.loss_curve.CoverageWarning")
 def test_loss_curve_stderr_band_and_base() -> None:
-    prof = unmask.profile_from_loss_curve([1.0, 0.5], [2.0, 1.0], 4, stderr=[0.1, 0.2], base=2)
+    prof = unmask.profile_from_loss_curve([1.0, 0.5], [2.0, 1.0], 4, stderr=[0.1, 0.2], base=2,
+                                          fit="interpolate", extrapolate="constant")
     assert prof.unit == "bits"
     np.testing.assert_allclose(prof.h, [2.0, 1.5, 1.0, 1.0])
     assert prof.stderr is not None
@@ -465,9 +470,11 @@ def test_loss_curve_base_and_huge_n() -> None:
         unmask.profile_from_loss_curve([0.5], [1.0], 10**13)
 
 
+@pytest.mark.filterwarnings("ignore::unmask.profiles.loss_curve.CoverageWarning")
 def test_loss_curve_zero_stderr_stays_zero() -> None:
     prof = unmask.profile_from_loss_curve(
-        [1.0, 0.5, 0.5], [2.0, 1.0, 1.0], 4, stderr=[0.2, 0.1, 0.0]
+        [1.0, 0.5, 0.5], [2.0, 1.0, 1.0], 4, stderr=[0.2, 0.1, 0.0], fit="interpolate",
+        extrapolate="constant",
     )
     assert prof.stderr is not None
     # i = 0: 0.2; i = 2: an exact point (pooled with a noisy one) -> 0; linear in between

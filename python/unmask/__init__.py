@@ -13,9 +13,12 @@ from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
 from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
-from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.budget import estimate_evidence
+from unmask.profiles.estimate import estimate_profile
+from unmask.profiles.evidence import Evidence
 from unmask.profiles.inputs import as_profile
 from unmask.profiles.lattice import entropy, profile, subset_entropies
+from unmask.profiles.loss_curve import CoverageWarning, profile_from_loss_curve
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
 from unmask.samplers.adaptive import (
@@ -38,6 +41,7 @@ from unmask.schedules import bounds
 from unmask.schedules.blocks import BlockSchedule, BlockWidthFrontier, block_width_frontier
 from unmask.schedules.bounds import all_bounds
 from unmask.schedules.cost import expected_kl
+from unmask.schedules.robust import CostEstimate, RobustSchedule, estimate_cost, robust_schedule
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 from unmask.schedules.solver import (
     CostMatrix,
@@ -59,12 +63,16 @@ __all__ = [
     "BlockWidthFrontier",
     "CompositionLaw",
     "Conditionals",
+    "CostEstimate",
     "CostMatrix",
+    "CoverageWarning",
     "Decomposition",
+    "Evidence",
     "Joint",
     "OptimalFrontier",
     "Planner",
     "Profile",
+    "RobustSchedule",
     "Schedule",
     "SolverInfo",
     "ThresholdFrontier",
@@ -81,6 +89,8 @@ __all__ = [
     "decompose",
     "entropy",
     "estimate_block_profiles",
+    "estimate_cost",
+    "estimate_evidence",
     "estimate_profile",
     "expected_kl",
     "export",
@@ -101,6 +111,7 @@ __all__ = [
     "profile_from_loss_curve",
     "profiles",
     "reverse_kl",
+    "robust_schedule",
     "sample",
     "sampler_law",
     "samplers",

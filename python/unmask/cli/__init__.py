@@ -375,19 +375,6 @@ def _load_npy(path: Path) -> np.ndarray:
     return arr
 
 
-def _loss_curve_profile(ratios: np.ndarray, losses: np.ndarray, n: int | None) -> Profile:
-    fn = getattr(unmask, "profile_from_loss_curve", None)
-    if fn is None:
-        raise CliError("loss curves need unmask.profile_from_loss_curve")
-    if n is None:
-        raise click.UsageError("a loss curve needs the sequence length: pass --n")
-    try:
-        prof: Profile = fn(ratios, losses, n)
-    except ValueError as exc:
-        raise click.BadParameter(f"not a valid loss curve: {exc}", param_hint="SOURCE") from exc
-    return prof
-
-
 #: Built-in laws that draw random parameters (``--seed`` applies to them only).
 SEEDED_LAWS = ("independent", "random", "mixture")
 
@@ -489,20 +476,20 @@ def _load_file(path: Path, kind: str, n: int | None,
     if suffix in (".csv", ".txt"):
         header, data = _read_csv(path)
         if kind == "loss-curve" or (
-            kind == "auto" and header is not None and len(header) == 2
-            and any("loss" in c for c in header)
+            kind == "auto" and header is not None and any("loss" in c for c in header)
         ):
-            if data.shape[1] != 2:
-                raise click.BadParameter(f"{path}: a loss curve has two columns (ratio, loss)",
-                                         param_hint="SOURCE")
-            if header is not None and "loss" in header[0] and "loss" not in header[1]:
-                data = data[:, ::-1]  # a 'loss,ratio' header: the columns are found by name
-            prof = _loss_curve_profile(data[:, 0], data[:, 1], n)
-            if info is not None:
-                info["logged"] = ((1.0 - data[:, 0]) * prof.n, data[:, 1].copy())
+            from unmask.cli import _evidence
+
+            prof = _evidence.loss_curve_from_table(header, data, path, n)
+            if info is not None and prof.evidence is not None:
+                pooled = prof.evidence.pooled
+                info["logged"] = (pooled.x.copy(), pooled.y.copy())
             return prof, True
         if kind == "h" or (kind == "auto" and (data.shape[1] == 1 or data.shape[0] == 1)):
-            return _profile_or_usage(data.ravel(), source=str(path)), False
+            from unmask.cli import _evidence
+
+            return (_profile_or_usage(_evidence.h_column(header, data, path), source=str(path)),
+                    False)
         if kind in ("auto", "samples"):
             if not np.all(data == np.round(data)):
                 raise click.BadParameter(
@@ -560,10 +547,9 @@ def _from_array(arr: np.ndarray, kind: str, path: Path, n: int | None) -> Joint 
     if kind == "samples":
         return _samples_joint(arr, path)
     if kind == "loss-curve":
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise click.BadParameter(f"{path}: a loss curve is an (m, 2) array of (ratio, loss)",
-                                     param_hint="SOURCE")
-        return _loss_curve_profile(arr[:, 0], arr[:, 1], n)
+        from unmask.cli import _evidence
+
+        return _evidence.loss_curve_from_array(arr, path, n)
     try:
         return Joint(arr)
     except (ValueError, TypeError) as exc:
@@ -648,7 +634,9 @@ def source_options(func: Any) -> Any:
     ]
     for opt in reversed(opts):
         func = opt(func)
-    return func
+    from unmask.cli._evidence import loss_curve_options
+
+    return loss_curve_options(func)
 
 
 SOURCE_HELP = (
@@ -971,6 +959,11 @@ def schedule_cmd(
     ekl = blockwise.get("blockwise_expected_kl", None)
     if ekl is None:
         ekl = unmask.expected_kl(prof, sched, nonmonotone="plain")  # policy applied above
+    from unmask.cli import _evidence
+
+    estimate = _evidence.estimate_report(prof, sched, family, threads)
+    if estimate is not None:
+        _evidence.echo_estimate(estimate)
     if fmt == "json":
         payload: dict[str, Any] = {
             "source": source, "n": sched.n, "steps": sched.steps, "family": family,
@@ -982,6 +975,8 @@ def schedule_cmd(
         if blockwise:
             payload["exact_blockwise"] = blockwise["exact_blockwise"]
             payload["steps_per_block"] = steps_per_block
+        if estimate is not None:
+            payload["estimated"] = estimate
         if encoding == "alpha":
             payload["t"] = (np.arange(sched.steps + 1) / sched.steps).tolist()
         click.echo(json.dumps(payload, indent=2))

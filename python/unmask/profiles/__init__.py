@@ -10,18 +10,25 @@ place that reads user input (a Profile, a law, or a plain ``h`` curve) as a prof
 from __future__ import annotations
 
 from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
-from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.budget import estimate_evidence
+from unmask.profiles.estimate import estimate_profile
+from unmask.profiles.evidence import Evidence, EvidencePoints
 from unmask.profiles.inputs import as_profile
 from unmask.profiles.lattice import entropy, profile, subset_entropies
+from unmask.profiles.loss_curve import CoverageWarning, profile_from_loss_curve
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
 
 __all__ = [
+    "CoverageWarning",
+    "Evidence",
+    "EvidencePoints",
     "Profile",
     "as_profile",
     "block_profiles",
     "entropy",
     "estimate_block_profiles",
+    "estimate_evidence",
     "estimate_profile",
     "markov_block_profiles",
     "markov_profile",

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from unmask._validation import check_memory, log_base_factor
 from unmask.profiles.profile import Profile, pava_nonincreasing
 
-__all__ = ["estimate_profile", "profile_from_loss_curve"]
+__all__ = ["estimate_profile"]
 
 _ESTIMATORS = ("cross_entropy", "entropy")
 _OUTPUTS = ("probs", "log_probs", "logits")
@@ -104,6 +104,10 @@ def estimate_profile(
         ``h`` on ``i = 0..n-1`` (i = number of **unmasked** positions), with ``stderr`` (the
         standard error of each level mean) and ``lower``/``upper``: the pointwise confidence
         band ``mean -/+ z stderr`` of the raw level means (clipped at 0), interpolated like ``h``.
+        It carries its :class:`~unmask.profiles.evidence.Evidence` (``profile.evidence``: the
+        samples of every level in two independent halves, alternate draws) when every level has
+        at least 4 samples, so that :func:`unmask.optimal_schedule` on it chooses robustly
+        (theory section 13).
 
     Raises
     ------
@@ -176,6 +180,7 @@ def estimate_profile(
     bar = Progress(progress, total=level_list.size * -(-spl // bsz))
     means = np.empty(level_list.size)
     errs = np.empty(level_list.size)
+    halves = np.empty((2, 3, level_list.size))  # per half: count, mean, sum of squared deviations
     for idx, i in enumerate(level_list.tolist()):
         values_all: list[NDArray[np.float64]] = []
         remaining = spl
@@ -210,6 +215,8 @@ def estimate_profile(
         vals = np.concatenate(values_all)
         means[idx] = math.fsum(vals.tolist()) / vals.size
         errs[idx] = float(np.std(vals, ddof=1)) / math.sqrt(vals.size)
+        for part, half in enumerate((vals[0::2], vals[1::2])):  # independent halves
+            halves[part, :, idx] = half.size, half.mean(), float(np.sum((half - half.mean()) ** 2))
 
     bar.finish()
     z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
@@ -223,6 +230,11 @@ def estimate_profile(
         return np.asarray(np.interp(grid, lv, y), dtype=np.float64) / factor
 
     what = "monotone" if monotone else "raw"
+    from unmask.profiles.budget import evidence_from_halves
+
+    unit = np.array([1.0, factor, factor**2])[:, None]  # counts, means, squares in `base`
+    evidence = evidence_from_halves(n, level_list, halves / unit, base=base,
+                                    source="estimate_profile")
     return Profile(
         np.maximum(interp(point), 0.0),
         base=base,
@@ -233,6 +245,7 @@ def estimate_profile(
             f"estimate_profile ({estimator}, {what}, {level_list.size} levels x {spl} samples, "
             f"{confidence:.0%} band)"
         ),
+        evidence=evidence,
     )
 
 
@@ -440,121 +453,3 @@ def _per_sequence(
             "use estimator='entropy'"
         )
     return means
-
-
-# ---------------------------------------------------------------------------------------------
-# From a training loss curve
-# ---------------------------------------------------------------------------------------------
-def profile_from_loss_curve(
-    mask_ratios: Any,
-    losses: Any,
-    n: int,
-    *,
-    stderr: Any = None,
-    monotone: bool = True,
-    base: float | None = None,
-) -> Profile:
-    """Entropy profile for length ``n`` from per-token losses logged at masking ratios.
-
-    Parameters
-    ----------
-    mask_ratios : array_like
-        Fractions ``r`` of **masked** positions, each in ``(0, 1]`` (MDLM/LLaDA's ``t`` or
-        ``1 - alpha_t``). A point at ratio ``r`` stands for ``i = (1 - r) n`` **unmasked**
-        positions.
-    losses : array_like
-        Same length: the mean cross-entropy per masked token at each ratio, in the unit given by
-        ``base`` (None: nats).
-    n : int
-        Sequence length the profile is wanted for.
-    stderr : array_like, optional
-        Standard errors of the losses; they weight the monotone projection and give the band
-        ``-/+ 1.96 stderr``.
-    monotone : bool
-        Project onto non-increasing curves (pool adjacent violators) before interpolating.
-    base : float, optional
-        Logarithm base of the losses and of the result (None: nats).
-
-    Returns
-    -------
-    Profile
-        ``h(i)`` for ``i = 0..n-1`` unmasked positions: the loss at ratio ``r = 1 - i/n``,
-        linearly interpolated between the logged points and constant beyond them.
-
-    Raises
-    ------
-    TypeError
-        ``mask_ratios``, ``losses`` or ``stderr`` not real numeric (bool, complex, strings).
-    ValueError
-        Arrays of different lengths or not 1-d, ratios outside ``(0, 1]``, losses negative or
-        not finite, ``n`` not an integer ``>= 1``, or a bad ``base``.
-    MemoryError
-        When the length-``n`` curves do not fit in memory.
-
-    Notes
-    -----
-    Assumptions, each of which the user should check:
-
-    * the loss is the plain cross-entropy **per masked token**, averaged over data and masked
-      positions (not the ELBO-weighted loss, which multiplies by ``alpha'(t) / (1 - alpha_t)``:
-      divide that weight out first);
-    * the masked set at ratio ``r`` is (close to) a uniform subset of ``r n`` positions
-      (Bernoulli masking gives ``Binomial(n, r)`` masked positions, concentrated for large ``n``)
-      of sequences of length ``n``;
-    * the model is near-optimal, so that the loss ``h(i) + eps(i)`` (theory section 5) is close
-      to the conditional entropy ``h(i)``; otherwise the profile is biased upwards and
-      ``f = -diff(h)`` may be distorted.
-
-    Examples
-    --------
-    >>> import unmask
-    >>> prof = unmask.profile_from_loss_curve([1.0, 0.5, 0.1], [3.0, 2.0, 1.5], n=10)
-    >>> prof.h[[0, 5, 9]].tolist()
-    [3.0, 2.0, 1.5]
-    """
-    n = _check_positive_int(n, "n")
-    log_base_factor(base)  # validates base; the losses are already in that unit
-    r = _real_array(mask_ratios, "mask_ratios")
-    y = _real_array(losses, "losses")
-    if r.ndim != 1 or y.ndim != 1 or r.size != y.size or r.size == 0:
-        raise ValueError(
-            "mask_ratios and losses must be non-empty 1-d arrays of the same length, got "
-            f"shapes {r.shape} and {y.shape}"
-        )
-    if not np.all(np.isfinite(r)) or r.min() <= 0.0 or r.max() > 1.0:
-        raise ValueError("mask_ratios must be finite fractions of masked tokens in (0, 1]")
-    if not np.all(np.isfinite(y)) or y.min() < 0.0:
-        raise ValueError("losses must be finite and non-negative (cross-entropy per token)")
-    if stderr is None:
-        se = None
-        w = np.ones_like(y)
-    else:
-        se = _real_array(stderr, "stderr")
-        if se.shape != y.shape or not np.all(np.isfinite(se)) or se.min() < 0:
-            raise ValueError("stderr must be finite, non-negative and shaped like losses")
-        w = 1.0 / np.maximum(se, 1e-12) ** 2
-    i_pts = (1.0 - r) * n
-    order = np.argsort(i_pts, kind="stable")
-    i_pts, y, w = i_pts[order], y[order], w[order]
-    # Pool repeated ratios (weighted means; their standard errors combine as 1/sqrt(sum w)).
-    uniq, inverse = np.unique(i_pts, return_inverse=True)
-    wsum = np.bincount(inverse, weights=w)
-    ymean = np.bincount(inverse, weights=w * y) / wsum
-    point = pava_nonincreasing(ymean, wsum) if monotone else ymean
-    # h, its grid, stderr and the band of the Profile: a handful of length-n float64 arrays
-    check_memory(8.0 * 8 * n, f"a profile of length n = {n}")
-    grid = np.arange(n, dtype=np.float64)
-    h = np.interp(grid, uniq, point)
-    kwargs: dict[str, Any] = {}
-    if se is not None:
-        # a point given with stderr 0 is exact: its pooled standard error is 0, not the
-        # 1e-12 floor that keeps the weights finite
-        exact_pt = np.bincount(inverse, weights=(se[order] == 0.0).astype(np.float64)) > 0
-        pooled = np.where(exact_pt, 0.0, 1.0 / np.sqrt(wsum))
-        kwargs["stderr"] = np.interp(grid, uniq, pooled)
-    return Profile(
-        h,
-        base=base,
-        source=f"profile_from_loss_curve ({uniq.size} points{', monotone' if monotone else ''})",
-        **kwargs,
-    )

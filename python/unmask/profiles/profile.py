@@ -68,7 +68,7 @@ class Profile:
     ([0.4, 0.09999999999999998], 0.9, 0.6)
     """
 
-    __slots__ = ("_base", "_h", "_lower", "_source", "_stderr", "_upper")
+    __slots__ = ("_base", "_evidence", "_h", "_lower", "_source", "_stderr", "_upper")
 
     def __init__(
         self,
@@ -79,6 +79,7 @@ class Profile:
         lower: Any = None,
         upper: Any = None,
         source: str = "",
+        evidence: Any = None,
     ) -> None:
         arr = _real_curve(h, "h")
         if arr.ndim != 1 or arr.size < 1:
@@ -103,6 +104,7 @@ class Profile:
         self._h = arr
         self._base = base
         self._source = "" if source is None else str(source)
+        self._evidence = _checked_evidence(evidence, arr.size)
         self._stderr = self._optional_curve(stderr, "stderr", nonneg=True)
         if self._stderr is not None and lower is None and upper is None:
             lower = arr - 1.96 * self._stderr
@@ -215,6 +217,16 @@ class Profile:
         return self._upper  # type: ignore[no-any-return]
 
     @property
+    def evidence(self) -> Any:
+        """The noisy evidence the curve was estimated from (None for an exact profile).
+
+        An :class:`unmask.profiles.evidence.Evidence` (two independent halves of the
+        measurements): with it :func:`unmask.optimal_schedule` chooses a schedule robustly
+        (:func:`unmask.robust_schedule`, theory section 13) instead of fitting the noise.
+        """
+        return self._evidence
+
+    @property
     def source(self) -> str:
         """Where the curve came from."""
         return self._source
@@ -281,6 +293,7 @@ class Profile:
             lower=self._lower,
             upper=self._upper,
             source=(self._source + " (monotone projection)").strip(),
+            evidence=self._evidence,
         )
 
     def in_base(self, base: float | None) -> Profile:
@@ -299,6 +312,7 @@ class Profile:
             lower=scaled(self._lower),
             upper=scaled(self._upper),
             source=self._source,
+            evidence=None if self._evidence is None else self._evidence.scaled(factor, base),
         )
 
     def summary(self) -> dict[str, float]:
@@ -360,6 +374,18 @@ class Profile:
             f"Profile(n={self.n}, H={self.entropy:.6g} {self.unit}, TC={shown(self.tc)} "
             f"{self.unit}, DTC={shown(self.dtc)} {self.unit}{band}{src})"
         )
+
+
+def _checked_evidence(evidence: Any, n: int) -> Any:
+    if evidence is None:
+        return None
+    from unmask.profiles.evidence import Evidence
+
+    if not isinstance(evidence, Evidence):
+        raise TypeError(f"evidence must be an Evidence, got {type(evidence).__name__}")
+    if evidence.n != n:
+        raise ValueError(f"evidence is for n = {evidence.n} but h has length {n}")
+    return evidence
 
 
 def _real_curve(values: Any, name: str) -> NDArray[np.float64]:

@@ -27,6 +27,7 @@ from unmask.schedules.families import (
     sqrt_rule,
     two_sided_geometric,
 )
+from unmask.schedules.robust import CostEstimate, RobustSchedule, estimate_cost, robust_schedule
 from unmask.schedules.schedule import BernoulliSizes, CompositionLaw, Schedule
 
 __all__ = [
@@ -36,11 +37,14 @@ __all__ = [
     "BlockSchedule",
     "BlockWidthFrontier",
     "CompositionLaw",
+    "CostEstimate",
+    "RobustSchedule",
     "Schedule",
     "alpha_grid",
     "bernoulli",
     "block_width_frontier",
     "constant",
+    "estimate_cost",
     "from_alpha_values",
     "from_curve",
     "geometric_masked",
@@ -49,6 +53,7 @@ __all__ = [
     "optimal",
     "randomized",
     "randomized_draw",
+    "robust_schedule",
     "sqrt_rule",
     "two_sided_geometric",
 ]

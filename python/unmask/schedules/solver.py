@@ -529,6 +529,7 @@ def optimal_schedule(
     return_info: Literal[False] = ...,
     threads: int | None = ...,
     max_work: float | None = ...,
+    robust: bool | None = ...,
 ) -> Schedule: ...
 
 
@@ -542,6 +543,7 @@ def optimal_schedule(
     return_info: Literal[True],
     threads: int | None = ...,
     max_work: float | None = ...,
+    robust: bool | None = ...,
 ) -> tuple[Schedule, SolverInfo]: ...
 
 
@@ -554,6 +556,7 @@ def optimal_schedule(
     return_info: bool = False,
     threads: int | None = None,
     max_work: float | None = None,
+    robust: bool | None = None,
 ) -> Schedule | tuple[Schedule, SolverInfo]:
     """The schedule with exactly ``steps`` steps of minimal expected KL (theory sections 5, 7).
 
@@ -581,6 +584,13 @@ def optimal_schedule(
         Refuse, before any work, a layer or plain DP whose estimated work (``K n log2 n`` or
         ``K n^2 / 2``) exceeds this (default :data:`MAX_DP_WORK`, 3e9: about 25 s on one
         core); the message gives the estimate. The Lagrangian method is not capped.
+    robust : bool or None
+        For an estimated profile that carries its evidence (``profile.evidence``, from
+        :func:`unmask.estimate_profile`, :func:`unmask.estimate_evidence` or
+        :func:`unmask.profile_from_loss_curve`): None or True returns the robust choice of
+        :func:`unmask.robust_schedule` (theory section 13; never worse than the constant
+        schedule unless the evidence says so), False the exact optimum of the curve as given
+        (which fits its noise). Exact profiles always get the exact optimum.
 
     Returns
     -------
@@ -620,6 +630,15 @@ def optimal_schedule(
     >>> sched.steps, sched.n, round(info.cost, 4), info.method
     (16, 400, 0.8385, 'lagrangian')
     """
+    if robust is not None and not isinstance(robust, bool):
+        raise TypeError(f"robust must be None, True or False, got {robust!r}")
+    if robust is not False and isinstance(profile, Profile) and profile.evidence is not None:
+        return _robust(profile, steps, method, nonmonotone, return_info, threads)
+    if robust:
+        raise ValueError(
+            "robust=True needs a profile that carries its evidence (from estimate_profile, "
+            "estimate_evidence or profile_from_loss_curve)"
+        )
     prob = _prepare(profile, method, nonmonotone)
     k = _check_steps(steps, prob.n, "steps")
     nthreads = resolve_threads(threads)  # validated even when the Lagrangian ignores it
@@ -661,6 +680,26 @@ def optimal_schedule(
         fallback=fallback,
     )
     return sched, info
+
+
+def _robust(
+    prof: Profile, steps: Any, method: str, nonmonotone: str, return_info: bool,
+    threads: int | None,
+) -> Schedule | tuple[Schedule, SolverInfo]:
+    """optimal_schedule on an estimated profile: the robust choice of theory section 13."""
+    from unmask.schedules.robust import robust_schedule
+
+    _prepare(prof, method, nonmonotone)  # the same argument checks as the exact path
+    k = _check_steps(steps, prof.n, "steps")
+    sched = robust_schedule(prof, k, threads=threads).schedule
+    if not return_info:
+        return sched
+    from unmask.schedules.cost import expected_kl
+
+    monotone = prof.is_monotone
+    cost = expected_kl(prof if monotone else prof.monotone(), sched)
+    return sched, SolverInfo(cost=cost, method="robust", monotone=monotone,
+                             projected=not monotone)
 
 
 def optimal_frontier(
