@@ -1,0 +1,93 @@
+"""Running shard plans on a ``dask.distributed.Client`` (the ``unmask[dask]`` extra).
+
+Used by :func:`unmask.profiles.sharding.run_shards` when ``executor`` is a Dask client: the
+shared arguments (model, data, settings) are scattered to the cluster once, each shard becomes
+one task with a unique key (``pure=False``), and the results are gathered as they finish. A
+worker that dies takes its running shards with it; the scheduler runs them again elsewhere and,
+since a shard's random stream is fixed by its index, the result is unchanged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from unmask.profiles.sharding import ExecutorError, ShardSpec
+
+__all__ = ["submit_shards"]
+
+
+def submit_shards(
+    client: Any,
+    fn: Callable[..., Any],
+    specs: Sequence[ShardSpec],
+    streams: Sequence[np.random.SeedSequence],
+    shared: Sequence[Any],
+    timeout: float | None,
+) -> tuple[list[Any], Callable[[], None], Callable[[set[Any]], set[Any]]]:
+    """Submit one task per shard; return the futures, a canceller and a waiter.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client
+        A connected client.
+    fn, specs, streams, shared
+        As in :func:`~unmask.profiles.sharding.run_shards` (``streams[k]`` for shard ``k``).
+    timeout : float or None
+        Seconds the waiter waits for the next finished shard (None: no limit), and the limit
+        on scattering the shared arguments.
+
+    Returns
+    -------
+    tuple
+        ``(futures, cancel, wait_next)``: ``wait_next(pending)`` returns the finished futures
+        among ``pending`` (empty after ``timeout`` seconds without one).
+
+    Raises
+    ------
+    ExecutorError
+        When the client is not connected or the shared arguments cannot be sent.
+    """
+    import distributed
+
+    status = getattr(client, "status", "running")
+    if status != "running":
+        raise ExecutorError(
+            f"the Dask client is not connected to a scheduler (status {status!r}); "
+            "start the cluster or pass another executor"
+        )
+    try:
+        scattered = [client.scatter(obj, hash=False, timeout=timeout) for obj in shared]
+    except Exception as exc:
+        raise ExecutorError(
+            f"could not send the model and data to the Dask cluster: {type(exc).__name__}: {exc}"
+        ) from exc
+    token = uuid.uuid4().hex[:12]
+    futures = [
+        client.submit(
+            fn, spec, stream, *scattered, pure=False, key=f"unmask-shard-{token}-{spec.index}"
+        )
+        for spec, stream in zip(specs, streams)
+    ]
+
+    def cancel() -> None:
+        try:
+            client.cancel(futures)
+        except Exception:  # the cluster may already be gone: nothing left to cancel
+            pass
+
+    def wait_next(pending: set[Any]) -> set[Any]:
+        try:
+            result = distributed.wait(list(pending), timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return set()
+        except Exception as exc:
+            raise ExecutorError(
+                f"lost contact with the Dask cluster: {type(exc).__name__}: {exc}"
+            ) from exc
+        return set(result.done)
+
+    return futures, cancel, wait_next
