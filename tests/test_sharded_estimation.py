@@ -105,7 +105,7 @@ def client():  # type: ignore[no-untyped-def]
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.CRITICAL,
     )
     c = distributed.Client(cluster)
@@ -234,7 +234,7 @@ def test_model_error_surfaces_with_its_shard(where, client) -> None:  # type: ig
 
 def test_cluster_gone_is_a_clear_error() -> None:
     cluster = distributed.LocalCluster(
-        n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None,
+        n_workers=1, processes=False, threads_per_worker=1, dashboard_address=":0",
         silence_logs=logging.CRITICAL,
     )
     c = distributed.Client(cluster)
@@ -253,12 +253,12 @@ def test_cluster_gone_is_a_clear_error() -> None:
         unmask.estimate_profile(MODEL, DATA, 5, executor=c, **KW)
 
 
-def test_broken_process_pool_is_an_executor_error() -> None:
+def test_broken_process_pool_is_an_executor_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ex = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
     try:
         with pytest.raises(ExecutorError, match="lost shard"):
             unmask.estimate_profile(
-                KillOnce(LAW.probs, str(Path(os.devnull).parent / "nonexistent-dir" / "m")),
+                KillOnce(LAW.probs, str(tmp_path / "killed")),
                 DATA, 5, executor=ex, **KW,
             )
     finally:

@@ -1,7 +1,8 @@
 """Running shard plans on a ``dask.distributed.Client`` (the ``unmask[dask]`` extra).
 
 Used by :func:`unmask.profiles.sharding.run_shards` when ``executor`` is a Dask client: the
-shared arguments (model, data, settings) are scattered to the cluster once, each shard becomes
+shared arguments (model, data, settings) are sent to the cluster once, as tasks of their own
+(so that they survive a worker's death), each shard becomes
 one task with a unique key (``pure=False``), and the results are gathered as they finish. A
 worker that dies takes its running shards with it; the scheduler runs them again elsewhere and,
 since a shard's random stream is fixed by its index, the result is unchanged.
@@ -18,6 +19,11 @@ import numpy as np
 from unmask.profiles.sharding import ExecutorError, ShardSpec
 
 __all__ = ["submit_shards"]
+
+
+def _hold(obj: Any) -> Any:
+    """Identity: a task whose result is ``obj`` (recomputable, unlike scattered data)."""
+    return obj
 
 
 def submit_shards(
@@ -37,8 +43,7 @@ def submit_shards(
     fn, specs, streams, shared
         As in :func:`~unmask.profiles.sharding.run_shards` (``streams[k]`` for shard ``k``).
     timeout : float or None
-        Seconds the waiter waits for the next finished shard (None: no limit), and the limit
-        on scattering the shared arguments.
+        Seconds the waiter waits for the next finished shard (None: no limit).
 
     Returns
     -------
@@ -59,16 +64,22 @@ def submit_shards(
             f"the Dask client is not connected to a scheduler (status {status!r}); "
             "start the cluster or pass another executor"
         )
+    token = uuid.uuid4().hex[:12]
+    # The shared arguments become tasks of their own (not `scatter`ed data): the scheduler can
+    # recompute a task's result when the worker holding it dies, while scattered data would be
+    # lost with that worker. Each is embedded in the graph once, not once per shard.
     try:
-        scattered = [client.scatter(obj, hash=False, timeout=timeout) for obj in shared]
+        held = [
+            client.submit(_hold, obj, pure=False, key=f"unmask-shared-{token}-{i}")
+            for i, obj in enumerate(shared)
+        ]
     except Exception as exc:
         raise ExecutorError(
             f"could not send the model and data to the Dask cluster: {type(exc).__name__}: {exc}"
         ) from exc
-    token = uuid.uuid4().hex[:12]
     futures = [
         client.submit(
-            fn, spec, stream, *scattered, pure=False, key=f"unmask-shard-{token}-{spec.index}"
+            fn, spec, stream, *held, pure=False, key=f"unmask-shard-{token}-{spec.index}"
         )
         for spec, stream in zip(specs, streams)
     ]

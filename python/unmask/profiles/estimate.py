@@ -116,7 +116,7 @@ def estimate_profile(
         Logarithm base of the result (None: nats).
     executor : None, concurrent.futures.Executor or dask.distributed.Client, optional
         Where the shards run (None: here, in order). The model, the data (an array, or a
-        sampler) must be picklable for process pools and clusters; on Dask they are scattered
+        sampler) must be picklable for process pools and clusters; on Dask they are sent
         once. A shard lost with its worker is run again and gives the same values.
     shard_size : int, optional
         Sequences per shard (a shard holds whole levels or parts of them; several levels
@@ -304,7 +304,11 @@ def estimate_state(
     check_memory(
         49.0 * rows_per_call * n, f"masked batches of {rows_per_call} x {n} (batch_size x n)"
     )
-    check_memory(16.0 * total, f"the per-sequence values ({level_list.size} levels x {spl})")
+    check_memory(
+        16.0 * total,
+        f"the per-sequence values of one level ({spl} samples_per_level) x {level_list.size} "
+        "levels",
+    )
     settings = _Settings(n, tuple(level_list.tolist()), bsz, estimator, output, q, float(tol),
                          bool(to_torch))
 
@@ -382,7 +386,7 @@ def _estimate_shard(
                 raise ValueError(
                     f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
                 )
-        vals[start : start + b] = _per_sequence(logp, probs, x, mask, cfg.estimator, where)
+        vals[start : start + b] = _per_sequence(logp, probs, x, mask, cfg.estimator, lv)
     bounds = np.cumsum([0] + [r for _, r in spec.items])
     return ShardResult.from_values(
         spec.index,
@@ -644,7 +648,7 @@ def _per_sequence(
     x: NDArray[np.int64],
     mask: NDArray[np.bool_],
     estimator: str,
-    level: str,
+    levels: NDArray[np.int64],
 ) -> NDArray[np.float64]:
     """Average over each row's masked positions of the chosen per-position estimate.
 
@@ -654,8 +658,9 @@ def _per_sequence(
     if estimator == "cross_entropy":
         picked = logp[np.arange(rows.size), x[mask]]
         if np.isneginf(picked).any():
+            level = int(levels[rows[int(np.argmax(np.isneginf(picked)))]])
             raise ValueError(
-                f"the model gives probability 0 to an observed symbol at {level}: the "
+                f"the model gives probability 0 to an observed symbol at level i = {level}: the "
                 "cross-entropy is infinite; smooth the model or use estimator='entropy'"
             )
         per_pos = -picked
@@ -666,8 +671,9 @@ def _per_sequence(
         means = np.asarray(sums / mask.sum(axis=1), dtype=np.float64)
     # a per-sequence mean beyond 1e300 cannot be averaged (or squared for a standard error)
     if not np.all(np.abs(means) < 1e300):
+        level = int(levels[int(np.argmax(~(np.abs(means) < 1e300)))])
         raise ValueError(
-            f"the model's {estimator.replace('_', '-')} at {level} overflows float64: "
+            f"the model's {estimator.replace('_', '-')} at level i = {level} overflows float64: "
             "it gives an observed symbol a probability below about 1e-300; smooth the model or "
             "use estimator='entropy'"
         )

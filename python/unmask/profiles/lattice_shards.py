@@ -59,7 +59,7 @@ def subset_entropies_sharded(
         The law on [q]^n, ``n >= 2``.
     executor : None, concurrent.futures.Executor or dask.distributed.Client
         Where the sub-lattices run (None: here, one after the other). On Dask the joint is
-        scattered once; a process pool receives a copy per task.
+        sent once; a process pool receives a copy per task.
     split : int, optional
         Number of highest variables whose keep/sum choice is fixed per task (``1..n-1``);
         ``2**split`` tasks of ``2**(n - split)`` entropies each. Default: ``min(4, n - 1)``.

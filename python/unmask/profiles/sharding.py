@@ -215,8 +215,8 @@ def run_shards(
         The root stream; shard ``k`` gets ``root.spawn(len(specs))[k]`` (computed without
         advancing ``root``).
     shared : sequence
-        Arguments every shard needs (the model, the data, settings). On Dask they are scattered
-        to the workers once.
+        Arguments every shard needs (the model, the data, settings). On Dask they are sent
+        to the cluster once (as recomputable tasks).
     executor : None, concurrent.futures.Executor or dask.distributed.Client
         Where the shards run. None: inline, in order, exceptions propagate unchanged.
     progress : callable, optional
