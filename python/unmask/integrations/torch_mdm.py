@@ -381,6 +381,7 @@ def parallel_gap(
     *,
     samples: int = 64,
     seed: Any = 0,
+    block_length: int | None = None,
     progress: Callable[[int, int], Any] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Monte Carlo ``E KL(q_1 || q_K)`` of the model's own samplers, per schedule, in nats.
@@ -393,6 +394,9 @@ def parallel_gap(
     ``E_sigma KL(q_{sigma,1} || q_{sigma,K})``, the error the schedule adds to the model's own
     one-token-per-step sampler (theory section 5 with the model as ``p``).
 
+    With ``block_length`` the orders are LLaDA's: blocks of that many positions left to right,
+    a uniform order inside each block (the schedules must then cut at block boundaries).
+
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
@@ -400,7 +404,12 @@ def parallel_gap(
     """
     n, q = client.n, client.q
     rng = np.random.default_rng(seed)
-    sigma = np.argsort(rng.random((samples, n)), axis=1)  # sigma[b, t] = position at step t
+    keys = rng.random((samples, n))
+    if block_length is not None:
+        if n % block_length:
+            raise ValueError(f"block_length {block_length} must divide n = {n}")
+        keys += np.arange(n)[None, :] // block_length  # whole blocks first, left to right
+    sigma = np.argsort(keys, axis=1)  # sigma[b, t] = position at step t
     rank = np.argsort(sigma, axis=1)  # rank[b, j] = step at which j is revealed
     x = np.zeros((samples, n), dtype=np.int64)
     seq_ll = np.zeros(samples)
