@@ -348,7 +348,7 @@ def test_sub_lattices_on_executors(client) -> None:  # type: ignore[no-untyped-d
 
 
 def test_sub_lattice_argument_errors() -> None:
-    with pytest.raises(ValueError, match="split must be an integer in 1..n-1"):
+    with pytest.raises(ValueError, match=r"split must be an integer in 1\.\.n-1"):
         subset_entropies_sharded(joints.random(4, 2, seed=0), split=4)
     with pytest.raises(ValueError, match="needs 2 <= n"):
         subset_entropies_sharded(np.array([0.5, 0.5]))

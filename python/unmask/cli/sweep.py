@@ -57,7 +57,9 @@ def executor_from_spec(spec: str) -> Iterator[Any]:
             return
     if kind in ("dask-local", "tcp", "tls", "dask"):
         try:
-            import distributed
+            import importlib
+
+            distributed: Any = importlib.import_module("distributed")
         except ImportError:
             raise click.UsageError(
                 "--executor: Dask is not installed (pip install 'unmask[dask]')"
@@ -72,7 +74,9 @@ def executor_from_spec(spec: str) -> Iterator[Any]:
         try:
             client = distributed.Client(address, timeout=10)
         except OSError as exc:
-            raise click.UsageError(f"--executor: cannot reach the scheduler {address}: {exc}") from exc
+            raise click.UsageError(
+                f"--executor: cannot reach the scheduler {address}: {exc}"
+            ) from exc
         try:
             yield client
         finally:

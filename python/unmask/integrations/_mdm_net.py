@@ -11,7 +11,9 @@ __all__ = ["MDMNet"]
 
 
 class MDMNet(nn.Module):
-    """Bidirectional transformer: tokens ``(B, n)`` in ``0..q`` (``q`` = mask) -> logits ``(B, n, q)``.
+    """Bidirectional transformer: tokens ``(B, n)`` in ``0..q`` (``q`` = mask) -> logits.
+
+    The logits have shape ``(B, n, q)``.
 
     Parameters
     ----------

@@ -56,8 +56,9 @@ def submit_shards(
     ExecutorError
         When the client is not connected or the shared arguments cannot be sent.
     """
-    import distributed
+    import importlib
 
+    distributed: Any = importlib.import_module("distributed")
     status = getattr(client, "status", "running")
     if status != "running":
         raise ExecutorError(
@@ -81,7 +82,7 @@ def submit_shards(
         client.submit(
             fn, spec, stream, *held, pure=False, key=f"unmask-shard-{token}-{spec.index}"
         )
-        for spec, stream in zip(specs, streams)
+        for spec, stream in zip(specs, streams, strict=True)
     ]
 
     def cancel() -> None:

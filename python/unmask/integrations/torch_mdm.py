@@ -93,7 +93,10 @@ def kjv_text(max_verses: int | None = None) -> str:
     path = KJV().datapath
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        query = "SELECT Passage1, Passage2 FROM Bible ORDER BY TestamentID, BookID, ChapterID, VerseID"
+        query = (
+            "SELECT Passage1, Passage2 FROM Bible "
+            "ORDER BY TestamentID, BookID, ChapterID, VerseID"
+        )
         if max_verses is not None:
             query += f" LIMIT {int(max_verses)}"
         rows = con.execute(query).fetchall()
@@ -125,8 +128,8 @@ def encode_text(text: str, alphabet: str = KJV_ALPHABET) -> NDArray[np.int64]:
     return table[np.minimum(codes, 127)]
 
 
-def text_windows(codes: NDArray[np.int64], n: int, count: int, seed: Any = 0) -> NDArray[np.int64]:
-    """``count`` windows of length ``n`` at uniform random offsets of ``codes``."""
+def text_windows(codes: NDArray[Any], n: int, count: int, seed: Any = 0) -> NDArray[np.int64]:
+    """``count`` windows of length ``n`` at uniform random offsets of ``codes`` (as int64)."""
     rng = np.random.default_rng(seed)
     if codes.size < n:
         raise ValueError(f"the text has {codes.size} < n = {n} symbols")
@@ -137,7 +140,7 @@ def text_windows(codes: NDArray[np.int64], n: int, count: int, seed: Any = 0) ->
 # ---------------------------------------------------------------------------------------------
 # The network
 # ---------------------------------------------------------------------------------------------
-def TinyMDM(n: int, q: int, d_model: int = 64, layers: int = 2, heads: int = 4) -> Any:  # noqa: N802
+def TinyMDM(n: int, q: int, d_model: int = 64, layers: int = 2, heads: int = 4) -> Any:
     """A bidirectional transformer over ``q`` symbols plus a mask token (id ``q``).
 
     Returns a ``torch.nn.Module`` mapping int64 tokens ``(B, n)`` to logits ``(B, n, q)``
@@ -163,6 +166,7 @@ class MDMClient:
     threads: int = 1
 
     def __call__(self, values: Any, mask: Any) -> NDArray[np.float64]:
+        """Log-probabilities ``(B, n, q)`` of every position given the unmasked ones."""
         torch = _torch()
         torch.set_num_threads(self.threads)
         tokens = torch.as_tensor(np.where(np.asarray(mask), self.q, np.asarray(values)))
@@ -289,15 +293,17 @@ def mdm_conditionals(client: MDMClient, batch: int = 4096) -> Conditionals:
 
     def fn(x: NDArray[np.int64], j: int) -> NDArray[np.float64]:
         code = np.where(x < 0, q, x) @ digits
-        out: NDArray[np.float64] = table[code, j]
-        return out / out.sum(axis=1, keepdims=True)
+        out = np.asarray(table[code, j], dtype=np.float64)
+        return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=np.float64)
 
     return Conditionals.from_callable(fn, n, q)
 
 
 def llada_block_schedule(n: int, block_length: int, steps: int) -> list[Schedule]:
-    """Per-block step counts of LLaDA's ``generate``: ``steps // blocks`` steps per block, each
-    ``masked // steps`` tokens with the remainder on the first steps.
+    """Per-block step counts of LLaDA's ``generate``.
+
+    ``steps // blocks`` steps per block, each ``masked // steps`` tokens with the remainder on
+    the first steps.
 
     Raises
     ------

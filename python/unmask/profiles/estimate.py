@@ -164,12 +164,13 @@ def estimate_profile(
     outside ``A``. Each sampled sequence contributes the average over *all* its masked
     positions, so sequences are i.i.d. and the standard error is the sample standard deviation
     over sequences divided by ``sqrt(samples_per_level)``; both come from exact integer sums
-(:class:`~unmask.profiles.estimate_state.EstimateState`) and are rounded once. With exact conditionals both
-    estimators are unbiased for ``h(i)``; with a learned model the cross-entropy estimates
-    ``h(i) + eps(i)`` (section 5), an upper bound on average. The band assumes the level means
-    are close to normal: with symbols of very small conditional probability the per-sequence
-    cross-entropy is heavy-tailed and the band is optimistic unless ``samples_per_level`` is
-    large; the ``"entropy"`` estimator is bounded by ``log q`` and behaves better there.
+    (:class:`~unmask.profiles.estimate_state.EstimateState`) and are rounded once. With exact
+    conditionals both estimators are unbiased for ``h(i)``; with a learned model the
+    cross-entropy estimates ``h(i) + eps(i)`` (section 5), an upper bound on average. The band
+    assumes the level means are close to normal: with symbols of very small conditional
+    probability the per-sequence cross-entropy is heavy-tailed and the band is optimistic
+    unless ``samples_per_level`` is large; the ``"entropy"`` estimator is bounded by ``log q``
+    and behaves better there.
 
     Examples
     --------

@@ -230,7 +230,7 @@ class EstimateState:
         m = len(self._keys)
         cnt, s1, s2 = [0] * m, [0] * m, [0] * m
         for s in self._shards.values():
-            for c, v, a, b in zip(s.cells, s.values, s.sums, s.sumsqs):
+            for c, v, a, b in zip(s.cells, s.values, s.sums, s.sumsqs, strict=True):
                 cnt[c] += int(v.size)
                 s1[c] += a
                 s2[c] += b
@@ -245,14 +245,15 @@ class EstimateState:
         """Exact mean per cell, correctly rounded (NaN for an empty cell)."""
         cnt, s1, _ = self._totals()
         return np.array(
-            [a / (c << _SCALE1) if c else math.nan for c, a in zip(cnt, s1)], dtype=np.float64
+            [a / (c << _SCALE1) if c else math.nan for c, a in zip(cnt, s1, strict=True)],
+            dtype=np.float64,
         )
 
     def variances(self) -> NDArray[np.float64]:
         """Exact unbiased sample variance per cell, rounded once (NaN below two values)."""
         cnt, s1, s2 = self._totals()
         out = []
-        for c, a, b in zip(cnt, s1, s2):
+        for c, a, b in zip(cnt, s1, s2, strict=True):
             if c < 2:
                 out.append(math.nan)
                 continue
@@ -273,10 +274,10 @@ class EstimateState:
             c = self._keys.index(key)
         except ValueError:
             raise KeyError(f"no cell {key!r} in this state") from None
-        parts = [
-            v for k in sorted(self._shards) for cc, v in zip(self._shards[k].cells,
-                                                            self._shards[k].values) if cc == c
-        ]
+        parts = []
+        for k in sorted(self._shards):
+            s = self._shards[k]
+            parts += [v for cc, v in zip(s.cells, s.values, strict=True) if cc == c]
         return np.concatenate(parts) if parts else np.empty(0)
 
     def as_dict(self) -> Mapping[str, Any]:
@@ -299,7 +300,7 @@ class EstimateState:
             t = other._shards[k]
             if (s.cells, s.sums, s.sumsqs, s.q) != (t.cells, t.sums, t.sumsqs, t.q):
                 return False
-            if not all(np.array_equal(a, b) for a, b in zip(s.values, t.values)):
+            if not all(np.array_equal(a, b) for a, b in zip(s.values, t.values, strict=True)):
                 return False
         return True
 

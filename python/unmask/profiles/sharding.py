@@ -279,7 +279,7 @@ def run_shards(
     results: list[Any] = [None] * len(specs)
     tell()
     if kind == "local":
-        for pos, (spec, stream) in enumerate(zip(specs, streams)):
+        for pos, (spec, stream) in enumerate(zip(specs, streams, strict=True)):
             results[pos] = fn(spec, stream, *shared)
             done += spec.rows
             tell()
@@ -291,7 +291,7 @@ def run_shards(
         futures, cancel, wait_next = submit_shards(executor, fn, specs, streams, shared, timeout)
     else:
         futures = [executor.submit(fn, spec, stream, *shared) for spec, stream in
-                   zip(specs, streams)]
+                   zip(specs, streams, strict=True)]
 
         def cancel() -> None:
             for f in futures:
