@@ -14,7 +14,9 @@ from unmask.laws.joint import Joint
 from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
+from unmask.profiles.estimate_state import EstimateState
 from unmask.profiles.profile import Profile
+from unmask.profiles.sharding import ExecutorError, ShardError
 from unmask.samplers.conditionals import Conditionals
 from unmask.samplers.divergence import kl, reverse_kl, tv
 from unmask.samplers.law import Decomposition, decompose, learning_errors, sample, sampler_law
@@ -41,10 +43,13 @@ __all__ = [
     "Conditionals",
     "CostMatrix",
     "Decomposition",
+    "EstimateState",
+    "ExecutorError",
     "Joint",
     "OptimalFrontier",
     "Profile",
     "Schedule",
+    "ShardError",
     "SolverInfo",
     "VerifyResult",
     "__version__",

@@ -8,17 +8,34 @@ loss curve (:mod:`unmask.profiles.estimate`). All of them return a
 
 from __future__ import annotations
 
-from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.estimate import (
+    EstimatedProfile,
+    estimate_profile,
+    estimate_state,
+    profile_from_loss_curve,
+    profile_from_state,
+)
+from unmask.profiles.estimate_state import EstimateState
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
+from unmask.profiles.lattice_shards import profile_sharded, subset_entropies_sharded
 from unmask.profiles.profile import Profile
+from unmask.profiles.sharding import ExecutorError, ShardError
 
 __all__ = [
+    "EstimateState",
+    "EstimatedProfile",
+    "ExecutorError",
     "Profile",
+    "ShardError",
     "entropy",
     "estimate_profile",
+    "estimate_state",
     "markov_profile",
     "profile",
     "profile_from_loss_curve",
+    "profile_from_state",
+    "profile_sharded",
     "subset_entropies",
+    "subset_entropies_sharded",
 ]
