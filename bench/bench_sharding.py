@@ -37,20 +37,35 @@ def chain(q: int) -> np.ndarray:
     return 0.5 * P + 0.5 * np.eye(q)
 
 
+class Lazy:
+    """A picklable wrapper of a tests/oracle_models closure (built on first use in a process)."""
+
+    def __init__(self, factory: str, *args) -> None:
+        self.factory, self.args, self.fn = factory, args, None
+
+    def __getstate__(self):
+        return {"factory": self.factory, "args": self.args, "fn": None}
+
+    def __call__(self, *a):
+        if self.fn is None:
+            import oracle_models
+
+            self.fn = getattr(oracle_models, self.factory)(*self.args)
+        return self.fn(*a)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     import distributed
-    from oracle_models import markov_model, markov_sampler
-
     import unmask
     from unmask.profiles.lattice_shards import subset_entropies_sharded
 
     n, q = (64, 4) if args.quick else (256, 4)
     spl, levels = (64, 16) if args.quick else (256, 32)
     P = chain(q)
-    model, sampler = markov_model(P, n), markov_sampler(P, n)
+    model, sampler = Lazy("markov_model", P, n), Lazy("markov_sampler", P, n)
     kw = {"levels": levels, "samples_per_level": spl, "batch_size": 64, "seed": 11,
           "shard_size": 256}
     exact = unmask.markov_profile(P, n).h

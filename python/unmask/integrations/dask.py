@@ -11,6 +11,7 @@ since a shard's random stream is fixed by its index, the result is unchanged.
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -70,10 +71,13 @@ def submit_shards(
     # recompute a task's result when the worker holding it dies, while scattered data would be
     # lost with that worker. Each is embedded in the graph once, not once per shard.
     try:
-        held = [
-            client.submit(_hold, obj, pure=False, key=f"unmask-shared-{token}-{i}")
-            for i, obj in enumerate(shared)
-        ]
+        with warnings.catch_warnings():
+            # "Sending large graph": the data are embedded once, as this warning recommends
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            held = [
+                client.submit(_hold, obj, pure=False, key=f"unmask-shared-{token}-{i}")
+                for i, obj in enumerate(shared)
+            ]
     except Exception as exc:
         raise ExecutorError(
             f"could not send the model and data to the Dask cluster: {type(exc).__name__}: {exc}"

@@ -326,9 +326,14 @@ def run_shards(
                             f"the executor lost shard {k} of {nplan} ({what(spec)}): "
                             f"{type(exc).__name__}: {exc}"
                         ) from exc
+                    hint = (
+                        " (a process pool or a cluster needs a picklable model and data: "
+                        "module-level functions or classes, not closures)"
+                        if "pickle" in str(exc).lower() else ""
+                    )
                     raise ShardError(
                         f"shard {k} of {nplan} ({what(spec)}) failed on the executor: "
-                        f"{type(exc).__name__}: {exc}",
+                        f"{type(exc).__name__}: {exc}{hint}",
                         shard=k,
                         cells=tuple(c for c, _ in spec.items),
                     ) from exc
