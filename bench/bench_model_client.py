@@ -131,8 +131,9 @@ def text_part(args, dask_client, script) -> list[list]:
     n = args.text_n
     t0 = time.perf_counter()
     model, losses, _ = script.train(
-        "kjv", n, steps=args.text_steps, d_model=32, layers=2, heads=2, batch_size=16,
-        lr=5e-3, seed=0, threads=1, verbose=False,
+        "kjv", n, steps=args.text_steps, d_model=args.text_width, layers=2,
+        heads=max(2, args.text_width // 16), batch_size=args.text_batch, lr=args.text_lr, seed=0,
+        threads=1, verbose=False,
     )
     t_train = time.perf_counter() - t0
     codes = mdm.encode_text(mdm.kjv_text()).astype(np.uint8)  # 4 MB in the task graph
@@ -171,8 +172,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-digits", action="store_true", help="only the text part")
     ap.add_argument("--text-steps", type=int, default=None, help="training steps, text model")
+    ap.add_argument("--text-n", type=int, default=None, help="text window length")
+    ap.add_argument("--text-width", type=int, default=32, help="d_model of the text model")
+    ap.add_argument("--text-lr", type=float, default=5e-3)
+    ap.add_argument("--text-batch", type=int, default=16)
     args = ap.parse_args()
-    args.text_steps_arg = args.text_steps
+    args.text_steps_arg, text_n = args.text_steps, args.text_n
     if args.quick:
         args.digits_n, args.digits_steps, args.digits_ks = 8, 150, [(2, 2), (4, 2)]
         args.text_n, args.text_steps, args.text_ks, args.text_blocks = 64, 60, [8, 16], 4
@@ -184,6 +189,8 @@ def main() -> None:
         args.text_levels, args.gap_samples = 32, 32
     if args.text_steps_arg is not None:
         args.text_steps = args.text_steps_arg
+    if text_n is not None:
+        args.text_n = text_n
     import torch
 
     torch.set_num_threads(1)
