@@ -382,3 +382,20 @@ def test_verify_sweep_command_line() -> None:
     assert '"laws":3' in res.output and '"ok":true' in res.output
     bad = CliRunner().invoke(main, ["verify", "--sweep", "3", "--executor", "threads:x"])
     assert bad.exit_code == 2 and "threads:N" in bad.output
+
+
+def test_profile_from_partial_state(serial) -> None:  # type: ignore[no-untyped-def]
+    from unmask.profiles.estimate import profile_from_state
+
+    st_ = serial.estimate
+    # shard 4 holds only level 4's last 8 sequences: without it level 4 still has 32 values
+    part = st_.restrict([0, 1, 2, 3])
+    assert not part.complete and part.counts.tolist() == [40, 40, 40, 40, 32]
+    prof = profile_from_state(part, 5, monotone=False)
+    np.testing.assert_array_equal(prof.h[:4], np.maximum(st_.means()[:4], 0.0))
+    with pytest.raises(ValueError, match="level i = 3 has 0 < 2 values"):
+        profile_from_state(st_.restrict([0, 1]), 5)
+    with pytest.raises(ValueError, match=r"shards \[9\] are not in this state"):
+        st_.restrict([9])
+    with pytest.raises(ValueError, match="levels in 0..3"):
+        profile_from_state(st_, 4)
