@@ -397,5 +397,5 @@ def test_profile_from_partial_state(serial) -> None:  # type: ignore[no-untyped-
         profile_from_state(st_.restrict([0, 1]), 5)
     with pytest.raises(ValueError, match=r"shards \[9\] are not in this state"):
         st_.restrict([9])
-    with pytest.raises(ValueError, match="levels in 0..3"):
+    with pytest.raises(ValueError, match=r"levels in 0\.\.3"):
         profile_from_state(st_, 4)
