@@ -59,6 +59,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     import distributed
+
     import unmask
     from unmask.profiles.lattice_shards import subset_entropies_sharded
 

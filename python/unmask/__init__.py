@@ -12,9 +12,9 @@ from unmask._core_loader import core as _core
 from unmask.laws import datasets, joints
 from unmask.laws.joint import Joint
 from unmask.profiles.estimate import estimate_profile, profile_from_loss_curve
+from unmask.profiles.estimate_state import EstimateState
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.markov import markov_profile
-from unmask.profiles.estimate_state import EstimateState
 from unmask.profiles.profile import Profile
 from unmask.profiles.sharding import ExecutorError, ShardError
 from unmask.samplers.conditionals import Conditionals

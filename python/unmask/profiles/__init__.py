@@ -17,8 +17,8 @@ from unmask.profiles.estimate import (
 )
 from unmask.profiles.estimate_state import EstimateState
 from unmask.profiles.lattice import entropy, profile, subset_entropies
-from unmask.profiles.markov import markov_profile
 from unmask.profiles.lattice_shards import profile_sharded, subset_entropies_sharded
+from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
 from unmask.profiles.sharding import ExecutorError, ShardError
 
