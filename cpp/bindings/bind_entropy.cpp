@@ -29,6 +29,26 @@ void bind_entropy(py::module_& m) {
       py::arg("joint"), py::arg("n"), py::arg("q"), py::arg("out").noconvert(), py::arg("threads"),
       py::arg("big_table") = unmask::kDefaultBigTable,
       "Fill out (length 2^n) with H(X_A) in nats for every bitmask A.");
+  m.def(
+      "subset_entropies_subtree",
+      [](const CArray& joint, int n, int q, int k, std::uint64_t keep,
+         py::array_t<double, py::array::c_style> out, int threads) {
+        if (n < 2 || n > 62) throw std::invalid_argument("n must be in 2..62");
+        if (q < 2) throw std::invalid_argument("q must be >= 2");
+        if (k < 1 || k >= n) throw std::invalid_argument("k must be in 1..n-1");
+        if (!out.writeable()) throw std::invalid_argument("out must be writeable");
+        require_size(joint, unmask::checked_pow(q, n), "joint");
+        require_size(out, std::size_t(1) << (n - k), "out");
+        const double* src = joint.data();
+        double* dst = out.mutable_data();
+        run_interruptible([&](unmask::Interrupt& stop) {
+          unmask::subset_entropies_subtree(src, n, q, k, keep, dst, threads, &stop);
+        });
+      },
+      py::arg("joint"), py::arg("n"), py::arg("q"), py::arg("k"), py::arg("keep"),
+      py::arg("out").noconvert(), py::arg("threads"),
+      "Fill out (length 2^(n-k)) with the sub-lattice of subset_entropies whose k highest "
+      "variables are fixed by keep.");
   m.def("subset_entropies_workspace_bytes", &unmask::subset_entropies_workspace_bytes,
         py::arg("n"), py::arg("q"), py::arg("threads"));
   m.def(

@@ -116,6 +116,7 @@ struct Walker {
   int q;
   std::vector<std::uint64_t> qpow;    // q^k, k = 0..n
   double* out;
+  std::uint64_t out_mask = ~std::uint64_t(0);  // a sub-lattice writes out[A & out_mask]
   double task_work;                   // subtrees at least this costly become tasks
   bool parallel;
   std::size_t big_table = kBigTable;
@@ -158,11 +159,11 @@ struct Walker {
       // tables in `scratch`: memory stays that of a serial walk, not one big table per thread.
       const bool big = parallel && child_len >= big_table;
       if (j == 0) {  // a leaf: its table is never needed, only its entropy
-        out[child] = -sum_axis_plogp(table, outer, q, inner, nullptr, big);
+        out[child & out_mask] = -sum_axis_plogp(table, outer, q, inner, nullptr, big);
         continue;
       }
       if (big) {
-        out[child] = -sum_axis_plogp(table, outer, q, inner, scratch, true);
+        out[child & out_mask] = -sum_axis_plogp(table, outer, q, inner, scratch, true);
         visit(scratch, child, size - 1, j, scratch + child_len);
       } else if (parallel && subtree_work(size - 1, j) >= task_work) {
         spawned = true;
@@ -173,14 +174,14 @@ struct Walker {
           try {
             const std::size_t len = child_len + scratch_len(size - 1);
             std::unique_ptr<double[]> buf(new double[len]);
-            out[child] = -sum_axis_plogp(table, outer, q, inner, buf.get());
+            out[child & out_mask] = -sum_axis_plogp(table, outer, q, inner, buf.get());
             visit(buf.get(), child, size - 1, j, buf.get() + child_len);
           } catch (...) {
             record(std::current_exception());
           }
         }
       } else {
-        out[child] = -sum_axis_plogp(table, outer, q, inner, scratch);
+        out[child & out_mask] = -sum_axis_plogp(table, outer, q, inner, scratch);
         visit(scratch, child, size - 1, j, scratch + child_len);
       }
     }
@@ -244,6 +245,81 @@ void subset_entropies(const double* joint, int n, int q, double* out, int thread
   }
   if (w.failed.load()) std::rethrow_exception(w.error);
   out[0] = 0.0;  // the walk reaches the empty set as a marginal of total mass 1 +- ulps
+}
+
+void subset_entropies_subtree(const double* joint, int n, int q, int k, std::uint64_t keep,
+                              double* out, int threads, Interrupt* interrupt,
+                              std::size_t big_table) {
+  if (n < 2 || n > 62) throw std::invalid_argument("subset_entropies_subtree needs 2 <= n <= 62");
+  if (q < 2) throw std::invalid_argument("subset_entropies_subtree needs q >= 2");
+  if (k < 1 || k >= n) throw std::invalid_argument("subset_entropies_subtree needs 1 <= k < n");
+  if (keep >> k) throw std::invalid_argument("keep has bits beyond the k fixed variables");
+  Walker w;
+  w.n = n;
+  w.q = q;
+  w.qpow.resize(n + 1);
+  for (int t = 0; t <= n; ++t) w.qpow[t] = checked_pow(q, t);
+  w.out = out;
+  w.out_mask = (std::uint64_t(1) << (n - k)) - 1;
+  w.interrupt = interrupt;
+  w.big_table = std::max<std::size_t>(big_table, kPiece);
+  const int t = resolve_threads(threads);
+  w.parallel = t > 1 && w.subtree_work(n, n) >= 1.0e7;
+  w.task_work = std::max(w.subtree_work(n, n) / (1024.0 * t), 65536.0);
+
+  // The local walk reaches every subset by summing out its missing variables from the highest
+  // index down. Sum out the fixed variables that are not kept in that same order, with the
+  // same kernel, so the sub-lattice's root table (and every table below it) is bit for bit the
+  // one of the local walk.
+  std::size_t chain_len = 0;
+  {
+    int size = n;
+    for (int j = n - 1; j >= n - k; --j)
+      if (!((keep >> (j - (n - k))) & 1)) chain_len += w.qpow[--size];
+  }
+  std::unique_ptr<double[]> chain(new double[std::max<std::size_t>(chain_len, 1)]);
+  std::uint64_t S = (std::uint64_t(1) << n) - 1;
+  int size = n;
+  const double* table = joint;
+  double* dst = chain.get();
+  double root = 0.0;
+  bool removed = false;
+  for (int j = n - 1; j >= n - k; --j) {
+    if ((keep >> (j - (n - k))) & 1) continue;
+    if (interrupt && interrupt->check()) throw Interrupted();
+    const std::size_t child_len = w.qpow[size - 1];
+    const bool big = w.parallel && child_len >= w.big_table;
+    // every variable below j is still in S, so j is axis j of the table
+    if (big) {
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp parallel num_threads(t)
+#pragma omp single
+#endif
+      root = -sum_axis_plogp(table, w.qpow[j], q, w.qpow[size - 1 - j], dst, true);
+    } else {
+      root = -sum_axis_plogp(table, w.qpow[j], q, w.qpow[size - 1 - j], dst);
+    }
+    table = dst;
+    dst += child_len;
+    S &= ~(std::uint64_t(1) << j);
+    --size;
+    removed = true;
+  }
+  if (!removed) root = -table_plogp(joint, w.qpow[n]);
+  out[S & w.out_mask] = root;
+
+  std::unique_ptr<double[]> scratch(new double[std::max<std::size_t>(w.scratch_len(size), 1)]);
+  if (w.parallel) {
+#ifdef UNMASK_HAVE_OPENMP
+#pragma omp parallel num_threads(t)
+#pragma omp single
+#endif
+    w.visit(table, S, size, n - k, scratch.get());
+  } else {
+    w.visit(table, S, size, n - k, scratch.get());
+  }
+  if (w.failed.load()) std::rethrow_exception(w.error);
+  if (keep == 0) out[0] = 0.0;  // the empty set, as in subset_entropies
 }
 
 void level_sums(const double* values, int n, double* sums) {

@@ -15,12 +15,14 @@ from unmask.laws.joint import Joint
 from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
 from unmask.profiles.budget import estimate_evidence
 from unmask.profiles.estimate import estimate_profile
+from unmask.profiles.estimate_state import EstimateState
 from unmask.profiles.evidence import Evidence
 from unmask.profiles.inputs import as_profile
 from unmask.profiles.lattice import entropy, profile, subset_entropies
 from unmask.profiles.loss_curve import CoverageWarning, profile_from_loss_curve
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
+from unmask.profiles.sharding import ExecutorError, ShardError
 from unmask.samplers.adaptive import (
     AdaptiveLaw,
     ThresholdFrontier,
@@ -67,13 +69,16 @@ __all__ = [
     "CostMatrix",
     "CoverageWarning",
     "Decomposition",
+    "EstimateState",
     "Evidence",
+    "ExecutorError",
     "Joint",
     "OptimalFrontier",
     "Planner",
     "Profile",
     "RobustSchedule",
     "Schedule",
+    "ShardError",
     "SolverInfo",
     "ThresholdFrontier",
     "VerifyResult",

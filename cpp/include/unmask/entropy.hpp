@@ -24,6 +24,15 @@ constexpr std::size_t kDefaultBigTable = std::size_t(1) << 20;
 void subset_entropies(const double* joint, int n, int q, double* out, int threads,
                       Interrupt* interrupt = nullptr, std::size_t big_table = kDefaultBigTable);
 
+/// One sub-lattice of subset_entropies: the subsets whose intersection with the k highest
+/// variables n-k..n-1 is fixed (bit t of `keep` set = variable n-k+t kept). Fills
+/// out[L] (2^(n-k) entries) with H(X_{L u K}) for every bitmask L of the variables 0..n-k-1,
+/// bit for bit the value subset_entropies writes at index L | (keep << (n-k)).
+/// Needs 1 <= k < n. The 2^k sub-lattices are independent (tasks for a cluster).
+void subset_entropies_subtree(const double* joint, int n, int q, int k, std::uint64_t keep,
+                              double* out, int threads, Interrupt* interrupt = nullptr,
+                              std::size_t big_table = kDefaultBigTable);
+
 /// sums[k] = sum of values[A] over |A| = k (compensated), k = 0..n; values has 2^n entries.
 void level_sums(const double* values, int n, double* sums);
 

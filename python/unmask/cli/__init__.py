@@ -1092,9 +1092,15 @@ def _verify_law_names() -> list[str]:
               help="Threads for the C++ core (default 1: the suite's laws are small).")
 @click.option("--verbose", "-v", is_flag=True, help="Also list every case and check.")
 @click.option("--no-progress", is_flag=True, help="Do not show the progress bar.")
+@click.option("--sweep", type=click.IntRange(1, None), default=None,
+              help="Instead: check every rigorous bound on this many random laws.")
+@click.option("--executor", default="local", show_default=True,
+              help="With --sweep: 'threads:N', 'processes:N', 'dask-local:N' or tcp://HOST:PORT.")
+@click.option("--seed", type=int, default=0, show_default=True, help="With --sweep: root seed.")
 def verify_cmd(
     quick: bool, as_json: bool, plot_dir: str | None, laws: tuple[str, ...],
     ks: tuple[int, ...], threads: int | None, verbose: bool, no_progress: bool,
+    sweep: int | None, executor: str, seed: int,
 ) -> None:
     """Check the theory end to end: exact errors, every bound, closed forms.
 
@@ -1102,6 +1108,11 @@ def verify_cmd(
     an identity breaks; checks whose ingredient is missing from this build are reported as
     skipped, not passed.
     """
+    if sweep is not None:
+        from unmask.cli.sweep import run_sweep
+
+        run_sweep(sweep, executor, seed, as_json, no_progress)
+        return
     from unmask.verification import verify
 
     if plot_dir is not None:

@@ -15,6 +15,13 @@ Each adapter imports its framework (torch, diffusers, dllm, jax) only when calle
 * :func:`maskgit_schedule`: a drop-in for MaskGIT's ``mask_schedule.schedule`` (jax or numpy).
 
 The values come from :func:`unmask.export.for_sampler` (theory section 14).
+
+Distributed engines (each needs its optional extra; neither is imported here):
+:mod:`unmask.integrations.dask` (``unmask[dask]``) runs shard plans on a
+``dask.distributed.Client``; :mod:`unmask.integrations.torch_distributed` (``unmask[torch]``)
+splits them over the ranks of a ``torch.distributed`` process group;
+:mod:`unmask.integrations.torch_mdm` (``unmask[model]``) is a small masked diffusion model used
+as a real client of the estimators.
 """
 
 from __future__ import annotations

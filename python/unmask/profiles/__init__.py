@@ -11,28 +11,44 @@ from __future__ import annotations
 
 from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
 from unmask.profiles.budget import estimate_evidence
-from unmask.profiles.estimate import estimate_profile
+from unmask.profiles.estimate import (
+    EstimatedProfile,
+    estimate_profile,
+    estimate_state,
+    profile_from_state,
+)
+from unmask.profiles.estimate_state import EstimateState
 from unmask.profiles.evidence import Evidence, EvidencePoints
 from unmask.profiles.inputs import as_profile
 from unmask.profiles.lattice import entropy, profile, subset_entropies
+from unmask.profiles.lattice_shards import profile_sharded, subset_entropies_sharded
 from unmask.profiles.loss_curve import CoverageWarning, profile_from_loss_curve
 from unmask.profiles.markov import markov_profile
 from unmask.profiles.profile import Profile
+from unmask.profiles.sharding import ExecutorError, ShardError
 
 __all__ = [
     "CoverageWarning",
+    "EstimateState",
+    "EstimatedProfile",
     "Evidence",
     "EvidencePoints",
+    "ExecutorError",
     "Profile",
+    "ShardError",
     "as_profile",
     "block_profiles",
     "entropy",
     "estimate_block_profiles",
     "estimate_evidence",
     "estimate_profile",
+    "estimate_state",
     "markov_block_profiles",
     "markov_profile",
     "profile",
     "profile_from_loss_curve",
+    "profile_from_state",
+    "profile_sharded",
     "subset_entropies",
+    "subset_entropies_sharded",
 ]

@@ -567,14 +567,20 @@ def estimate_block_profiles(
                     raw = model(shown, mask.copy())
                 target = np.zeros_like(mask)
                 target[:, start : start + w] = mask[:, start : start + w]
-                logp, probs = _validated_output(raw, size, n, q, output, tol, target, i)
+                logp, probs = _validated_output(
+                    raw, size, n, q, output, tol, target, f"level i = {i} of block {b}"
+                )
                 if q is None:
                     q = probs.shape[1]
                     if x.max() >= q:
                         raise ValueError(
                             f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
                         )
-                values_all.append(_per_sequence(logp, probs, x, target, estimator, i))
+                values_all.append(
+                    _per_sequence(
+                        logp, probs, x, target, estimator, np.full(size, i, dtype=np.int64)
+                    )
+                )
             vals = np.concatenate(values_all)
             means[i] = math.fsum(vals.tolist()) / vals.size
             errs[i] = float(np.std(vals, ddof=1)) / math.sqrt(vals.size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
@@ -11,9 +12,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unmask._validation import check_memory, log_base_factor
+from unmask.profiles.estimate_state import EstimateState, ShardResult
 from unmask.profiles.profile import Profile, pava_nonincreasing
+from unmask.profiles.sharding import (
+    ShardSpec,
+    check_executor,
+    default_shard_size,
+    plan_shards,
+    run_shards,
+    seed_sequence,
+)
 
-__all__ = ["estimate_profile"]
+__all__ = [
+    "EstimatedProfile",
+    "estimate_profile",
+    "estimate_state",
+    "profile_from_state",
+]
 
 _ESTIMATORS = ("cross_entropy", "entropy")
 _OUTPUTS = ("probs", "log_probs", "logits")
@@ -39,8 +54,11 @@ def estimate_profile(
     to_torch: bool = False,
     seed: Any = None,
     base: float | None = None,
-    progress: Any = None,
-) -> Profile:
+    executor: Any = None,
+    shard_size: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    timeout: float | None = None,
+) -> EstimatedProfile:
     """Monte Carlo estimate of the entropy profile ``h(i)`` from a black-box conditional model.
 
     Parameters
@@ -90,24 +108,39 @@ def estimate_profile(
         ``1/stderr^2``) as ``h``; False returns the raw means.
     to_torch : bool
         Pass ``values`` and ``mask`` to the model as torch tensors (needs torch).
-    seed : int or numpy.random.Generator, optional
-        Randomness for the data rows and the masks.
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator, optional
+        Randomness for the data rows and the masks: shard ``k`` of the plan draws from child
+        ``k`` of ``SeedSequence(seed).spawn``, so the result depends on the seed and the shard
+        plan only (not on the executor, the workers or the order they finish in).
     base : float, optional
         Logarithm base of the result (None: nats).
+    executor : None, concurrent.futures.Executor or dask.distributed.Client, optional
+        Where the shards run (None: here, in order). The model, the data (an array, or a
+        sampler) must be picklable for process pools and clusters; on Dask they are sent
+        once. A shard lost with its worker is run again and gives the same values.
+    shard_size : int, optional
+        Sequences per shard (a shard holds whole levels or parts of them; several levels
+        share a model batch). Default: ``max(256, 4 batch_size, total / 4096)``, which depends
+        on the work only, so serial and sharded runs agree bit for bit.
     progress : callable, optional
-        ``progress(done, total)`` over the model calls (batches) of all levels; see
-        :mod:`unmask._progress`.
+        ``progress(done, total)``, in sequences, called as shards finish.
+    timeout : float, optional
+        Seconds to wait for the next shard before raising
+        :class:`~unmask.profiles.sharding.ExecutorError` (None: no limit).
 
     Returns
     -------
-    Profile
-        ``h`` on ``i = 0..n-1`` (i = number of **unmasked** positions), with ``stderr`` (the
-        standard error of each level mean) and ``lower``/``upper``: the pointwise confidence
-        band ``mean -/+ z stderr`` of the raw level means (clipped at 0), interpolated like ``h``.
-        It carries its :class:`~unmask.profiles.evidence.Evidence` (``profile.evidence``: the
-        samples of every level in two independent halves, alternate draws) when every level has
-        at least 4 samples, so that :func:`unmask.optimal_schedule` on it chooses robustly
-        (theory section 13).
+    EstimatedProfile
+        A :class:`Profile`: ``h`` on ``i = 0..n-1`` (i = number of **unmasked** positions),
+        with ``stderr`` (the standard error of each level mean) and ``lower``/``upper``: the
+        pointwise confidence band ``mean -/+ z stderr`` of the raw level means (clipped at 0),
+        interpolated like ``h``. Its ``estimate`` attribute is the mergeable
+        :class:`~unmask.profiles.estimate_state.EstimateState` (exact per-level sums and the
+        per-sequence values, per shard). It carries its
+        :class:`~unmask.profiles.evidence.Evidence` (``profile.evidence``: the samples of every
+        level in two independent halves, alternate draws) when every level has at least 4
+        samples, so that :func:`unmask.optimal_schedule` on it chooses robustly (theory
+        section 13).
 
     Raises
     ------
@@ -120,18 +153,28 @@ def estimate_profile(
         output) does not fit in memory; checked before drawing it.
     ImportError
         ``to_torch=True`` without torch installed.
+    TypeError
+        An ``executor`` that is none of the accepted kinds.
+    ShardError
+        The model (or the data sampler) raised on an executor: the message names the shard and
+        its levels, the original exception is the ``__cause__``. Without an executor the
+        original exception propagates unchanged.
+    ExecutorError
+        The executor broke down (a lost cluster, a broken pool) or ``timeout`` passed.
 
     Notes
     -----
     Theory section 4: ``h(i) = E[H(X_j | X_A)]`` with ``A`` a uniform i-subset and ``j`` uniform
     outside ``A``. Each sampled sequence contributes the average over *all* its masked
     positions, so sequences are i.i.d. and the standard error is the sample standard deviation
-    over sequences divided by ``sqrt(samples_per_level)``. With exact conditionals both
-    estimators are unbiased for ``h(i)``; with a learned model the cross-entropy estimates
-    ``h(i) + eps(i)`` (section 5), an upper bound on average. The band assumes the level means
-    are close to normal: with symbols of very small conditional probability the per-sequence
-    cross-entropy is heavy-tailed and the band is optimistic unless ``samples_per_level`` is
-    large; the ``"entropy"`` estimator is bounded by ``log q`` and behaves better there.
+    over sequences divided by ``sqrt(samples_per_level)``; both come from exact integer sums
+    (:class:`~unmask.profiles.estimate_state.EstimateState`) and are rounded once. With exact
+    conditionals both estimators are unbiased for ``h(i)``; with a learned model the
+    cross-entropy estimates ``h(i) + eps(i)`` (section 5), an upper bound on average. The band
+    assumes the level means are close to normal: with symbols of very small conditional
+    probability the per-sequence cross-entropy is heavy-tailed and the band is optimistic
+    unless ``samples_per_level`` is large; the ``"entropy"`` estimator is bounded by ``log q``
+    and behaves better there.
 
     Examples
     --------
@@ -147,13 +190,96 @@ def estimate_profile(
     spl = _check_positive_int(samples_per_level, "samples_per_level")
     if spl < 2:
         raise ValueError("samples_per_level must be >= 2 to estimate a standard error")
+    if not (_is_real_number(confidence) and 0.0 < confidence < 1.0):
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    factor = log_base_factor(base)
+    state = estimate_state(
+        model,
+        data,
+        n,
+        levels=levels,
+        samples_per_level=spl,
+        batch_size=batch_size,
+        estimator=estimator,
+        output=output,
+        q=q,
+        tol=tol,
+        to_torch=to_torch,
+        seed=seed,
+        executor=executor,
+        shard_size=shard_size,
+        progress=progress,
+        timeout=timeout,
+    )
+    return profile_from_state(
+        state, n, confidence=confidence, monotone=monotone, base=base, estimator=estimator,
+        _factor=factor,
+    )
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What every shard of :func:`estimate_state` needs besides the model and the data."""
+
+    n: int
+    levels: tuple[int, ...]
+    batch_size: int
+    estimator: str
+    output: str
+    q: int | None
+    tol: float
+    to_torch: bool
+
+
+def estimate_state(
+    model: Callable[[Any, Any], Any],
+    data: Any,
+    n: int,
+    *,
+    levels: Any = None,
+    samples_per_level: int = 256,
+    batch_size: int = 256,
+    estimator: str = "cross_entropy",
+    output: str = "probs",
+    q: int | None = None,
+    tol: float = 1e-6,
+    to_torch: bool = False,
+    seed: Any = None,
+    executor: Any = None,
+    shard_size: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    timeout: float | None = None,
+    _shard_filter: tuple[int, int] | None = None,
+) -> EstimateState:
+    """The mergeable state behind :func:`estimate_profile`: exact per-level sums, per shard.
+
+    Takes the arguments of :func:`estimate_profile` that concern sampling (see there) and
+    returns an :class:`~unmask.profiles.estimate_state.EstimateState` whose cells are the levels
+    (``state.keys``). :func:`profile_from_state` turns it into the profile; states of disjoint
+    shards of one plan (computed on different machines) merge exactly with ``+``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unmask.profiles.estimate import estimate_state, profile_from_state
+    >>> def model(values, mask):
+    ...     return np.full(values.shape + (2,), 0.5)
+    >>> data = np.zeros((10, 4), dtype=int)
+    >>> st = estimate_state(model, data, 4, samples_per_level=8, shard_size=16, seed=0)
+    >>> st.shards, st.counts.tolist()
+    ((0, 1), [8, 8, 8, 8])
+    >>> bool(np.allclose(profile_from_state(st, 4).h, np.log(2)))
+    True
+    """
+    n = _check_positive_int(n, "n")
+    spl = _check_positive_int(samples_per_level, "samples_per_level")
+    if spl < 2:
+        raise ValueError("samples_per_level must be >= 2 to estimate a standard error")
     bsz = _check_positive_int(batch_size, "batch_size")
     if estimator not in _ESTIMATORS:
         raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
     if output not in _OUTPUTS:
         raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
-    if not (_is_real_number(confidence) and 0.0 < confidence < 1.0):
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     if not (_is_real_number(tol) and math.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a positive number, got {tol!r}")
     if q is not None:
@@ -162,91 +288,221 @@ def estimate_profile(
             raise ValueError(f"q must be >= 2, got {q}")
     if not callable(model):
         raise TypeError("model must be a callable model(values, mask) -> (B, n, q) array")
-    factor = log_base_factor(base)
+    check_executor(executor)
+    if progress is not None and not callable(progress):
+        raise TypeError("progress must be a callable progress(done, total) or None")
     level_list = _resolve_levels(levels, n)
-    rng = np.random.default_rng(seed)
-    draw = _data_drawer(data, n)
-    torch_mod = _import_torch() if to_torch else None
+    root = seed_sequence(seed)
+    if not callable(data):
+        data = _check_rows(data, n, None, "data")
+        if q is not None and data.max() >= q:
+            raise ValueError(f"data contain symbol {int(data.max())} >= q = {q}")
+    if to_torch:
+        _import_torch()
+    total = level_list.size * spl
+    if shard_size is None:
+        shard_size = default_shard_size(total, bsz)
+    specs = plan_shards([spl] * level_list.size, shard_size)
     # Per batch: the rows drawn, their random keys and ranks, the mask and the shown values
     # (int64/float64 except the bool mask), refused before the first draw.
-    rows_per_call = min(bsz, spl)
+    rows_per_call = min(bsz, max(s.rows for s in specs))
     check_memory(
-        41.0 * rows_per_call * n, f"masked batches of {rows_per_call} x {n} (batch_size x n)"
+        49.0 * rows_per_call * n, f"masked batches of {rows_per_call} x {n} (batch_size x n)"
     )
-    check_memory(16.0 * spl, f"the per-sequence values of one level ({spl} samples_per_level)")
+    check_memory(
+        16.0 * total,
+        f"the per-sequence values of one level ({spl} samples_per_level) x {level_list.size} "
+        "levels",
+    )
+    settings = _Settings(n, tuple(level_list.tolist()), bsz, estimator, output, q, float(tol),
+                         bool(to_torch))
 
-    from unmask._progress import Progress
+    def describe(spec: ShardSpec) -> str:
+        lv = [settings.levels[c] for c, _ in spec.items]
+        return f"levels i = {lv[0]}..{lv[-1]}, {spec.rows} sequences"
 
-    bar = Progress(progress, total=level_list.size * -(-spl // bsz))
-    means = np.empty(level_list.size)
-    errs = np.empty(level_list.size)
-    halves = np.empty((2, 3, level_list.size))  # per half: count, mean, sum of squared deviations
-    for idx, i in enumerate(level_list.tolist()):
-        values_all: list[NDArray[np.float64]] = []
-        remaining = spl
-        while remaining > 0:
-            b = min(bsz, remaining)
-            remaining -= b
-            x = draw(b, rng)
-            if q is not None and x.max() >= q:
-                raise ValueError(f"data contain symbol {int(x.max())} >= q = {q}")
-            # A uniform i-subset of unmasked positions per row: the i smallest random keys.
-            ranks = np.argsort(rng.random((b, n)), axis=1)
-            mask = np.ones((b, n), dtype=bool)
-            np.put_along_axis(mask, ranks[:, :i], False, axis=1)
-            shown = np.where(mask, 0, x)
-            if q is not None:
-                check_memory(8.0 * 3 * b * n * q, f"model output of batch {b} x {n} x {q}")
-            # the model gets its own copy of the mask: one that edits its inputs in place (or a
-            # torch tensor sharing their memory) cannot change which positions are scored
-            if torch_mod is not None:
-                raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask.copy()))
-            else:
-                raw = model(shown, mask.copy())
-            logp, probs = _validated_output(raw, b, n, q, output, tol, mask, i)
-            if q is None:
-                q = probs.shape[1]
-                if x.max() >= q:
-                    raise ValueError(
-                        f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
-                    )
-            values_all.append(_per_sequence(logp, probs, x, mask, estimator, i))
-            bar.advance()
-        vals = np.concatenate(values_all)
-        means[idx] = math.fsum(vals.tolist()) / vals.size
-        errs[idx] = float(np.std(vals, ddof=1)) / math.sqrt(vals.size)
-        for part, half in enumerate((vals[0::2], vals[1::2])):  # independent halves
-            halves[part, :, idx] = half.size, half.mean(), float(np.sum((half - half.mean()) ** 2))
+    results = run_shards(
+        _estimate_shard,
+        specs,
+        root,
+        (model, data, settings),
+        executor=executor,
+        progress=progress,
+        timeout=timeout,
+        describe=describe,
+        select=None if _shard_filter is None else range(
+            _shard_filter[0], len(specs), _shard_filter[1]
+        ),
+    )
+    state = EstimateState(
+        tuple(settings.levels), results, expected_shards=len(specs)
+    )
+    seen = state.q  # raises when shards disagree on the alphabet
+    if q is None and seen is not None and not callable(data) and data.max() >= seen:
+        raise ValueError(
+            f"data contain symbol {int(data.max())} >= q = {seen} (model output size)"
+        )
+    return state
 
-    bar.finish()
+
+def _level_text(lv: NDArray[np.int64]) -> str:
+    lo, hi = int(lv.min()), int(lv.max())
+    return f"level i = {lo}" if lo == hi else f"levels i = {lo}..{hi}"
+
+
+def _estimate_shard(
+    spec: ShardSpec, stream: np.random.SeedSequence, model: Any, data: Any, cfg: _Settings
+) -> ShardResult:
+    """Draw and score the sequences of one shard (runs on a worker)."""
+    rng = np.random.default_rng(stream)
+    n = cfg.n
+    draw = _data_drawer(data, n)
+    torch_mod = _import_torch() if cfg.to_torch else None
+    cells = np.repeat(
+        np.array([c for c, _ in spec.items], dtype=np.int64),
+        np.array([r for _, r in spec.items], dtype=np.int64),
+    )
+    row_levels = np.asarray(cfg.levels, dtype=np.int64)[cells]
+    q = cfg.q
+    vals = np.empty(cells.size)
+    for start in range(0, cells.size, cfg.batch_size):
+        lv = row_levels[start : start + cfg.batch_size]
+        b = lv.size
+        x = draw(b, rng)
+        if q is not None and x.max() >= q:
+            raise ValueError(f"data contain symbol {int(x.max())} >= q = {q}")
+        # A uniform i-subset of unmasked positions per row: the i smallest random keys.
+        rank = np.argsort(np.argsort(rng.random((b, n)), axis=1), axis=1)
+        mask = rank >= lv[:, None]
+        shown = np.where(mask, 0, x)
+        if q is not None:
+            check_memory(8.0 * 3 * b * n * q, f"model output of batch {b} x {n} x {q}")
+        # the model gets its own copy of the mask: one that edits its inputs in place (or a
+        # torch tensor sharing their memory) cannot change which positions are scored
+        if torch_mod is not None:
+            raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask.copy()))
+        else:
+            raw = model(shown, mask.copy())
+        where = _level_text(lv)
+        logp, probs = _validated_output(raw, b, n, q, cfg.output, cfg.tol, mask, where)
+        if q is None:
+            q = probs.shape[1]
+            if x.max() >= q:
+                raise ValueError(
+                    f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
+                )
+        vals[start : start + b] = _per_sequence(logp, probs, x, mask, cfg.estimator, lv)
+    bounds = np.cumsum([0] + [r for _, r in spec.items])
+    return ShardResult.from_values(
+        spec.index,
+        [c for c, _ in spec.items],
+        [vals[bounds[k] : bounds[k + 1]] for k in range(len(spec.items))],
+        q=q,
+    )
+
+
+def profile_from_state(
+    state: EstimateState,
+    n: int,
+    *,
+    confidence: float = 0.95,
+    monotone: bool = True,
+    base: float | None = None,
+    estimator: str = "cross_entropy",
+    _factor: float | None = None,
+) -> EstimatedProfile:
+    """The profile of a (merged) estimate state whose cells are levels ``i`` in ``0..n-1``.
+
+    Parameters
+    ----------
+    state : EstimateState
+        From :func:`estimate_state` (or merged from its shards); every cell needs >= 2 values.
+    n : int
+        Sequence length.
+    confidence, monotone, base, estimator
+        As in :func:`estimate_profile` (``estimator`` only names the source).
+
+    Returns
+    -------
+    EstimatedProfile
+        A :class:`~unmask.profiles.profile.Profile` whose ``estimate`` attribute is ``state``.
+
+    Raises
+    ------
+    ValueError
+        When a level has fewer than two values, or a key is not a level in ``0..n-1``.
+    """
+    n = _check_positive_int(n, "n")
+    if not (_is_real_number(confidence) and 0.0 < confidence < 1.0):
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    factor = log_base_factor(base) if _factor is None else _factor
+    keys = state.keys
+    if not all(isinstance(k, (int, np.integer)) and 0 <= k < n for k in keys):
+        raise ValueError(f"the state's cells must be levels in 0..{n - 1}, got {list(keys)}")
+    lv = np.asarray(keys, dtype=np.float64)
+    if np.any(np.diff(lv) <= 0):
+        raise ValueError("the state's levels must be increasing")
+    counts = state.counts
+    if counts.min() < 2:
+        raise ValueError(
+            f"level i = {keys[int(np.argmin(counts))]} has {int(counts.min())} < 2 values "
+            "(merge every shard of the plan first)"
+        )
+    means = state.means()
+    errs = state.stderrs()
     z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     lower_pts = np.maximum(means - z * errs, 0.0)
     upper_pts = means + z * errs
     point = pava_nonincreasing(means, 1.0 / np.maximum(errs, 1e-12) ** 2) if monotone else means
     grid = np.arange(n, dtype=np.float64)
-    lv = level_list.astype(np.float64)
 
     def interp(y: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray(np.interp(grid, lv, y), dtype=np.float64) / factor
 
     what = "monotone" if monotone else "raw"
+    # Two independent halves of every level (alternate draws) for the robust schedule choice
+    # of theory section 13; None when a half would have fewer than 2 samples.
     from unmask.profiles.budget import evidence_from_halves
 
+    halves = np.empty((2, 3, len(keys)))
+    for idx, key in enumerate(keys):
+        vals = state.values(key)
+        for part, half in enumerate((vals[0::2], vals[1::2])):
+            mean = float(half.mean()) if half.size else 0.0
+            halves[part, :, idx] = half.size, mean, float(np.sum((half - mean) ** 2))
     unit = np.array([1.0, factor, factor**2])[:, None]  # counts, means, squares in `base`
-    evidence = evidence_from_halves(n, level_list, halves / unit, base=base,
+    evidence = evidence_from_halves(n, lv.astype(np.int64), halves / unit, base=base,
                                     source="estimate_profile")
-    return Profile(
+    spl = int(counts.max())
+    per = f"{spl} samples" if counts.min() == spl else f"{int(counts.min())}-{spl} samples"
+    prof = EstimatedProfile(
         np.maximum(interp(point), 0.0),
         base=base,
         stderr=interp(errs),
         lower=interp(lower_pts),
         upper=interp(upper_pts),
         source=(
-            f"estimate_profile ({estimator}, {what}, {level_list.size} levels x {spl} samples, "
-            f"{confidence:.0%} band)"
+            f"estimate_profile ({estimator}, {what}, {len(keys)} levels x {per}, "
+            f"{confidence:.0%} band, {len(state.shards)} shards)"
         ),
         evidence=evidence,
     )
+    prof.estimate = state
+    return prof
+
+
+class EstimatedProfile(Profile):
+    """A :class:`~unmask.profiles.profile.Profile` that also carries its estimate's state.
+
+    Attributes
+    ----------
+    estimate : EstimateState
+        The exact per-level accumulators and per-sequence values, shard by shard (see
+        :class:`~unmask.profiles.estimate_state.EstimateState`).
+    """
+
+    __slots__ = ("estimate",)
+    estimate: EstimateState
 
 
 def _is_real_number(value: Any) -> bool:
@@ -353,14 +609,14 @@ def _validated_output(
     output: str,
     tol: float,
     mask: NDArray[np.bool_],
-    level: int,
+    level: str,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Return (log-probs, probs) of the masked positions after checking them.
 
     Both have shape (masked count, q), rows in the row-major order of ``mask``.
     """
     out = _to_numpy(raw)
-    where = f"model output at level i = {level}"
+    where = f"model output at {level}"
     if out.ndim != 3 or out.shape[0] != b or out.shape[1] != n or out.shape[2] < 2:
         want = f"({b}, {n}, {q if q is not None else 'q'})"
         raise ValueError(f"{where} must have shape {want} with q >= 2, got shape {out.shape}")
@@ -425,7 +681,7 @@ def _per_sequence(
     x: NDArray[np.int64],
     mask: NDArray[np.bool_],
     estimator: str,
-    level: int,
+    levels: NDArray[np.int64],
 ) -> NDArray[np.float64]:
     """Average over each row's masked positions of the chosen per-position estimate.
 
@@ -435,6 +691,7 @@ def _per_sequence(
     if estimator == "cross_entropy":
         picked = logp[np.arange(rows.size), x[mask]]
         if np.isneginf(picked).any():
+            level = int(levels[rows[int(np.argmax(np.isneginf(picked)))]])
             raise ValueError(
                 f"the model gives probability 0 to an observed symbol at level i = {level}: the "
                 "cross-entropy is infinite; smooth the model or use estimator='entropy'"
@@ -447,9 +704,11 @@ def _per_sequence(
         means = np.asarray(sums / mask.sum(axis=1), dtype=np.float64)
     # a per-sequence mean beyond 1e300 cannot be averaged (or squared for a standard error)
     if not np.all(np.abs(means) < 1e300):
+        level = int(levels[int(np.argmax(~(np.abs(means) < 1e300)))])
         raise ValueError(
             f"the model's {estimator.replace('_', '-')} at level i = {level} overflows float64: "
             "it gives an observed symbol a probability below about 1e-300; smooth the model or "
             "use estimator='entropy'"
         )
     return means
+
