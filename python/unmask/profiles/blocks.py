@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -650,7 +650,8 @@ def block_profiles_from_state(
     )
     widths: list[int] = []
     if ok:
-        for b, i in keys:  # type: ignore[misc]
+        for key in keys:
+            b, i = cast("tuple[int, int]", key)
             if b == len(widths) - 1 and i == widths[-1]:
                 widths[-1] += 1
             elif b == len(widths) and i == 0:

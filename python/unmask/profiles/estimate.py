@@ -303,10 +303,10 @@ def estimate_state(
     else:
         # cells (block, level) of estimate_block_state: every level of every block
         ends = np.cumsum(_widths).tolist()
-        keys = tuple((b, i) for b, w in enumerate(_widths) for i in range(w))
-        level_list = np.array([i for _, i in keys], dtype=np.int64)
-        blocks = tuple((e - w, e) for (b, _), w, e in
-                       ((k, _widths[k[0]], ends[k[0]]) for k in keys))
+        pairs = [(b, i) for b, w in enumerate(_widths) for i in range(w)]
+        keys = tuple(pairs)
+        level_list = np.array([i for _, i in pairs], dtype=np.int64)
+        blocks = tuple((ends[b] - _widths[b], ends[b]) for b, _ in pairs)
     root = seed_sequence(seed)
     if not callable(data):
         data = _check_rows(data, n, None, "data")

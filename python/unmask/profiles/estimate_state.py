@@ -246,7 +246,8 @@ class EstimateState:
         Examples
         --------
         >>> from unmask.profiles.estimate_state import EstimateState, ShardResult
-        >>> s = EstimateState([(0, 0), (1, 0)], [ShardResult.from_values(0, [0, 1], [[1.0], [2.0]])])
+        >>> r = ShardResult.from_values(0, [0, 1], [[1.0], [2.0]])
+        >>> s = EstimateState([(0, 0), (1, 0)], [r])
         >>> s.select([(1, 0)], rename=[0]).means().tolist()
         [2.0]
         """
