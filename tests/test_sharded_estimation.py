@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import unmask
 from unmask import joints
+from unmask.profiles.blocks import block_profiles_from_state, estimate_block_state
 from unmask.profiles.estimate import estimate_state
 from unmask.profiles.estimate_state import EstimateState, ShardResult, exact_sums
 from unmask.profiles.lattice_shards import profile_sharded, subset_entropies_sharded
@@ -399,3 +400,128 @@ def test_profile_from_partial_state(serial) -> None:  # type: ignore[no-untyped-
         st_.restrict([9])
     with pytest.raises(ValueError, match=r"levels in 0\.\.3"):
         profile_from_state(st_, 4)
+
+
+# -- block profiles on the same machinery ---------------------------------------------------------
+class RecordingModel(JointModel):
+    """Exact conditionals that also record every mask it is shown (serial runs only)."""
+
+    def __init__(self, probs: np.ndarray) -> None:
+        super().__init__(probs)
+        self.masks: list[np.ndarray] = []
+
+    def __call__(self, values, mask):  # type: ignore[no-untyped-def]
+        self.masks.append(np.array(mask))
+        return super().__call__(values, mask)
+
+
+@pytest.fixture(scope="module")
+def serial_blocks():  # type: ignore[no-untyped-def]
+    return unmask.estimate_block_profiles(MODEL, DATA, 5, 3, **KW)
+
+
+def _same_blocks(a, b) -> None:  # type: ignore[no-untyped-def]
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        _same(x, y)
+        for hx, hy in zip(x.evidence.halves, y.evidence.halves, strict=True):
+            np.testing.assert_array_equal(hx.y, hy.y)
+            np.testing.assert_array_equal(hx.se, hy.se)
+
+
+def test_block_estimates_equal_serial_on_threads_processes_and_dask(  # type: ignore[no-untyped-def]
+    serial_blocks, client
+) -> None:
+    with ThreadPoolExecutor(3) as ex:
+        _same_blocks(unmask.estimate_block_profiles(MODEL, DATA, 5, 3, executor=ex, **KW),
+                     serial_blocks)
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as ex:
+        _same_blocks(unmask.estimate_block_profiles(MODEL, DATA, 5, 3, executor=ex, **KW),
+                     serial_blocks)
+    seen: list[tuple[int, int]] = []
+    est = unmask.estimate_block_profiles(
+        MODEL, DATA, 5, 3, executor=client, progress=lambda d, t: seen.append((d, t)), **KW
+    )
+    _same_blocks(est, serial_blocks)
+    assert seen[0] == (0, 200) and seen[-1] == (200, 200)
+    # another plan draws other streams
+    other = unmask.estimate_block_profiles(MODEL, DATA, 5, 3, **{**KW, "shard_size": 40})
+    assert not np.array_equal(other[0].estimate.means(), serial_blocks[0].estimate.means())
+
+
+def test_block_estimates_agree_with_exact_block_profiles(serial_blocks) -> None:  # type: ignore[no-untyped-def]
+    exact = unmask.block_profiles(LAW, 3)  # an independent algorithm: the lattice engine
+    for est, x in zip(serial_blocks, exact, strict=True):
+        assert np.all(np.abs(est.h - x.h) <= 5 * est.stderr + 1e-9)
+    # the block states: keys are levels, 40 values each, and they partition the whole state
+    full = estimate_block_state(MODEL, DATA, 5, 3, **KW)
+    assert full.keys == ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1)) and full.complete
+    assert [p.estimate.keys for p in serial_blocks] == [(0, 1, 2), (0, 1)]
+    assert [p.estimate.counts.tolist() for p in serial_blocks] == [[40] * 3, [40] * 2]
+    np.testing.assert_array_equal(
+        np.concatenate([p.estimate.means() for p in serial_blocks]), full.means()
+    )
+    again = block_profiles_from_state(full)
+    _same_blocks(again, serial_blocks)
+    # the halves are the alternate draws of each level (oracle: numpy on the raw values)
+    for p in serial_blocks:
+        for i in range(p.n):
+            vals = p.estimate.values(i)
+            a, b = p.evidence.halves
+            assert a.y[i] == pytest.approx(np.mean(vals[0::2]), rel=1e-12)
+            assert b.y[i] == pytest.approx(np.mean(vals[1::2]), rel=1e-12)
+            assert a.count[i] == b.count[i] == 20
+
+
+def test_block_masks_show_the_prefix_and_a_uniform_subset_of_the_block() -> None:
+    model = RecordingModel(LAW.probs)
+    unmask.estimate_block_profiles(model, DATA, 5, widths=[2, 3], **KW)
+    masks = np.concatenate(model.masks)
+    seen: dict[tuple[int, int], int] = {}
+    subsets: dict[tuple[int, int], set[tuple[int, ...]]] = {}
+    for row in masks:
+        shown = np.flatnonzero(~row)
+        # block 0 = positions 0..1, block 1 = positions 2..4; later blocks are always masked
+        # block 0 shows at most 1 of its 2 positions; block 1 shows all of block 0
+        block = 1 if not row[0] and not row[1] else 0
+        start, end = (0, 2) if block == 0 else (2, 5)
+        assert not row[:start].any() and row[end:].all()
+        inner = tuple(int(j) for j in shown if start <= j < end)
+        key = (block, len(inner))
+        seen[key] = seen.get(key, 0) + 1
+        subsets.setdefault(key, set()).add(inner)
+    assert seen == {(0, 0): 40, (0, 1): 40, (1, 0): 40, (1, 1): 40, (1, 2): 40}
+    # every i-subset of the block occurs (40 draws of 2 or 3 subsets)
+    assert subsets[(0, 1)] == {(0,), (1,)}
+    assert subsets[(1, 1)] == {(2,), (3,), (4,)}
+    assert subsets[(1, 2)] == {(2, 3), (2, 4), (3, 4)}
+
+
+def test_one_block_equals_estimate_profile_bitwise(serial) -> None:  # type: ignore[no-untyped-def]
+    (one,) = unmask.estimate_block_profiles(MODEL, DATA, 5, widths=[5], **KW)
+    for name in ("h", "stderr", "lower", "upper"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(serial, name))
+    np.testing.assert_array_equal(one.estimate.means(), serial.estimate.means())
+
+
+def test_block_model_error_surfaces_with_its_shard() -> None:
+    model = FailingModel(LAW.probs, bad_level=4)  # 4 shown positions: block 1 at level 1 only
+    with ThreadPoolExecutor(2) as ex, pytest.raises(ShardError) as info:
+        unmask.estimate_block_profiles(model, DATA, 5, 3, executor=ex, **KW)
+    # cell (1, 1) is the 5th: rows 160..199, shards 3 (144..191) and 4 (192..199)
+    assert info.value.shard in (3, 4)
+    assert "(block, level) = " in str(info.value) and "cannot score level 4" in str(info.value)
+
+
+def test_block_state_errors() -> None:
+    full = estimate_block_state(MODEL, DATA, 5, 3, **KW)
+    with pytest.raises(ValueError, match=r"\(block, level\) pairs"):
+        block_profiles_from_state(EstimateState([0, 1]))
+    with pytest.raises(ValueError, match=r"\(block, level\) pairs"):
+        block_profiles_from_state(full.select([(0, 0), (0, 2)]))
+    with pytest.raises(KeyError, match=r"no cells \[\(2, 0\)\]"):
+        full.select([(2, 0)])
+    with pytest.raises(ValueError, match="2 keys but 1 new names"):
+        full.select([(0, 0), (0, 1)], rename=[0])
+    with pytest.raises(TypeError, match="executor must be None"):
+        unmask.estimate_block_profiles(MODEL, DATA, 5, 3, executor="threads", **KW)

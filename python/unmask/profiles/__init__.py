@@ -9,7 +9,13 @@ place that reads user input (a Profile, a law, or a plain ``h`` curve) as a prof
 
 from __future__ import annotations
 
-from unmask.profiles.blocks import block_profiles, estimate_block_profiles, markov_block_profiles
+from unmask.profiles.blocks import (
+    block_profiles,
+    block_profiles_from_state,
+    estimate_block_profiles,
+    estimate_block_state,
+    markov_block_profiles,
+)
 from unmask.profiles.budget import estimate_evidence
 from unmask.profiles.estimate import (
     EstimatedProfile,
@@ -38,8 +44,10 @@ __all__ = [
     "ShardError",
     "as_profile",
     "block_profiles",
+    "block_profiles_from_state",
     "entropy",
     "estimate_block_profiles",
+    "estimate_block_state",
     "estimate_evidence",
     "estimate_profile",
     "estimate_state",

@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from unmask._core_loader import core
 from unmask._validation import as_probability_array, check_memory, log_base_factor
+from unmask.profiles.estimate import EstimatedProfile
+from unmask.profiles.estimate_state import EstimateState
 from unmask.profiles.lattice import MAX_N, _as_joint, subset_entropies
 from unmask.profiles.profile import Profile
 
 __all__ = [
     "block_profiles",
+    "block_profiles_from_state",
     "estimate_block_profiles",
+    "estimate_block_state",
     "markov_block_profiles",
     "resolve_widths",
 ]
@@ -473,8 +477,12 @@ def estimate_block_profiles(
     to_torch: bool = False,
     seed: Any = None,
     base: float | None = None,
-) -> list[Profile]:
-    """Monte Carlo block profiles from a black-box conditional model.
+    executor: Any = None,
+    shard_size: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    timeout: float | None = None,
+) -> list[EstimatedProfile]:
+    """Monte Carlo block profiles from a black-box conditional model, sharded and mergeable.
 
     For block ``b`` and level ``i``, each sampled sequence ``x ~ p`` has every earlier block
     unmasked, a uniform ``i``-subset ``S`` of block ``b`` unmasked, and the rest of block ``b``
@@ -486,8 +494,9 @@ def estimate_block_profiles(
     Parameters
     ----------
     model, data, samples_per_level, batch_size, estimator, output, q, tol, confidence,
-    monotone, to_torch, seed, base
-        As in :func:`unmask.estimate_profile`.
+    monotone, to_torch, seed, base, executor, shard_size, progress, timeout
+        As in :func:`unmask.estimate_profile`. The cells of the shard plan are the
+        ``(block, level)`` pairs, block by block, ``samples_per_level`` sequences each.
     n : int
         Sequence length.
     block_width : int, optional
@@ -497,109 +506,169 @@ def estimate_block_profiles(
 
     Returns
     -------
-    list of Profile
+    list of EstimatedProfile
         One per block, ``h`` on ``i = 0..W_b - 1`` with ``stderr`` and a confidence band;
         ``monotone=True`` projects each onto non-increasing curves (weights ``1/stderr^2``).
+        ``profiles[b].estimate`` is the block's part of the mergeable state, keyed by level
+        ``i`` (the whole ``(block, level)`` state is :func:`estimate_block_state`);
+        ``profiles[b].evidence`` holds its two independent halves (alternate draws of every
+        level, when each level has at least 4 samples) for the robust schedule choice of
+        theory section 13. The result depends on the seed and the shard plan only: serial,
+        thread, process and Dask runs agree bit for bit.
+
+    Raises
+    ------
+    ValueError, TypeError, ShardError, ExecutorError, MemoryError, ImportError
+        As :func:`unmask.estimate_profile`, and bad widths (see :func:`resolve_widths`).
+
+    Examples
+    --------
+    >>> import numpy as np, unmask
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> def model(values, mask):  # independent fair bits
+    ...     return np.full(values.shape + (2,), 0.5)
+    >>> data = np.random.default_rng(0).integers(0, 2, size=(50, 6))
+    >>> serial = unmask.estimate_block_profiles(model, data, 6, 4, samples_per_level=8, seed=1)
+    >>> with ThreadPoolExecutor(2) as ex:
+    ...     threads = unmask.estimate_block_profiles(
+    ...         model, data, 6, 4, samples_per_level=8, seed=1, executor=ex, shard_size=16)
+    >>> [p.n for p in serial], bool(np.allclose(serial[0].h, np.log(2)))
+    ([4, 2], True)
+    >>> serial[1].estimate.keys, threads[1].estimate.counts.tolist()
+    ((0, 1), [8, 8])
+    """
+    from unmask.profiles.estimate import _check_positive_int, _is_real_number
+
+    n = _check_positive_int(n, "n")
+    ws = resolve_widths(n, block_width, widths)
+    # checked before any model call (estimate_profile checks these in the same order)
+    spl = _check_positive_int(samples_per_level, "samples_per_level")
+    if spl < 2:
+        raise ValueError(f"samples_per_level must be >= 2, got {spl}")
+    if not (_is_real_number(confidence) and 0.0 < confidence < 1.0):
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    factor = log_base_factor(base)
+    state = estimate_block_state(
+        model, data, n, widths=ws, samples_per_level=spl, batch_size=batch_size,
+        estimator=estimator, output=output, q=q, tol=tol, to_torch=to_torch, seed=seed,
+        executor=executor, shard_size=shard_size, progress=progress, timeout=timeout,
+    )
+    return block_profiles_from_state(
+        state, confidence=confidence, monotone=monotone, base=base, estimator=estimator,
+        _factor=factor,
+    )
+
+
+def estimate_block_state(
+    model: Callable[[Any, Any], Any],
+    data: Any,
+    n: int,
+    block_width: int | None = None,
+    *,
+    widths: Any = None,
+    samples_per_level: int = 256,
+    batch_size: int = 256,
+    estimator: str = "cross_entropy",
+    output: str = "probs",
+    q: int | None = None,
+    tol: float = 1e-6,
+    to_torch: bool = False,
+    seed: Any = None,
+    executor: Any = None,
+    shard_size: int | None = None,
+    progress: Callable[[int, int], Any] | None = None,
+    timeout: float | None = None,
+) -> EstimateState:
+    """The mergeable state behind :func:`estimate_block_profiles`, cells ``(block, level)``.
+
+    Takes the sampling arguments of :func:`estimate_block_profiles` and runs the shards of
+    :func:`unmask.profiles.estimate.estimate_state` (the same shard function, streams and
+    plan rules), with the cells ``(b, i)`` for ``b`` over the blocks and ``i = 0..W_b - 1``.
+    :func:`block_profiles_from_state` turns it (or a merge of its shards) into the profiles.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unmask.profiles.blocks import estimate_block_state
+    >>> def model(values, mask):
+    ...     return np.full(values.shape + (2,), 0.5)
+    >>> st = estimate_block_state(model, np.zeros((4, 5), dtype=int), 5, 3,
+    ...                           samples_per_level=4, shard_size=8, seed=0)
+    >>> st.keys, st.shards
+    (((0, 0), (0, 1), (0, 2), (1, 0), (1, 1)), (0, 1, 2))
+    """
+    from unmask.profiles.estimate import _check_positive_int, estimate_state
+
+    n = _check_positive_int(n, "n")
+    ws = resolve_widths(n, block_width, widths)
+    return estimate_state(
+        model, data, n, samples_per_level=samples_per_level, batch_size=batch_size,
+        estimator=estimator, output=output, q=q, tol=tol, to_torch=to_torch, seed=seed,
+        executor=executor, shard_size=shard_size, progress=progress, timeout=timeout,
+        _widths=ws,
+    )
+
+
+def block_profiles_from_state(
+    state: EstimateState,
+    *,
+    confidence: float = 0.95,
+    monotone: bool = True,
+    base: float | None = None,
+    estimator: str = "cross_entropy",
+    _factor: float | None = None,
+) -> list[EstimatedProfile]:
+    """The block profiles of a (merged) state whose cells are ``(block, level)`` pairs.
+
+    Parameters
+    ----------
+    state : EstimateState
+        From :func:`estimate_block_state` (or merged from its shards): keys ``(b, i)``, block
+        ``b`` holding the levels ``0..W_b - 1``; every cell needs at least two values.
+    confidence, monotone, base, estimator
+        As in :func:`estimate_block_profiles`.
+
+    Returns
+    -------
+    list of EstimatedProfile
+        As :func:`estimate_block_profiles`; ``profiles[b].estimate`` is
+        ``state.select`` of block ``b``'s cells, renamed to their levels.
 
     Raises
     ------
     ValueError
-        As :func:`unmask.estimate_profile`, and bad widths.
+        Keys that are not ``(block, level)`` pairs covering ``0..W_b - 1`` for consecutive
+        blocks, or a cell with fewer than two values.
     """
-    from statistics import NormalDist
+    from unmask.profiles.estimate import profile_from_state
 
-    from unmask.profiles.estimate import (
-        _check_positive_int,
-        _data_drawer,
-        _import_torch,
-        _per_sequence,
-        _validated_output,
+    keys = state.keys
+    ok = all(
+        isinstance(k, tuple) and len(k) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in k)
+        for k in keys
     )
-    from unmask.profiles.profile import pava_nonincreasing
-
-    n = _check_positive_int(n, "n")
-    ws = resolve_widths(n, block_width, widths)
-    spl = _check_positive_int(samples_per_level, "samples_per_level")
-    if spl < 2:
-        raise ValueError(f"samples_per_level must be >= 2, got {spl}")
-    bsz = _check_positive_int(batch_size, "batch_size")
-    if estimator not in ("cross_entropy", "entropy"):
-        raise ValueError(f"estimator must be 'cross_entropy' or 'entropy', got {estimator!r}")
-    if output not in ("probs", "log_probs", "logits"):
-        raise ValueError(f"output must be 'probs', 'log_probs' or 'logits', got {output!r}")
-    if isinstance(confidence, bool) or not 0 < float(confidence) < 1:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
-    factor = log_base_factor(base)
-    z = NormalDist().inv_cdf(0.5 + float(confidence) / 2.0)
-    rng = np.random.default_rng(seed)
-    draw = _data_drawer(data, n)
-    torch_mod = _import_torch() if to_torch else None
-    rows_per_call = min(bsz, spl)
-    check_memory(
-        41.0 * rows_per_call * n, f"masked batches of {rows_per_call} x {n} (batch_size x n)"
-    )
-    out = []
-    start = 0
-    for b, w in enumerate(ws):
-        means = np.empty(w)
-        errs = np.empty(w)
-        for i in range(w):
-            values_all: list[NDArray[np.float64]] = []
-            remaining = spl
-            while remaining > 0:
-                size = min(bsz, remaining)
-                remaining -= size
-                x = draw(size, rng)
-                if q is not None and x.max() >= q:
-                    raise ValueError(f"data contain symbol {int(x.max())} >= q = {q}")
-                # earlier blocks shown, a uniform i-subset of block b shown, the rest masked
-                mask = np.zeros((size, n), dtype=bool)
-                mask[:, start:] = True
-                ranks = np.argsort(rng.random((size, w)), axis=1)
-                np.put_along_axis(mask[:, start : start + w], ranks[:, :i], False, axis=1)
-                shown = np.where(mask, 0, x)
-                if q is not None:
-                    check_memory(8.0 * 3 * size * n * q, f"model output of {size} x {n} x {q}")
-                # the model gets its own copy of the mask (it cannot change what is scored)
-                if torch_mod is not None:
-                    raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask.copy()))
-                else:
-                    raw = model(shown, mask.copy())
-                target = np.zeros_like(mask)
-                target[:, start : start + w] = mask[:, start : start + w]
-                logp, probs = _validated_output(
-                    raw, size, n, q, output, tol, target, f"level i = {i} of block {b}"
-                )
-                if q is None:
-                    q = probs.shape[1]
-                    if x.max() >= q:
-                        raise ValueError(
-                            f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
-                        )
-                values_all.append(
-                    _per_sequence(
-                        logp, probs, x, target, estimator, np.full(size, i, dtype=np.int64)
-                    )
-                )
-            vals = np.concatenate(values_all)
-            means[i] = math.fsum(vals.tolist()) / vals.size
-            errs[i] = float(np.std(vals, ddof=1)) / math.sqrt(vals.size)
-        lower = np.maximum(means - z * errs, 0.0) / factor
-        upper = (means + z * errs) / factor
-        point = pava_nonincreasing(means, 1.0 / np.maximum(errs, 1e-12) ** 2) if monotone else means
-        what = "monotone" if monotone else "raw"
-        out.append(
-            Profile(
-                np.maximum(point, 0.0) / factor,
-                base=base,
-                stderr=errs / factor,
-                lower=lower,
-                upper=upper,
-                source=(
-                    f"estimate_block_profiles block {b} of widths {ws} ({estimator}, {what}, "
-                    f"{spl} samples per level, {confidence:.0%} band)"
-                ),
-            )
+    widths: list[int] = []
+    if ok:
+        for key in keys:
+            b, i = cast("tuple[int, int]", key)
+            if b == len(widths) - 1 and i == widths[-1]:
+                widths[-1] += 1
+            elif b == len(widths) and i == 0:
+                widths.append(1)
+            else:
+                ok = False
+                break
+    if not ok or not widths:
+        raise ValueError(
+            "the state's cells must be (block, level) pairs: blocks 0, 1, ... in order, each "
+            f"with levels 0..W_b - 1; got {list(keys)[:8]}"
         )
-        start += w
+    out = []
+    for b, w in enumerate(widths):
+        part = state.select([(b, i) for i in range(w)], rename=list(range(w)))
+        out.append(profile_from_state(
+            part, w, confidence=confidence, monotone=monotone, base=base, estimator=estimator,
+            _factor=_factor, _what=f"estimate_block_profiles block {b} of widths {widths}",
+        ))
     return out

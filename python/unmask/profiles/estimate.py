@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -229,6 +229,10 @@ class _Settings:
     q: int | None
     tol: float
     to_torch: bool
+    #: per cell, the block ``[start, end)`` it scores (None: every cell scores ``[0, n)``).
+    #: Positions before ``start`` are shown, ``levels[c]`` of the block are shown at random,
+    #: the rest of the block is masked and scored, positions from ``end`` on are masked only.
+    blocks: tuple[tuple[int, int], ...] | None = None
 
 
 def estimate_state(
@@ -250,6 +254,7 @@ def estimate_state(
     progress: Callable[[int, int], Any] | None = None,
     timeout: float | None = None,
     _shard_filter: tuple[int, int] | None = None,
+    _widths: Sequence[int] | None = None,
 ) -> EstimateState:
     """The mergeable state behind :func:`estimate_profile`: exact per-level sums, per shard.
 
@@ -291,7 +296,17 @@ def estimate_state(
     check_executor(executor)
     if progress is not None and not callable(progress):
         raise TypeError("progress must be a callable progress(done, total) or None")
-    level_list = _resolve_levels(levels, n)
+    blocks: tuple[tuple[int, int], ...] | None = None
+    if _widths is None:
+        level_list = _resolve_levels(levels, n)
+        keys: tuple[Hashable, ...] = tuple(level_list.tolist())
+    else:
+        # cells (block, level) of estimate_block_state: every level of every block
+        ends = np.cumsum(_widths).tolist()
+        pairs = [(b, i) for b, w in enumerate(_widths) for i in range(w)]
+        keys = tuple(pairs)
+        level_list = np.array([i for _, i in pairs], dtype=np.int64)
+        blocks = tuple((ends[b] - _widths[b], ends[b]) for b, _ in pairs)
     root = seed_sequence(seed)
     if not callable(data):
         data = _check_rows(data, n, None, "data")
@@ -315,11 +330,12 @@ def estimate_state(
         "levels",
     )
     settings = _Settings(n, tuple(level_list.tolist()), bsz, estimator, output, q, float(tol),
-                         bool(to_torch))
+                         bool(to_torch), blocks)
 
     def describe(spec: ShardSpec) -> str:
-        lv = [settings.levels[c] for c, _ in spec.items]
-        return f"levels i = {lv[0]}..{lv[-1]}, {spec.rows} sequences"
+        lv = [keys[c] for c, _ in spec.items]
+        what = "levels i" if blocks is None else "(block, level)"
+        return f"{what} = {lv[0]}..{lv[-1]}, {spec.rows} sequences"
 
     results = run_shards(
         _estimate_shard,
@@ -334,9 +350,7 @@ def estimate_state(
             _shard_filter[0], len(specs), _shard_filter[1]
         ),
     )
-    state = EstimateState(
-        tuple(settings.levels), results, expected_shards=len(specs)
-    )
+    state = EstimateState(keys, results, expected_shards=len(specs))
     seen = state.q  # raises when shards disagree on the alphabet
     if q is None and seen is not None and not callable(data) and data.max() >= seen:
         raise ValueError(
@@ -345,9 +359,13 @@ def estimate_state(
     return state
 
 
-def _level_text(lv: NDArray[np.int64]) -> str:
+def _level_text(lv: NDArray[np.int64], blk: NDArray[np.int64] | None = None) -> str:
     lo, hi = int(lv.min()), int(lv.max())
-    return f"level i = {lo}" if lo == hi else f"levels i = {lo}..{hi}"
+    text = f"level i = {lo}" if lo == hi else f"levels i = {lo}..{hi}"
+    if blk is not None:
+        b0, b1 = int(blk.min()), int(blk.max())
+        text += f" of block {b0}" if b0 == b1 else f" of blocks {b0}..{b1}"
+    return text
 
 
 def _estimate_shard(
@@ -363,6 +381,12 @@ def _estimate_shard(
         np.array([r for _, r in spec.items], dtype=np.int64),
     )
     row_levels = np.asarray(cfg.levels, dtype=np.int64)[cells]
+    if cfg.blocks is not None:
+        bounds_ = np.asarray(cfg.blocks, dtype=np.int64)[cells]
+        row_start, row_end = bounds_[:, 0], bounds_[:, 1]
+        # block index of each row (for messages): blocks are numbered by their start
+        row_block = np.searchsorted(np.unique(np.asarray(cfg.blocks)[:, 0]), row_start)
+        pos = np.arange(n)
     q = cfg.q
     vals = np.empty(cells.size)
     for start in range(0, cells.size, cfg.batch_size):
@@ -372,8 +396,23 @@ def _estimate_shard(
         if q is not None and x.max() >= q:
             raise ValueError(f"data contain symbol {int(x.max())} >= q = {q}")
         # A uniform i-subset of unmasked positions per row: the i smallest random keys.
-        rank = np.argsort(np.argsort(rng.random((b, n)), axis=1), axis=1)
-        mask = rank >= lv[:, None]
+        keys = rng.random((b, n))
+        scored: NDArray[np.bool_] | None = None
+        if cfg.blocks is None:
+            rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+            mask = rank >= lv[:, None]
+            where = _level_text(lv)
+        else:
+            # blockwise: the prefix before the block ranks first (always shown), the positions
+            # after it last (always masked, never scored); inside it the random keys decide
+            s = row_start[start : start + b, None]
+            e = row_end[start : start + b, None]
+            keys = np.where(pos < s, -1.0, np.where(pos >= e, 2.0, keys))
+            rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+            mask = rank >= s + lv[:, None]
+            scored = mask & (pos < e)
+            where = _level_text(lv, row_block[start : start + b])
+        target = mask if scored is None else scored
         shown = np.where(mask, 0, x)
         if q is not None:
             check_memory(8.0 * 3 * b * n * q, f"model output of batch {b} x {n} x {q}")
@@ -383,15 +422,14 @@ def _estimate_shard(
             raw = model(torch_mod.from_numpy(shown), torch_mod.from_numpy(mask.copy()))
         else:
             raw = model(shown, mask.copy())
-        where = _level_text(lv)
-        logp, probs = _validated_output(raw, b, n, q, cfg.output, cfg.tol, mask, where)
+        logp, probs = _validated_output(raw, b, n, q, cfg.output, cfg.tol, target, where)
         if q is None:
             q = probs.shape[1]
             if x.max() >= q:
                 raise ValueError(
                     f"data contain symbol {int(x.max())} >= q = {q} (model output size)"
                 )
-        vals[start : start + b] = _per_sequence(logp, probs, x, mask, cfg.estimator, lv)
+        vals[start : start + b] = _per_sequence(logp, probs, x, target, cfg.estimator, lv)
     bounds = np.cumsum([0] + [r for _, r in spec.items])
     return ShardResult.from_values(
         spec.index,
@@ -410,6 +448,7 @@ def profile_from_state(
     base: float | None = None,
     estimator: str = "cross_entropy",
     _factor: float | None = None,
+    _what: str = "estimate_profile",
 ) -> EstimatedProfile:
     """The profile of a (merged) estimate state whose cells are levels ``i`` in ``0..n-1``.
 
@@ -472,7 +511,7 @@ def profile_from_state(
             halves[part, :, idx] = half.size, mean, float(np.sum((half - mean) ** 2))
     unit = np.array([1.0, factor, factor**2])[:, None]  # counts, means, squares in `base`
     evidence = evidence_from_halves(n, lv.astype(np.int64), halves / unit, base=base,
-                                    source="estimate_profile")
+                                    source=_what)
     spl = int(counts.max())
     per = f"{spl} samples" if counts.min() == spl else f"{int(counts.min())}-{spl} samples"
     prof = EstimatedProfile(
@@ -482,7 +521,7 @@ def profile_from_state(
         lower=interp(lower_pts),
         upper=interp(upper_pts),
         source=(
-            f"estimate_profile ({estimator}, {what}, {len(keys)} levels x {per}, "
+            f"{_what} ({estimator}, {what}, {len(keys)} levels x {per}, "
             f"{confidence:.0%} band, {len(state.shards)} shards)"
         ),
         evidence=evidence,

@@ -225,6 +225,56 @@ class EstimateState:
             raise ValueError(f"shards {sorted(missing)} are not in this state")
         return EstimateState(self._keys, (self._shards[k] for k in sorted(wanted)))
 
+    def select(
+        self, keys: Sequence[Hashable], rename: Sequence[Hashable] | None = None
+    ) -> EstimateState:
+        """The state of some cells only (e.g. one block's levels), optionally renamed.
+
+        Parameters
+        ----------
+        keys : sequence of hashable
+            Cells of this state, in the order the new state lists them.
+        rename : sequence of hashable, optional
+            New keys for them (default: the same keys).
+
+        Returns
+        -------
+        EstimateState
+            Over ``rename`` (or ``keys``), holding every shard that drew values for one of
+            them, with those values and exact sums unchanged (nothing is recomputed).
+
+        Examples
+        --------
+        >>> from unmask.profiles.estimate_state import EstimateState, ShardResult
+        >>> r = ShardResult.from_values(0, [0, 1], [[1.0], [2.0]])
+        >>> s = EstimateState([(0, 0), (1, 0)], [r])
+        >>> s.select([(1, 0)], rename=[0]).means().tolist()
+        [2.0]
+        """
+        keys = tuple(keys)
+        new = keys if rename is None else tuple(rename)
+        if len(new) != len(keys):
+            raise ValueError(f"{len(keys)} keys but {len(new)} new names")
+        index = {k: c for c, k in enumerate(self._keys)}
+        missing = [k for k in keys if k not in index]
+        if missing:
+            raise KeyError(f"no cells {missing} in this state")
+        where = {index[k]: pos for pos, k in enumerate(keys)}
+        out = EstimateState(new)
+        for k in sorted(self._shards):
+            s = self._shards[k]
+            picked = [j for j, c in enumerate(s.cells) if c in where]
+            if picked:
+                out._add(ShardResult(
+                    shard=s.shard,
+                    cells=tuple(where[s.cells[j]] for j in picked),
+                    values=tuple(s.values[j] for j in picked),
+                    sums=tuple(s.sums[j] for j in picked),
+                    sumsqs=tuple(s.sumsqs[j] for j in picked),
+                    q=s.q,
+                ))
+        return out
+
     # -- exact totals --------------------------------------------------------------------------
     def _totals(self) -> tuple[list[int], list[int], list[int]]:
         m = len(self._keys)
