@@ -128,3 +128,19 @@ def test_verify_catches_a_wrong_adaptive_law(monkeypatch: pytest.MonkeyPatch) ->
     res = verify(quick=True, laws=["random-1"], ks=[2])
     failed = {v.name for v in res.violations}
     assert "random rule = sampler_law" in failed
+
+
+@pytest.mark.parametrize("target, expect", [
+    ("no-such-dir/frontier.png", "no directory"),
+    ("frontier.txt", "cannot write a figure as .txt"),
+])
+def test_cli_frontier_bad_plot_target_is_a_usage_error_before_the_work(
+    tmp_path, monkeypatch, target, expect
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    monkeypatch.setattr(unmask, "threshold_frontier",
+                        lambda *a, **k: calls.append(a))  # must not be reached
+    code, out = _run("adaptive", "parity", "--n", "4", "--frontier", "0.5", "--plot", target)
+    assert code == 2, out
+    assert expect in out and not calls

@@ -424,3 +424,22 @@ def test_policy_refuses_states_of_another_shape() -> None:
         blocks.policy([-1, -1, 0, -1], [True, True, False, True], steps_left=2)
     first = blocks.policy([-1] * 4, [True] * 4)
     assert set(first) <= {0, 1}
+
+
+def test_budget_beyond_memory_is_refused_before_the_frontier_is_built() -> None:
+    p = unmask.joints.random(3, seed=0)
+    with pytest.raises(MemoryError, match=r"K = 1000000000000000 budgets"):
+        unmask.optimal_planner(p, 10**15)
+    best = unmask.optimal_planner(p, 5)  # beyond n the frontier repeats the value at n
+    assert best.frontier is not None and len(best.frontier) == 5
+    assert best.frontier[4] == best.frontier[2] == 0.0
+
+
+def test_cli_steps_beyond_n_is_a_usage_error() -> None:
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    res = CliRunner().invoke(main, ["planner", "parity", "--n", "4", "--steps", "10000000000"])
+    assert res.exit_code == 2, res.output
+    assert "exceeds n = 4" in res.output and "Traceback" not in res.output

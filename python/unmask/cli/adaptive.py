@@ -4,37 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 import numpy as np
 
 import unmask
-from unmask.cli import SOURCE_HELP, _console, _echo_table, load_source, main, source_options
+from unmask._progress import rich_progress
+from unmask.cli import (
+    SOURCE_HELP,
+    _check_plot_file,
+    _console,
+    _echo_table,
+    _save,
+    load_source,
+    main,
+    source_options,
+)
 from unmask.laws.joint import Joint
 from unmask.samplers.adaptive import RULES, TAKE_THEN_DRAW
 
 FIXED_RULES = (*TAKE_THEN_DRAW, "sampled-prob")
-
-
-@contextlib.contextmanager
-def _bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr (terminals only); yields the progress callback."""
-    console = _console(stderr=True)
-    if not console.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield progress
 
 
 def _parse_list(text: str, kind: type, hint: str) -> list[Any]:
@@ -120,6 +110,7 @@ def adaptive_cmd(
                                "joint), not a profile")
     if plot_path is not None and frontier_text is None:
         raise click.UsageError("--plot draws the threshold frontier: pass --frontier too")
+    _check_plot_file(plot_path)
     if frontier_text is not None:
         _frontier(obj, source, frontier_text, block_width, threads, plot_path, as_json)
         return
@@ -164,7 +155,7 @@ def adaptive_cmd(
 def _run(p: Joint, rule: str, schedule: Any, tau: float | None, block_width: int | None,
          threads: int | None) -> unmask.AdaptiveLaw:
     try:
-        with _bar(f"{rule}") as progress:
+        with rich_progress(rule) as progress:
             return unmask.adaptive_law(p, rule, schedule, threshold=tau, block_width=block_width,
                                        threads=threads, progress=progress)
     except (ValueError, MemoryError) as exc:
@@ -181,12 +172,7 @@ def _frontier(p: Joint, source: str, text: str, block_width: int | None, threads
     except (ValueError, MemoryError) as exc:
         raise click.UsageError(str(exc)) from exc
     if plot_path is not None:
-        fig = fr.plot()
-        try:
-            fig.savefig(plot_path, dpi=110)
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {plot_path}: {exc}") from exc
-        click.echo(f"wrote {plot_path}", err=True)
+        _save(fr.plot(), plot_path)
     rules = sorted(fr.fixed)
     if as_json:
         payload = {

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
 import unmask
-from unmask.cli import SOURCE_HELP, _console, _echo_table, load_source, main, source_options
+from unmask._progress import rich_progress
+from unmask.cli import SOURCE_HELP, _echo_table, load_source, main, source_options
 from unmask.laws.joint import Joint
-
-
-@contextlib.contextmanager
-def _bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr (terminals only); yields the progress callback."""
-    console = _console(stderr=True)
-    if not enabled or not console.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield progress
 
 
 def _num(v: float) -> float | str:
@@ -86,8 +66,11 @@ def planner_cmd(
                                      param_hint="--sizes") from exc
     else:
         assert steps is not None
+        if steps > obj.n:
+            raise click.BadParameter(f"--steps {steps} exceeds n = {obj.n} (at most one step "
+                                     "per position)", param_hint="--steps")
         target = steps
-    with _bar("planner DP", not no_progress and not as_json) as progress:
+    with rich_progress("planner DP", enabled=not no_progress) as progress:
         try:
             best = unmask.optimal_planner(obj, target, block_width=block_width, threads=threads,
                                           progress=progress, max_seconds=max_seconds)

@@ -79,6 +79,15 @@ def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[
     return out
 
 
+def short_widths(ws: Sequence[int]) -> str:
+    """Block widths for a message: the list when short, else the distinct widths and a count.
+
+    Messages and ``Profile.source`` strings stay short at any number of blocks (formatting
+    the whole list once per block made block profiles quadratic in ``n``).
+    """
+    return str(list(ws)) if len(ws) <= 6 else f"{sorted(set(ws))} ({len(ws)} blocks)"
+
+
 def _clean(h: NDArray[np.float64]) -> NDArray[np.float64]:
     """Han's inequality holds within a block given the prefix: remove rounding-level breaks."""
     out: NDArray[np.float64] = np.minimum.accumulate(np.maximum(h, 0.0))
@@ -210,11 +219,12 @@ def _profiles_from_block_entropies(
     what: str,
 ) -> list[Profile]:
     out = []
+    short = short_widths(ws)
     for b, (vals, w) in enumerate(zip(values, ws, strict=True)):
         sums = np.asarray(core.level_sums(np.ascontiguousarray(vals), w))
         counts = np.array([math.comb(w, k) for k in range(w + 1)], dtype=np.float64)
         h = _clean(np.diff(sums / counts) / factor)
-        out.append(Profile(h, base=base, source=f"block {b} of widths {list(ws)}, {what}"))
+        out.append(Profile(h, base=base, source=f"block {b} of widths {short}, {what}"))
     return out
 
 
@@ -435,6 +445,7 @@ def markov_block_profiles(
     # a block depends on the chain only through the marginals of its anchor and positions: for a
     # stationary chain (or once the marginals have converged bit for bit) blocks repeat
     seen: dict[tuple[int, bytes], NDArray[np.float64]] = {}
+    short = short_widths(ws)
     for b, w in enumerate(ws):
         lo = max(start - 1, 0)
         key = (w if start > 0 else -w, m[lo : start + w].tobytes())
@@ -448,7 +459,7 @@ def markov_block_profiles(
             seen[key] = _clean(_markov_block_h(D, Hm, start > 0, w) / factor)
         h = seen[key].copy()
         out.append(
-            Profile(h, base=base, source=f"markov block {b} of widths {ws} (q={q}, n={n})")
+            Profile(h, base=base, source=f"markov block {b} of widths {short} (q={q}, n={n})")
         )
         start += w
     return out
@@ -590,7 +601,8 @@ def estimate_block_profiles(
                 lower=lower,
                 upper=upper,
                 source=(
-                    f"estimate_block_profiles block {b} of widths {ws} ({estimator}, {what}, "
+                    f"estimate_block_profiles block {b} of widths {short_widths(ws)} "
+                    f"({estimator}, {what}, "
                     f"{spl} samples per level, {confidence:.0%} band)"
                 ),
             )

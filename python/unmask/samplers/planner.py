@@ -23,7 +23,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unmask._core_loader import core
-from unmask._validation import available_memory_bytes, format_bytes, resolve_threads
+from unmask._validation import (
+    available_memory_bytes,
+    check_memory,
+    format_bytes,
+    resolve_threads,
+)
 from unmask.laws.joint import Joint
 from unmask.samplers.conditionals import Conditionals, as_conditionals
 from unmask.schedules.schedule import Schedule
@@ -729,6 +734,8 @@ def optimal_planner(
             raise ValueError(f"the budget must be at least 1 step, got {steps}")
         schedule = None
         budget = min(steps, n)
+        # the frontier repeats the last value for budgets beyond n: make sure that fits
+        check_memory(8.0 * steps, f"a frontier of K = {steps} budgets (n = {n})")
     elif isinstance(steps_or_schedule, Schedule) or isinstance(steps_or_schedule, (list, tuple,
                                                                                     np.ndarray)):
         schedule = (steps_or_schedule if isinstance(steps_or_schedule, Schedule)
