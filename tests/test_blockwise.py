@@ -661,3 +661,13 @@ def test_block_profile_sources_stay_short_at_many_blocks():
     assert "(1000 blocks)" in profs[-1].source
     exact = unmask.markov_block_profiles(P, 12, 4)
     assert np.allclose(profs[1].h, exact[1].h, atol=1e-13)
+
+
+def test_markov_block_profiles_refuse_huge_block_counts_before_allocating():
+    P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    # 1.25e11 widths: refused with the numbers before the list is built (was a bare MemoryError)
+    with pytest.raises(MemoryError, match=r"125000000001 block widths \(n = 1000000000000"):
+        unmask.markov_block_profiles(P, 10**12, 8)
+    # 1e9 blocks of width 1: the per-block profiles count, not only the entropy tables
+    with pytest.raises(MemoryError, match=r"markov_block_profiles \(n = 1000000000, q = 2, W = 1"):
+        unmask.markov_block_profiles(P, 10**9, 1)

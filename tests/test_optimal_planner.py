@@ -443,3 +443,9 @@ def test_cli_steps_beyond_n_is_a_usage_error() -> None:
     res = CliRunner().invoke(main, ["planner", "parity", "--n", "4", "--steps", "10000000000"])
     assert res.exit_code == 2, res.output
     assert "exceeds n = 4" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("fn", [unmask.planner_kl, unmask.planner_law])
+def test_policy_that_is_not_callable_is_a_type_error(fn) -> None:
+    with pytest.raises(TypeError, match="policy must be a callable .* got int"):
+        fn(unmask.joints.random(3, seed=0), 5)

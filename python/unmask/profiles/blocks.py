@@ -65,6 +65,8 @@ def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[
         w = _positive_int(block_width, "block_width")
         if w > n:
             raise ValueError(f"block_width = {w} exceeds n = {n}")
+        check_memory(8.0 * (n // w + 1),
+                     f"the list of {n // w + 1} block widths (n = {n}, block_width = {w})")
         out = [w] * (n // w)
         if n % w:
             out.append(n % w)
@@ -75,7 +77,7 @@ def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[
     if not out:
         raise ValueError("widths is empty: a block schedule needs at least one block")
     if sum(out) != n:
-        raise ValueError(f"block widths {out} sum to {sum(out)}, not to n = {n}")
+        raise ValueError(f"block widths {short_widths(out)} sum to {sum(out)}, not to n = {n}")
     return out
 
 
@@ -424,8 +426,8 @@ def markov_block_profiles(
             raise ValueError(f"initial must have length q = {q}, got shape {mu.shape}")
     factor = log_base_factor(base)
     wmax = max(ws)
-    check_memory(
-        8.0 * (n * q + 16.0 * (wmax + 1) ** 2 + 2 * q * (wmax + 1)),
+    check_memory(  # the tables, then one Profile (about 400 bytes and its h) per block
+        8.0 * (n * q + 16.0 * (wmax + 1) ** 2 + 2 * q * (wmax + 1)) + len(ws) * 400.0 + 8.0 * n,
         f"markov_block_profiles (n = {n}, q = {q}, W = {wmax})",
     )
     # marginals m[t] = mu P^t

@@ -51,6 +51,12 @@ _TOL = 1e-12
 
 
 # -- shared helpers ------------------------------------------------------------------------------
+def _check_policy(policy: Any) -> None:
+    if not callable(policy):
+        raise TypeError("policy must be a callable policy(values, mask) -> positions to unmask, "
+                        f"got {type(policy).__name__}")
+
+
 def _as_joint(joint: Any) -> Joint:
     return joint if isinstance(joint, Joint) else Joint(joint)
 
@@ -184,6 +190,7 @@ def planner_kl(joint: Any, policy: Policy, *, conditionals: Any = None) -> float
     >>> round(kl, 12)                                  # one step: TC = 2 log 2
     1.38629436112
     """
+    _check_policy(policy)
     p = _as_joint(joint)
     n, q = p.n, p.q
     cond = as_conditionals(conditionals, p)
@@ -250,6 +257,7 @@ def planner_law(joint: Any, policy: Policy, *, conditionals: Any = None) -> Join
     >>> unmask.planner_law(p, lambda values, mask: [0, 1]).probs.tolist()   # both at once
     [[0.25, 0.25], [0.25, 0.25]]
     """
+    _check_policy(policy)
     p = _as_joint(joint)
     n, q = p.n, p.q
     cond = as_conditionals(conditionals, p)
