@@ -666,8 +666,8 @@ def test_block_profile_sources_stay_short_at_many_blocks():
 def test_markov_block_profiles_refuse_huge_block_counts_before_allocating():
     P = np.array([[0.9, 0.1], [0.2, 0.8]])
     # 1.25e11 widths: refused with the numbers before the list is built (was a bare MemoryError)
-    with pytest.raises(MemoryError, match=r"125000000001 block widths \(n = 1000000000000"):
+    with pytest.raises(MemoryError, match=r"125000000001 blocks \(n = 1000000000000, block_w"):
         unmask.markov_block_profiles(P, 10**12, 8)
-    # 1e9 blocks of width 1: the per-block profiles count, not only the entropy tables
-    with pytest.raises(MemoryError, match=r"markov_block_profiles \(n = 1000000000, q = 2, W = 1"):
+    # 1e9 blocks of width 1: the per-block profiles count too, checked before the list is built
+    with pytest.raises(MemoryError, match=r"1000000001 blocks \(n = 1000000000, block_width = 1"):
         unmask.markov_block_profiles(P, 10**9, 1)

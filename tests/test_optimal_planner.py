@@ -447,5 +447,5 @@ def test_cli_steps_beyond_n_is_a_usage_error() -> None:
 
 @pytest.mark.parametrize("fn", [unmask.planner_kl, unmask.planner_law])
 def test_policy_that_is_not_callable_is_a_type_error(fn) -> None:
-    with pytest.raises(TypeError, match="policy must be a callable .* got int"):
+    with pytest.raises(TypeError, match=r"policy must be a callable .* got int"):
         fn(unmask.joints.random(3, seed=0), 5)

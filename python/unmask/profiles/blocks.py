@@ -40,11 +40,18 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[int]:
+#: Bytes of one small Profile object besides its h array (measured: about 350).
+PROFILE_BYTES = 400.0
+
+
+def resolve_widths(
+    n: int, block_width: Any = None, widths: Any = None, *, per_block_bytes: float = 0.0
+) -> list[int]:
     """Block widths from ``block_width`` or an explicit ``widths`` list (exactly one of them).
 
     With ``block_width`` the last block is shorter when it does not divide ``n``; ``widths``
-    must sum to ``n``.
+    must sum to ``n``. ``per_block_bytes`` is what the caller will allocate per block: the
+    memory check (before the list is built) counts it with the list itself.
 
     Raises
     ------
@@ -65,8 +72,8 @@ def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[
         w = _positive_int(block_width, "block_width")
         if w > n:
             raise ValueError(f"block_width = {w} exceeds n = {n}")
-        check_memory(8.0 * (n // w + 1),
-                     f"the list of {n // w + 1} block widths (n = {n}, block_width = {w})")
+        check_memory((n // w + 1) * (8.0 + per_block_bytes),
+                     f"{n // w + 1} blocks (n = {n}, block_width = {w})")
         out = [w] * (n // w)
         if n % w:
             out.append(n % w)
@@ -417,7 +424,7 @@ def markov_block_profiles(
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     n = int(n)
-    ws = resolve_widths(n, block_width, widths)
+    ws = resolve_widths(n, block_width, widths, per_block_bytes=PROFILE_BYTES)
     if initial is None:
         mu = stationary_distribution(P)
     else:
@@ -426,8 +433,9 @@ def markov_block_profiles(
             raise ValueError(f"initial must have length q = {q}, got shape {mu.shape}")
     factor = log_base_factor(base)
     wmax = max(ws)
-    check_memory(  # the tables, then one Profile (about 400 bytes and its h) per block
-        8.0 * (n * q + 16.0 * (wmax + 1) ** 2 + 2 * q * (wmax + 1)) + len(ws) * 400.0 + 8.0 * n,
+    check_memory(  # the tables, then one Profile (PROFILE_BYTES and its h) per block
+        8.0 * (n * q + 16.0 * (wmax + 1) ** 2 + 2 * q * (wmax + 1))
+        + len(ws) * PROFILE_BYTES + 8.0 * n,
         f"markov_block_profiles (n = {n}, q = {q}, W = {wmax})",
     )
     # marginals m[t] = mu P^t
