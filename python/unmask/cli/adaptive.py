@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -14,7 +13,6 @@ from unmask._progress import rich_progress
 from unmask.cli import (
     SOURCE_HELP,
     _check_plot_file,
-    _console,
     _echo_table,
     _save,
     load_source,
@@ -60,8 +58,8 @@ def _shown(value: float) -> float:
 
 
 def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not np.isfinite(value):
-        return "inf" if value > 0 else ("-inf" if value < 0 else "nan")
+    if isinstance(value, float) and not np.isfinite(value):  # JSON has no inf; nan: undefined
+        return "inf" if value > 0 else ("-inf" if value < 0 else None)
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -166,9 +164,9 @@ def _frontier(p: Joint, source: str, text: str, block_width: int | None, threads
               plot_path: str | None, as_json: bool) -> None:
     taus = _parse_list(text, float, "--frontier")
     try:
-        with _console(stderr=True).status("threshold frontier") if _console(
-                stderr=True).is_terminal else contextlib.nullcontext():
-            fr = unmask.threshold_frontier(p, taus, block_width, threads=threads)
+        with rich_progress("threshold frontier") as progress:
+            fr = unmask.threshold_frontier(p, taus, block_width, threads=threads,
+                                           progress=progress)
     except (ValueError, MemoryError) as exc:
         raise click.UsageError(str(exc)) from exc
     if plot_path is not None:
