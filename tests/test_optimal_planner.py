@@ -449,3 +449,15 @@ def test_cli_steps_beyond_n_is_a_usage_error() -> None:
 def test_policy_that_is_not_callable_is_a_type_error(fn) -> None:
     with pytest.raises(TypeError, match=r"policy must be a callable .* got int"):
         fn(unmask.joints.random(3, seed=0), 5)
+
+
+def test_cli_time_refusal_names_the_option() -> None:
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    res = CliRunner().invoke(main, ["planner", "random", "--n", "8", "--steps", "3",
+                                    "--max-seconds", "1e-9"])
+    assert res.exit_code == 2, res.output
+    assert "above --max-seconds 1e-09" in res.output and "pass a larger --max-seconds" in res.output
+    assert "max_seconds" not in res.output

@@ -75,7 +75,10 @@ def planner_cmd(
             best = unmask.optimal_planner(obj, target, block_width=block_width, threads=threads,
                                           progress=progress, max_seconds=max_seconds)
         except (ValueError, MemoryError) as exc:
-            raise click.UsageError(str(exc)) from exc
+            text = str(exc).replace("above max_seconds = ", "above --max-seconds ")
+            text = text.replace("pass a larger max_seconds (or None)",
+                                "pass a larger --max-seconds")
+            raise click.UsageError(text) from exc
     rows: list[dict[str, Any]] = []
     front = best.frontier
     if front is not None:
