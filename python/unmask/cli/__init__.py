@@ -78,6 +78,11 @@ def _busy(label: str) -> Iterator[None]:
         yield
 
 
+def _quoted(text: str, limit: int = 40) -> str:
+    """``repr(text)``, or its head and its length when longer than ``limit`` characters."""
+    return repr(text) if len(text) <= limit else f"{text[:12]!r}... ({len(text)} characters)"
+
+
 class IntRange(click.IntRange):
     """``click.IntRange`` that quotes an over-long argument by its length, not in full."""
 

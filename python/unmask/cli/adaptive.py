@@ -12,8 +12,10 @@ import unmask
 from unmask._progress import rich_progress
 from unmask.cli import (
     SOURCE_HELP,
+    IntRange,
     _check_plot_file,
     _echo_table,
+    _quoted,
     _save,
     load_source,
     main,
@@ -29,10 +31,11 @@ def _parse_list(text: str, kind: type, hint: str) -> list[Any]:
     try:
         out = [kind(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
-        raise click.BadParameter(f"expected a comma-separated list, got {text!r}",
+        raise click.BadParameter(f"expected a comma-separated list, got {_quoted(text)}",
                                  param_hint=hint) from None
     if not out:
-        raise click.BadParameter(f"expected a comma-separated list, got {text!r}", param_hint=hint)
+        raise click.BadParameter(f"expected a comma-separated list, got {_quoted(text)}",
+                                 param_hint=hint)
     return out
 
 
@@ -73,14 +76,14 @@ def _json_safe(value: Any) -> Any:
 @source_options
 @click.option("--rule", type=click.Choice([*RULES, "all"]), default="all", show_default=True,
               help="Unmasking rule; 'all' shows every fixed-size rule side by side.")
-@click.option("--steps", "-K", "steps", type=click.IntRange(1, None), default=None,
+@click.option("--steps", "-K", "steps", type=IntRange(1, None), default=None,
               help="Number of steps K of a fixed-size rule (constant schedule, or LLaDA's "
                    "blockwise split with --block-width).")
 @click.option("--sizes", "sizes_text", default=None,
               help="Explicit per-step counts of a fixed-size rule, e.g. 2,2,1.")
 @click.option("--threshold", "tau", type=float, default=None,
               help="tau in (0, 1] of --rule threshold.")
-@click.option("--block-width", "block_width", type=click.IntRange(1, None), default=None,
+@click.option("--block-width", "block_width", type=IntRange(1, None), default=None,
               help="Blocks of this width decoded left to right (the rule acts inside a block).")
 @click.option("--frontier", "frontier_text", default=None,
               help="Comma-separated thresholds: expected steps and KL of the threshold rule "

@@ -12,12 +12,14 @@ import unmask
 from unmask._progress import rich_progress
 from unmask.cli import (
     SOURCE_HELP,
+    IntRange,
     _check_plot_file,
     _console,
     _floor_noise,
     _law_param,
     _markov_transition,
     _nonmonotone_option,
+    _quoted,
     _save,
     load_source,
     main,
@@ -85,11 +87,13 @@ def _parse_widths(text: str) -> list[int]:
         out = [int(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
         raise click.BadParameter(
-            f"expected comma-separated positive integers, got {text!r}", param_hint="--widths"
+            f"expected comma-separated positive integers, got {_quoted(text)}",
+            param_hint="--widths",
         ) from None
     if not out or min(out) < 1:
         raise click.BadParameter(
-            f"expected comma-separated positive integers, got {text!r}", param_hint="--widths"
+            f"expected comma-separated positive integers, got {_quoted(text)}",
+            param_hint="--widths",
         )
     return list(dict.fromkeys(out))  # a width given twice is one row
 
@@ -97,7 +101,7 @@ def _parse_widths(text: str) -> list[int]:
 @main.command("blocks", epilog=SOURCE_HELP,
               short_help="Exact cost of blockwise (LLaDA) decoding for each block width.")
 @source_options
-@click.option("--steps", "-K", "steps", type=click.IntRange(1, None), required=True,
+@click.option("--steps", "-K", "steps", type=IntRange(1, None), required=True,
               help="Total number of steps K over all blocks.")
 @click.option("--widths", "widths_text", default="8,16,32,64", show_default=True,
               help="Comma-separated block widths to compare (each at most n).")

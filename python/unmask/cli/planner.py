@@ -10,7 +10,15 @@ import click
 
 import unmask
 from unmask._progress import rich_progress
-from unmask.cli import SOURCE_HELP, _echo_table, load_source, main, source_options
+from unmask.cli import (
+    SOURCE_HELP,
+    IntRange,
+    _echo_table,
+    _quoted,
+    load_source,
+    main,
+    source_options,
+)
 from unmask.laws.joint import Joint
 
 
@@ -21,14 +29,14 @@ def _num(v: float) -> float | str:
 @main.command("planner", epilog=SOURCE_HELP,
               short_help="The best value-dependent unmasking planner and its exact KL.")
 @source_options
-@click.option("--steps", "-K", "steps", type=click.IntRange(1, None), default=None,
+@click.option("--steps", "-K", "steps", type=IntRange(1, None), default=None,
               help="At most K steps, sizes chosen by the planner.")
 @click.option("--sizes", "sizes_text", default=None,
               help="Fixed per-step counts instead of --steps, e.g. 2,2,1 (positions chosen).")
-@click.option("--block-width", "block_width", type=click.IntRange(1, None), default=None,
+@click.option("--block-width", "block_width", type=IntRange(1, None), default=None,
               help="Blocks of this width decoded left to right; each step inside the current "
                    "block.")
-@click.option("--depth", type=click.IntRange(1, 10), default=2, show_default=True,
+@click.option("--depth", type=IntRange(1, 10), default=2, show_default=True,
               help="Steps described by the explanation.")
 @click.option("--max-seconds", type=float, default=600.0, show_default=True,
               help="Refuse when the estimated time exceeds this.")
@@ -59,11 +67,14 @@ def planner_cmd(
     target: int | unmask.Schedule
     if sizes_text is not None:
         try:
-            target = unmask.Schedule([int(v) for v in sizes_text.replace(" ", "").split(",")
-                                      if v])
+            sizes = [int(v) for v in sizes_text.replace(" ", "").split(",") if v]
+        except ValueError:
+            raise click.BadParameter(f"expected positive integers like 2,2,1, got "
+                                     f"{_quoted(sizes_text)}", param_hint="--sizes") from None
+        try:
+            target = unmask.Schedule(sizes)
         except ValueError as exc:
-            raise click.BadParameter(f"expected positive integers like 2,2,1: {exc}",
-                                     param_hint="--sizes") from exc
+            raise click.BadParameter(str(exc), param_hint="--sizes") from exc
     else:
         assert steps is not None
         if steps > obj.n:
