@@ -671,3 +671,10 @@ def test_markov_block_profiles_refuse_huge_block_counts_before_allocating():
     # 1e9 blocks of width 1: the per-block profiles count too, checked before the list is built
     with pytest.raises(MemoryError, match=r"1000000001 blocks \(n = 1000000000, block_width = 1"):
         unmask.markov_block_profiles(P, 10**9, 1)
+
+
+def test_llada_refuses_a_block_count_beyond_memory_before_building_it():
+    # 1e11 blocks: the bare MemoryError of a list that could not be built is now named up front
+    with pytest.raises(MemoryError, match=r"llada with 100000000000 blocks \(n = 1000000000000"):
+        BlockSchedule.llada(10**12, 10**11, 10)
+    assert BlockSchedule.llada(10, 6, 4).blocks == [[2, 2], [2, 2], [1, 1]]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from unmask._validation import check_memory
 from unmask.profiles.blocks import short_widths as _short
 from unmask.schedules.schedule import Schedule, _as_count
 
@@ -166,6 +167,9 @@ class BlockSchedule:
                 f"{num_blocks} (n = {n}, block_width = {block_width})"
             )
         spb = steps // num_blocks
+        # about 160 bytes per block (measured) and 8 per step, before the lists are built
+        check_memory(200.0 * num_blocks + 16.0 * steps,
+                     f"BlockSchedule.llada with {num_blocks} blocks (n = {n}, steps = {steps})")
         widths = [block_width] * (n // block_width)
         if n % block_width:
             widths.append(n % block_width)
