@@ -461,3 +461,30 @@ def test_cli_time_refusal_names_the_option() -> None:
     assert res.exit_code == 2, res.output
     assert "above --max-seconds 1e-09" in res.output and "pass a larger --max-seconds" in res.output
     assert "max_seconds" not in res.output
+
+
+def test_cli_blockwise_table_compares_with_blockwise_random_order() -> None:
+    # with --block-width the random-order columns are blockwise too (same blocks as the
+    # planner), so the best planner is a floor row by row; K below the block count has none
+    import itertools
+    import json
+
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    res = CliRunner().invoke(main, ["planner", "random", "--n", "4", "--steps", "4",
+                                    "--block-width", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)["frontier"]
+    assert rows[0]["best_planner_kl"] == "inf" and rows[0]["random_order_expected_kl"] is None
+    p = unmask.joints.random(4, seed=0)
+    comps = {1: [[2]], 2: [[1, 1]]}  # a block of width 2 in 1 or 2 steps
+    for row in rows[1:]:
+        k = row["K"]
+        best = min(unmask.expected_kl(p, unmask.BlockSchedule([a, b]))
+                   for k0 in (1, 2) for a, b in itertools.product(comps[k0], comps.get(k - k0, []))
+                   )
+        assert abs(row["random_order_expected_kl"] - best) < 1e-12, (k, row)
+        assert row["best_planner_kl"] <= best + 1e-12
+        assert all(sum(b) == 2 for b in row["optimal_schedule"])

@@ -22,6 +22,19 @@ from unmask.cli import (
 from unmask.laws.joint import Joint
 
 
+def _cell(v: float | None) -> float | str:
+    return "-" if v is None else _num(v)
+
+
+def _sizes_text(sizes: Any) -> str:
+    """``2,1`` for a schedule, ``(1,1)(2)`` for a block schedule, ``-`` for none."""
+    if sizes is None:
+        return "-"
+    if sizes and isinstance(sizes[0], list):
+        return "".join("(" + ",".join(map(str, b)) + ")" for b in sizes)
+    return ",".join(map(str, sizes))
+
+
 def _num(v: float) -> float | str:
     return "inf" if math.isinf(v) else (0.0 if abs(v) < 1e-12 else v)
 
@@ -94,15 +107,26 @@ def planner_cmd(
     front = best.frontier
     if front is not None:
         prof = unmask.profile(obj, threads=threads)
+        nblocks = 1 if block_width is None else -(-obj.n // block_width)
         for k in range(1, len(front) + 1):
-            sched = unmask.optimal_schedule(prof, min(k, obj.n))
-            rows.append({
-                "K": k, "best_planner_kl": float(front[k - 1]),
-                "random_order_expected_kl": float(unmask.expected_kl(prof, sched)),
-                "random_order_mixture_kl": float(unmask.kl(
-                    obj, unmask.sampler_law(obj, sched, threads=threads))),
-                "optimal_schedule": list(sched.sizes),
-            })
+            row: dict[str, Any] = {"K": k, "best_planner_kl": float(front[k - 1]),
+                                   "random_order_expected_kl": None,
+                                   "random_order_mixture_kl": None, "optimal_schedule": None}
+            sched: Any
+            if block_width is None:
+                sched = unmask.optimal_schedule(prof, min(k, obj.n))
+                row["optimal_schedule"] = list(sched.sizes)
+            elif k >= nblocks:  # the same blocks: blockwise random order, steps allocated best
+                sched = unmask.optimal_block_schedule(obj, min(k, obj.n), block_width,
+                                                      steps_per_block="free", threads=threads)
+                row["optimal_schedule"] = sched.blocks
+            else:
+                sched = None  # fewer steps than blocks
+            if sched is not None:
+                row["random_order_expected_kl"] = float(unmask.expected_kl(obj, sched))
+                row["random_order_mixture_kl"] = float(unmask.kl(
+                    obj, unmask.sampler_law(obj, sched, threads=threads)))
+            rows.append(row)
     law_kl = unmask.kl(obj, best.law)
     payload: dict[str, Any] = {
         "source": source, "n": obj.n, "q": obj.q,
@@ -118,11 +142,12 @@ def planner_cmd(
         click.echo(json.dumps(payload, indent=2))
         return
     if rows:
-        _echo_table(f"{source} (n={obj.n}, q={obj.q}): best planner vs random order on the "
-                    "optimal schedule, nats",
+        blocks = "" if block_width is None else f", blocks of {block_width} (both)"
+        _echo_table(f"{source} (n={obj.n}, q={obj.q}{blocks}): best planner vs random order on "
+                    "the optimal schedule, nats",
                     ["K", "best planner KL", "random order E KL", "KL(p||qbar)", "schedule"],
-                    [[r["K"], r["best_planner_kl"], r["random_order_expected_kl"],
-                      r["random_order_mixture_kl"], ",".join(str(v) for v in r["optimal_schedule"])]
+                    [[r["K"], _cell(r["best_planner_kl"]), _cell(r["random_order_expected_kl"]),
+                      _cell(r["random_order_mixture_kl"]), _sizes_text(r["optimal_schedule"])]
                      for r in rows])
     click.echo(best.explain(depth=depth))
     click.echo(f"KL of the planner's exact law: {law_kl:.6g} nats (the DP value: "
