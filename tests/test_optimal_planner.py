@@ -463,7 +463,7 @@ def test_cli_time_refusal_names_the_option() -> None:
     assert "max_seconds" not in res.output
 
 
-def test_cli_blockwise_table_compares_with_blockwise_random_order() -> None:
+def test_cli_blockwise_table_compares_with_blockwise_random_order(tmp_path) -> None:
     # with --block-width the random-order columns are blockwise too (same blocks as the
     # planner), so the best planner is a floor row by row; K below the block count has none
     import itertools
@@ -473,12 +473,13 @@ def test_cli_blockwise_table_compares_with_blockwise_random_order() -> None:
 
     from unmask.cli import main
 
-    res = CliRunner().invoke(main, ["planner", "random", "--n", "4", "--steps", "4",
+    p = unmask.joints.random(4, seed=0)
+    np.save(tmp_path / "p.npy", p.probs)
+    res = CliRunner().invoke(main, ["planner", str(tmp_path / "p.npy"), "--steps", "4",
                                     "--block-width", "2", "--json"])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output)["frontier"]
     assert rows[0]["best_planner_kl"] == "inf" and rows[0]["random_order_expected_kl"] is None
-    p = unmask.joints.random(4, seed=0)
     comps = {1: [[2]], 2: [[1, 1]]}  # a block of width 2 in 1 or 2 steps
     for row in rows[1:]:
         k = row["K"]
