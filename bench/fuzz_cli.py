@@ -1,5 +1,7 @@
 """Fuzz the command line (issue 9): hypothesis-generated commands, options and input files.
 
+Commands: profile, schedule, frontier, blocks, adaptive and planner (verify is not fuzzed).
+
 Every generated call must end with exit code 0 or 2 (1 is reserved for a failed check of
 ``unmask verify``, which this fuzz does not run), never with a traceback, and a ``--json``
 answer must be valid JSON without NaN. Input files are generated too: CSV tables whose cells
@@ -39,6 +41,10 @@ INTS = st.one_of(st.integers(-3, 20), st.sampled_from(["0", "-1", "abc", "1e3", 
 FLOATS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
                    st.sampled_from(["nan", "inf", "-0.0", "1e999", "abc", "0.5", "2", "3e8",
                                     "1" * 500]))
+
+
+#: Awkward comma-separated lists (--widths, --sizes, --frontier).
+LISTS = ["", ",", "0", "-1,2", "a,b", "1,,2", "9" * 5000, "1e3", "0.5,nan", "1," * 300]
 
 
 def mostly(valid: st.SearchStrategy[Any], weird: st.SearchStrategy[Any]) -> Any:
@@ -116,12 +122,13 @@ def json_file(draw: st.DrawFn, tmp: Path) -> str:
 
 @st.composite
 def command(draw: st.DrawFn, tmp: Path) -> list[str]:
-    cmd = draw(st.sampled_from(["profile", "schedule", "frontier"]))
+    cmd = draw(st.sampled_from(["profile", "schedule", "frontier", "blocks", "adaptive",
+                                "planner"]))
     source = draw(st.one_of(st.sampled_from(BUILTINS), st.sampled_from(BUILTINS),
                             st.sampled_from(["nope", "-", ""]), csv_file(tmp), npy_file(tmp),
                             json_file(tmp)))
     args = [cmd, source]
-    n_max = 12 if source in BUILTINS else 40
+    n_max = (7 if cmd in ("adaptive", "planner") else 12) if source in BUILTINS else 40
     opts: dict[str, Any] = {
         "--n": mostly(st.integers(1, n_max).map(str), INTS.map(str)),
         "--q": mostly(st.integers(2, 4).map(str), INTS.map(str)),
@@ -144,16 +151,37 @@ def command(draw: st.DrawFn, tmp: Path) -> list[str]:
                  "--format": st.sampled_from(["json", "csv"])}
     if cmd == "frontier":
         opts |= {"-K": mostly(st.integers(1, 10).map(str), INTS.map(str))}
+    if cmd in ("blocks", "adaptive", "planner"):
+        opts.pop("--nonmonotone")
+        opts |= {"-K": mostly(st.integers(1, 8).map(str), INTS.map(str))}
+    if cmd == "blocks":
+        opts |= {"--widths": mostly(st.lists(st.integers(1, 8), min_size=1, max_size=4).map(
+                     lambda ws: ",".join(map(str, ws))), st.sampled_from(LISTS)),
+                 "--nonmonotone": st.sampled_from(["project", "plain", "raise"])}
+    if cmd in ("adaptive", "planner"):
+        opts |= {"--block-width": mostly(st.integers(1, 6).map(str), INTS.map(str)),
+                 "--sizes": mostly(st.lists(st.integers(1, 4), min_size=1, max_size=4).map(
+                     lambda ws: ",".join(map(str, ws))), st.sampled_from(LISTS))}
+    if cmd == "adaptive":
+        opts |= {"--rule": st.sampled_from(["all", "random", "max-prob", "margin", "entropy",
+                                             "sampled-prob", "threshold", "bogus"]),
+                 "--threshold": mostly(st.sampled_from(["0.5", "0.9", "1"]), FLOATS),
+                 "--frontier": mostly(st.sampled_from(["0.5", "0.6,0.9", "1"]),
+                                      st.sampled_from(LISTS))}
+    if cmd == "planner":
+        opts |= {"--depth": mostly(st.integers(1, 3).map(str), INTS.map(str))}
     if cmd == "profile" and draw(st.booleans()):
         opts.pop("--nonmonotone")
     for name, strat in opts.items():
         if draw(st.integers(0, 4)) == 0:
             args += [name, draw(strat)]
-    if cmd == "schedule" and "-K" not in args:
+    if cmd in ("schedule", "blocks") and "-K" not in args:
         args += ["-K", "2"]
+    if cmd == "planner":
+        args += ["--max-seconds", "5"]  # a law the DP would spend minutes on is refused
     if cmd != "schedule" and draw(st.booleans()):
         args.append("--json")
-    if cmd != "schedule" and draw(st.integers(0, 15)) == 0:
+    if cmd not in ("schedule", "planner") and draw(st.integers(0, 15)) == 0:
         args += ["--plot", str(tmp / draw(st.sampled_from(["f.png", "f.xyz", "no/f.png",
                                                            "f", "f.pdf"])))]
     return args

@@ -128,3 +128,43 @@ def test_verify_catches_a_wrong_adaptive_law(monkeypatch: pytest.MonkeyPatch) ->
     res = verify(quick=True, laws=["random-1"], ks=[2])
     failed = {v.name for v in res.violations}
     assert "random rule = sampler_law" in failed
+
+
+@pytest.mark.parametrize("target, expect", [
+    ("no-such-dir/frontier.png", "no directory"),
+    ("frontier.txt", "cannot write a figure as .txt"),
+])
+def test_cli_frontier_bad_plot_target_is_a_usage_error_before_the_work(
+    tmp_path, monkeypatch, target, expect
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    monkeypatch.setattr(unmask, "threshold_frontier",
+                        lambda *a, **k: calls.append(a))  # must not be reached
+    code, out = _run("adaptive", "parity", "--n", "4", "--frontier", "0.5", "--plot", target)
+    assert code == 2, out
+    assert expect in out and not calls
+
+
+def test_threshold_frontier_reports_progress_to_the_end() -> None:
+    p = unmask.joints.random(4, 2, seed=0)
+    calls: list[tuple[int, int]] = []
+    fr = unmask.threshold_frontier(p, [0.6, 0.9], rules=("random", "max-prob"),
+                                   progress=lambda d, t: calls.append((d, t)))
+    total = 2 + 1 + 4 * 2  # thresholds, the optimal schedules, rules x K
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
+    assert all(t == total for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    again = unmask.threshold_frontier(p, [0.6, 0.9], rules=("random", "max-prob"))
+    np.testing.assert_array_equal(fr.kl, again.kl)
+
+
+def test_cli_frontier_json_marks_undefined_cells_null() -> None:
+    # two blocks of width 2 cannot run K = 1: those cells are undefined, JSON null (not "nan")
+    code, out = _run("adaptive", "random", "--n", "4", "--frontier", "0.5", "--block-width", "2",
+                     "--json")
+    assert code == 0, out
+    first = json.loads(out)["fixed"][0]
+    assert first["steps"] == 1 and first["optimal_expected_kl"] is None and first["random"] is None
+    second = json.loads(out)["fixed"][1]
+    assert isinstance(second["random"], float) and second["random"] >= 0

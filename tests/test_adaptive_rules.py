@@ -375,3 +375,24 @@ def test_memory_is_checked_before_allocating(monkeypatch: pytest.MonkeyPatch) ->
         unmask.adaptive_law(p, "max-prob", [3, 3])
     with pytest.raises(MemoryError, match=r"the threshold law on \[2\]\^6 needs"):
         unmask.adaptive_law(p, "threshold", threshold=0.5)
+
+
+# -- states of subnormal mass (a kept product that underflows was divided: 0 / 0 = NaN) ------
+def _subnormal_law() -> unmask.Joint:
+    table = np.full((3, 3), 5e-324)
+    table[1, 1] = 1.0 - 8 * 5e-324
+    return unmask.Joint(table)
+
+
+@pytest.mark.parametrize("rule, tau", [("sampled-prob", None), ("threshold", 0.5),
+                                       ("threshold", 1.0)])
+def test_draw_then_keep_on_subnormal_masses_matches_brute_force(rule: str, tau: float | None
+                                                                ) -> None:
+    p = _subnormal_law()
+    got = (unmask.adaptive_law(p, rule, [1, 1]) if tau is None
+           else unmask.adaptive_law(p, rule, threshold=tau))
+    law, steps = brute_force_law(p.probs, rule, [1, 1] if tau is None else None, tau=tau)
+    _assert_same(got, law, steps)
+    assert math.isfinite(got.tv) and got.tv < 1e-300
+    fr = unmask.threshold_frontier(p, [0.5, 1.0])
+    assert not np.isnan(fr.kl).any()

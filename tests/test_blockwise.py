@@ -614,3 +614,67 @@ def test_block_width_frontier_from_a_single_profile_is_the_flagged_proxy(tmp_pat
     data = json.loads(res.output)
     assert data["approximate"] is True
     assert data["rows"][1]["equal"] == pytest.approx(fr.equal[1], rel=1e-12)
+
+
+# -- command line: plot targets, repeated widths, why a cell is empty ---------------------------
+@pytest.mark.parametrize("target, expect", [
+    ("no-such-dir/cost.png", "no directory"),
+    ("cost.txt", "cannot write a figure as .txt"),
+])
+def test_cli_blocks_bad_plot_target_is_a_usage_error(tmp_path, monkeypatch, target, expect):
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["blocks", "parity", "--steps", "4", "--widths", "4",
+                                    "--plot", target])
+    assert res.exit_code == 2, res.output
+    assert expect in res.output and "Traceback" not in res.output
+    assert not (tmp_path / target).exists()
+
+
+def test_cli_blocks_repeated_width_is_one_row_and_empty_cells_are_explained():
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    res = CliRunner().invoke(main, ["blocks", "markov", "--steps", "4", "--widths", "4,3,4",
+                                    "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    rows = json.loads(res.output)["rows"]
+    assert [r["width"] for r in rows] == [4, 3]
+    assert rows[1]["equal"] is None and rows[1]["free"] is not None  # 4 steps, 3 blocks
+    res = CliRunner().invoke(main, ["blocks", "markov", "--steps", "4", "--widths", "3,2"])
+    assert res.exit_code == 0, res.output
+    assert "not a multiple of its 3 blocks" in res.output
+
+
+def test_block_profile_sources_stay_short_at_many_blocks():
+    # formatting every width into every block's source made markov_block_profiles quadratic in n
+    P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    profs = unmask.markov_block_profiles(P, 4000, 4)
+    assert len(profs) == 1000
+    assert max(len(p.source) for p in profs) < 120
+    assert "(1000 blocks)" in profs[-1].source
+    exact = unmask.markov_block_profiles(P, 12, 4)
+    assert np.allclose(profs[1].h, exact[1].h, atol=1e-13)
+
+
+def test_markov_block_profiles_refuse_huge_block_counts_before_allocating():
+    P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    # 1.25e11 widths: refused with the numbers before the list is built (was a bare MemoryError)
+    with pytest.raises(MemoryError, match=r"125000000001 blocks \(n = 1000000000000, block_w"):
+        unmask.markov_block_profiles(P, 10**12, 8)
+    # 1e9 blocks of width 1: the per-block profiles count too, checked before the list is built
+    with pytest.raises(MemoryError, match=r"1000000001 blocks \(n = 1000000000, block_width = 1"):
+        unmask.markov_block_profiles(P, 10**9, 1)
+
+
+def test_llada_refuses_a_block_count_beyond_memory_before_building_it():
+    # 1e11 blocks: the bare MemoryError of a list that could not be built is now named up front
+    with pytest.raises(MemoryError, match=r"llada with 100000000000 blocks \(n = 1000000000000"):
+        BlockSchedule.llada(10**12, 10**11, 10)
+    assert BlockSchedule.llada(10, 6, 4).blocks == [[2, 2], [2, 2], [1, 1]]

@@ -998,3 +998,20 @@ def test_mixture_components_are_checked_before_they_are_drawn() -> None:
     code, out = run("profile", "mixture", "--param", "3e8")
     assert code == 2
     assert "300000000 mixture components on [2]^8 needs about" in out
+
+
+@pytest.mark.parametrize("args", [
+    ["blocks", "parity", "--steps", "9" * 5000],
+    ["adaptive", "parity", "--steps", "9" * 5000],
+    ["planner", "parity", "--steps", "9" * 5000],
+    ["planner", "parity", "--steps", "2", "--block-width", "9" * 5000],
+    ["blocks", "parity", "--steps", "2", "--widths", "9" * 5000],
+    ["adaptive", "parity", "--rule", "max-prob", "--sizes", "x" * 5000],
+    ["planner", "parity", "--sizes", "x" * 5000],
+    ["adaptive", "parity", "--frontier", "x" * 5000],
+])
+def test_over_long_arguments_of_the_newer_commands_are_quoted_by_length(args: list[str]) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert "(5000 characters)" in last and len(last) < 200, last

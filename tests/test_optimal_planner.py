@@ -424,3 +424,68 @@ def test_policy_refuses_states_of_another_shape() -> None:
         blocks.policy([-1, -1, 0, -1], [True, True, False, True], steps_left=2)
     first = blocks.policy([-1] * 4, [True] * 4)
     assert set(first) <= {0, 1}
+
+
+def test_budget_beyond_memory_is_refused_before_the_frontier_is_built() -> None:
+    p = unmask.joints.random(3, seed=0)
+    with pytest.raises(MemoryError, match=r"K = 1000000000000000 budgets"):
+        unmask.optimal_planner(p, 10**15)
+    best = unmask.optimal_planner(p, 5)  # beyond n the frontier repeats the value at n
+    assert best.frontier is not None and len(best.frontier) == 5
+    assert best.frontier[4] == best.frontier[2] == 0.0
+
+
+def test_cli_steps_beyond_n_is_a_usage_error() -> None:
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    res = CliRunner().invoke(main, ["planner", "parity", "--n", "4", "--steps", "10000000000"])
+    assert res.exit_code == 2, res.output
+    assert "exceeds n = 4" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("fn", [unmask.planner_kl, unmask.planner_law])
+def test_policy_that_is_not_callable_is_a_type_error(fn) -> None:
+    with pytest.raises(TypeError, match=r"policy must be a callable .* got int"):
+        fn(unmask.joints.random(3, seed=0), 5)
+
+
+def test_cli_time_refusal_names_the_option() -> None:
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    res = CliRunner().invoke(main, ["planner", "random", "--n", "8", "--steps", "3",
+                                    "--max-seconds", "1e-9"])
+    assert res.exit_code == 2, res.output
+    assert "above --max-seconds 1e-09" in res.output and "pass a larger --max-seconds" in res.output
+    assert "max_seconds" not in res.output
+
+
+def test_cli_blockwise_table_compares_with_blockwise_random_order(tmp_path) -> None:
+    # with --block-width the random-order columns are blockwise too (same blocks as the
+    # planner), so the best planner is a floor row by row; K below the block count has none
+    import itertools
+    import json
+
+    from click.testing import CliRunner
+
+    from unmask.cli import main
+
+    p = unmask.joints.random(4, seed=0)
+    np.save(tmp_path / "p.npy", p.probs)
+    res = CliRunner().invoke(main, ["planner", str(tmp_path / "p.npy"), "--steps", "4",
+                                    "--block-width", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)["frontier"]
+    assert rows[0]["best_planner_kl"] == "inf" and rows[0]["random_order_expected_kl"] is None
+    comps = {1: [[2]], 2: [[1, 1]]}  # a block of width 2 in 1 or 2 steps
+    for row in rows[1:]:
+        k = row["K"]
+        best = min(unmask.expected_kl(p, unmask.BlockSchedule([a, b]))
+                   for k0 in (1, 2) for a, b in itertools.product(comps[k0], comps.get(k - k0, []))
+                   )
+        assert abs(row["random_order_expected_kl"] - best) < 1e-12, (k, row)
+        assert row["best_planner_kl"] <= best + 1e-12
+        assert all(sum(b) == 2 for b in row["optimal_schedule"])

@@ -40,3 +40,26 @@ def test_progress_exception_propagates() -> None:
     bar = Progress(stop, total=10, min_interval=0.0)
     with pytest.raises(KeyboardInterrupt):
         bar.advance()
+
+
+def test_rich_progress_stays_off_pipes_and_drives_a_bar_on_a_terminal(monkeypatch) -> None:
+    # the command line's bar goes to stderr and only to a terminal: --json on stdout stays clean
+    import io
+
+    import rich.console
+
+    from unmask._progress import rich_progress
+
+    with rich_progress("work", enabled=False) as cb:
+        assert cb is None
+    with rich_progress("work") as cb:  # pytest captures stderr: not a terminal
+        assert cb is None
+    err = io.StringIO()
+    real = rich.console.Console
+    monkeypatch.setattr(rich.console, "Console",
+                        lambda **kw: real(file=err, force_terminal=True, width=80))
+    with rich_progress("work") as cb:
+        assert cb is not None
+        cb(0, 4)
+        cb(4, 4)
+    assert "work" in err.getvalue()

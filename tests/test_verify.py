@@ -232,3 +232,16 @@ def test_every_listed_law_runs_under_quick() -> None:
     assert res.ok
     assert [law.name for law in res.laws] == ["markov n=200", "random-6"]
     assert {law.name: law.n for law in res.laws}["random-6"] == 11
+
+
+def test_progress_names_the_adaptive_planner_and_blockwise_sections() -> None:
+    # the later sections of a law take most of its time: the bar says which one runs
+    seen: list[tuple[str, int, int]] = []
+    verify(quick=True, laws=["parity", "random-1"], ks=[2],
+           progress=lambda d, done, total: seen.append((d, done, total)))
+    names = [d for d, _, _ in seen]
+    for law in ("parity", "random-1"):
+        got = [d.split(": ", 1)[1] for d in names if d.startswith(f"{law}: ")]
+        assert got == ["adaptive", "planners", "blockwise"], names
+    assert [s[1] for s in seen] == sorted(s[1] for s in seen)
+    assert seen[-1][1] == seen[-1][2]

@@ -1,6 +1,7 @@
 #include "unmask/adaptive.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -200,9 +201,11 @@ struct State {
         total += out[y];
       }
     }
-    if (total > 0.0) {
+    if (total >= DBL_MIN) {
       const double inv = 1.0 / total;
       for (int y = 0; y < q; ++y) out[y] *= inv;
+    } else if (total > 0.0) {  // subnormal context mass: 1 / total would overflow
+      for (int y = 0; y < q; ++y) out[y] /= total;
     } else {
       for (int y = 0; y < q; ++y) out[y] = 1.0 / q;  // a context of mass 0
     }
@@ -300,7 +303,9 @@ struct State {
       else
         --zeros;
     }
-    if (r == 0) return zeros > 0 ? 0.0 : low_prod[v] / div;
+    if (r == 0 && zeros > 0) return 0.0;
+    // a kept product that underflowed (0 / 0) takes the explicit product below
+    if (r == 0 && div > kTinyProduct) return low_prod[v] / div;
     if (r >= kQuadratureTies) {
       double f;
       if (quadrature(v, t, kept, s, f)) return f;

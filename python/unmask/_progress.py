@@ -114,13 +114,15 @@ class Progress:
 def rich_progress(description: str, *, enabled: bool = True) -> Iterator[ProgressCallback | None]:
     """Yield a ``progress(done, total)`` callable that drives a rich bar on stderr.
 
-    Yields None when ``enabled`` is false or rich is not installed, so the caller can pass the
-    result straight to a ``progress=`` argument.
+    Yields None when ``enabled`` is false, stderr is not a terminal (pipes, files, tests) or
+    rich is not installed, so the caller can pass the result straight to a ``progress=``
+    argument. The bar is transient: it leaves nothing behind on stdout or stderr.
     """
     if not enabled:
         yield None
         return
     try:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             TextColumn,
@@ -133,12 +135,17 @@ def rich_progress(description: str, *, enabled: bool = True) -> Iterator[Progres
     except ImportError:  # pragma: no cover - rich is a dependency of the command line
         yield None
         return
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
     with RichProgress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        console=console,
         transient=True,
     ) as bar:
         task = bar.add_task(description, total=None)

@@ -726,6 +726,8 @@ class _Runner:
     ) -> None:
         self.ing = ingredients
         self.ks = tuple(ks)
+        #: Called with the name of each later section of a law as it starts (for progress bars).
+        self.section: Callable[[str], None] = lambda section: None
         self.steps_given = steps_given
         self.families = tuple(families)
         self.sampler_max_states = sampler_max_states
@@ -802,12 +804,15 @@ class _Runner:
         planner_curves: dict[str, Any] = {}
         if joint is not None:
             self.limit_checks(name, joint, prof, affordable)
+            self.section("adaptive")
             _adaptive_section(self, name, joint, adaptive_curves)
+            self.section("planners")
             _planner_section(self, name, joint, planner_curves)
             if spec.closed_form == "copy-pair":
                 self.copy_pair_checks(name, joint, prof)
             if spec.markov_transition is not None:
                 self.markov_checks(name, joint, prof, spec.markov_transition)
+            self.section("blockwise")
             self.blockwise_checks(name, joint, prof)
         curves = self.curves(prof, q)
         if adaptive_curves:
@@ -1142,7 +1147,9 @@ def verify(
         Threads for the C++ core (None: all cores). The default is 1: the suite's laws are
         small, and for them starting threads costs more than it saves.
     progress : callable, optional
-        Called as ``progress(description, done, total)`` after each law.
+        Called as ``progress(description, done, total)`` as each law starts (description: its
+        name) and as each of its later sections starts (``"<law>: adaptive"``, ``"planners"``,
+        ``"blockwise"``), with ``done`` the laws finished so far.
 
     Returns
     -------
@@ -1217,6 +1224,7 @@ def verify(
     for done, spec in enumerate(specs):
         if progress is not None:
             progress(spec.name, done, total)
+            runner.section = functools.partial(_report_section, progress, spec.name, done, total)
         report = runner.run_law(spec)
         if report is not None:
             reports.append(report)
@@ -1228,6 +1236,11 @@ def verify(
         progress("done", total, total)
     return VerifyResult(reports, runner.cases, runner.checks, ing.missing(),
                         time.perf_counter() - t0, quick)
+
+
+def _report_section(progress: ProgressCallback, law: str, done: int, total: int,
+                    section: str) -> None:
+    progress(f"{law}: {section}", done, total)
 
 
 # -------------------------------------------------------------------------------------------

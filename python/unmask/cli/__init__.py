@@ -78,6 +78,11 @@ def _busy(label: str) -> Iterator[None]:
         yield
 
 
+def _quoted(text: str, limit: int = 40) -> str:
+    """``repr(text)``, or its head and its length when longer than ``limit`` characters."""
+    return repr(text) if len(text) <= limit else f"{text[:12]!r}... ({len(text)} characters)"
+
+
 class IntRange(click.IntRange):
     """``click.IntRange`` that quotes an over-long argument by its length, not in full."""
 
@@ -1080,7 +1085,7 @@ def _verify_law_names() -> list[str]:
 
 
 @main.command("verify", short_help="Check the whole theory end to end (start here).")
-@click.option("--quick", is_flag=True, help="Smaller laws, K in (2, 4): about a second.")
+@click.option("--quick", is_flag=True, help="Smaller laws, K in (2, 4): a few seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False, writable=True),
               default=None, help="Write PNG figures into this directory.")

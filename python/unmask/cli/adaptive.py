@@ -2,49 +2,40 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 import numpy as np
 
 import unmask
-from unmask.cli import SOURCE_HELP, _console, _echo_table, load_source, main, source_options
+from unmask._progress import rich_progress
+from unmask.cli import (
+    SOURCE_HELP,
+    IntRange,
+    _check_plot_file,
+    _echo_table,
+    _quoted,
+    _save,
+    load_source,
+    main,
+    source_options,
+)
 from unmask.laws.joint import Joint
 from unmask.samplers.adaptive import RULES, TAKE_THEN_DRAW
 
 FIXED_RULES = (*TAKE_THEN_DRAW, "sampled-prob")
 
 
-@contextlib.contextmanager
-def _bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr (terminals only); yields the progress callback."""
-    console = _console(stderr=True)
-    if not console.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield progress
-
-
 def _parse_list(text: str, kind: type, hint: str) -> list[Any]:
     try:
         out = [kind(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
-        raise click.BadParameter(f"expected a comma-separated list, got {text!r}",
+        raise click.BadParameter(f"expected a comma-separated list, got {_quoted(text)}",
                                  param_hint=hint) from None
     if not out:
-        raise click.BadParameter(f"expected a comma-separated list, got {text!r}", param_hint=hint)
+        raise click.BadParameter(f"expected a comma-separated list, got {_quoted(text)}",
+                                 param_hint=hint)
     return out
 
 
@@ -70,8 +61,8 @@ def _shown(value: float) -> float:
 
 
 def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not np.isfinite(value):
-        return "inf" if value > 0 else ("-inf" if value < 0 else "nan")
+    if isinstance(value, float) and not np.isfinite(value):  # JSON has no inf; nan: undefined
+        return "inf" if value > 0 else ("-inf" if value < 0 else None)
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -85,14 +76,14 @@ def _json_safe(value: Any) -> Any:
 @source_options
 @click.option("--rule", type=click.Choice([*RULES, "all"]), default="all", show_default=True,
               help="Unmasking rule; 'all' shows every fixed-size rule side by side.")
-@click.option("--steps", "-K", "steps", type=click.IntRange(1, None), default=None,
+@click.option("--steps", "-K", "steps", type=IntRange(1, None), default=None,
               help="Number of steps K of a fixed-size rule (constant schedule, or LLaDA's "
                    "blockwise split with --block-width).")
 @click.option("--sizes", "sizes_text", default=None,
               help="Explicit per-step counts of a fixed-size rule, e.g. 2,2,1.")
 @click.option("--threshold", "tau", type=float, default=None,
               help="tau in (0, 1] of --rule threshold.")
-@click.option("--block-width", "block_width", type=click.IntRange(1, None), default=None,
+@click.option("--block-width", "block_width", type=IntRange(1, None), default=None,
               help="Blocks of this width decoded left to right (the rule acts inside a block).")
 @click.option("--frontier", "frontier_text", default=None,
               help="Comma-separated thresholds: expected steps and KL of the threshold rule "
@@ -120,6 +111,7 @@ def adaptive_cmd(
                                "joint), not a profile")
     if plot_path is not None and frontier_text is None:
         raise click.UsageError("--plot draws the threshold frontier: pass --frontier too")
+    _check_plot_file(plot_path)
     if frontier_text is not None:
         _frontier(obj, source, frontier_text, block_width, threads, plot_path, as_json)
         return
@@ -164,7 +156,7 @@ def adaptive_cmd(
 def _run(p: Joint, rule: str, schedule: Any, tau: float | None, block_width: int | None,
          threads: int | None) -> unmask.AdaptiveLaw:
     try:
-        with _bar(f"{rule}") as progress:
+        with rich_progress(rule) as progress:
             return unmask.adaptive_law(p, rule, schedule, threshold=tau, block_width=block_width,
                                        threads=threads, progress=progress)
     except (ValueError, MemoryError) as exc:
@@ -175,18 +167,13 @@ def _frontier(p: Joint, source: str, text: str, block_width: int | None, threads
               plot_path: str | None, as_json: bool) -> None:
     taus = _parse_list(text, float, "--frontier")
     try:
-        with _console(stderr=True).status("threshold frontier") if _console(
-                stderr=True).is_terminal else contextlib.nullcontext():
-            fr = unmask.threshold_frontier(p, taus, block_width, threads=threads)
+        with rich_progress("threshold frontier") as progress:
+            fr = unmask.threshold_frontier(p, taus, block_width, threads=threads,
+                                           progress=progress)
     except (ValueError, MemoryError) as exc:
         raise click.UsageError(str(exc)) from exc
     if plot_path is not None:
-        fig = fr.plot()
-        try:
-            fig.savefig(plot_path, dpi=110)
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {plot_path}: {exc}") from exc
-        click.echo(f"wrote {plot_path}", err=True)
+        _save(fr.plot(), plot_path)
     rules = sorted(fr.fixed)
     if as_json:
         payload = {

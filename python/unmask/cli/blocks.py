@@ -9,12 +9,18 @@ import click
 import numpy as np
 
 import unmask
+from unmask._progress import rich_progress
 from unmask.cli import (
     SOURCE_HELP,
+    IntRange,
+    _check_plot_file,
     _console,
+    _floor_noise,
     _law_param,
     _markov_transition,
     _nonmonotone_option,
+    _quoted,
+    _save,
     load_source,
     main,
     source_options,
@@ -81,19 +87,21 @@ def _parse_widths(text: str) -> list[int]:
         out = [int(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
         raise click.BadParameter(
-            f"expected comma-separated positive integers, got {text!r}", param_hint="--widths"
+            f"expected comma-separated positive integers, got {_quoted(text)}",
+            param_hint="--widths",
         ) from None
     if not out or min(out) < 1:
         raise click.BadParameter(
-            f"expected comma-separated positive integers, got {text!r}", param_hint="--widths"
+            f"expected comma-separated positive integers, got {_quoted(text)}",
+            param_hint="--widths",
         )
-    return out
+    return list(dict.fromkeys(out))  # a width given twice is one row
 
 
 @main.command("blocks", epilog=SOURCE_HELP,
               short_help="Exact cost of blockwise (LLaDA) decoding for each block width.")
 @source_options
-@click.option("--steps", "-K", "steps", type=click.IntRange(1, None), required=True,
+@click.option("--steps", "-K", "steps", type=IntRange(1, None), required=True,
               help="Total number of steps K over all blocks.")
 @click.option("--widths", "widths_text", default="8,16,32,64", show_default=True,
               help="Comma-separated block widths to compare (each at most n).")
@@ -115,6 +123,7 @@ def blocks_cmd(
     and the output says so.
     """
     widths = _parse_widths(widths_text)
+    _check_plot_file(plot_path)
     src, length, approximate = block_source(source, kind, n, q, seed, param)
     too_wide = [w for w in widths if w > length]
     if too_wide:
@@ -122,23 +131,11 @@ def blocks_cmd(
                                  param_hint="--widths")
     if steps > length:
         raise click.BadParameter(f"--steps {steps} exceeds n = {length}", param_hint="--steps")
-    console = _console(stderr=True)
     try:
-        if console.is_terminal:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            with Progress(TextColumn("block widths"), BarColumn(), TextColumn("{task.completed}/"
-                          "{task.total}"), TimeElapsedColumn(), console=console,
-                          transient=True) as bar:
-                task = bar.add_task("widths", total=len(widths))
-                fr = unmask.block_width_frontier(
-                    src, steps, widths, n=length, nonmonotone=nonmonotone,  # type: ignore[arg-type]
-                    threads=threads, progress=lambda d, t: bar.update(task, completed=d),
-                )
-        else:
+        with rich_progress("block widths") as progress:
             fr = unmask.block_width_frontier(
                 src, steps, widths, n=length, nonmonotone=nonmonotone,  # type: ignore[arg-type]
-                threads=threads,
+                threads=threads, progress=progress,
             )
     except MemoryError as exc:
         raise click.UsageError(str(exc)) from exc
@@ -146,8 +143,7 @@ def blocks_cmd(
         raise click.UsageError(str(exc)) from exc
     rows = fr.rows()
     if plot_path is not None:
-        fig = fr.plot()
-        fig.savefig(plot_path)
+        _save(fr.plot(), plot_path)
     if as_json:
         payload = {
             "source": source, "n": length, "steps": steps, "unit": fr.unit,
@@ -165,15 +161,28 @@ def blocks_cmd(
     for col in ("width", "blocks", "LLaDA even split", "optimal, equal", "optimal, free"):
         table.add_column(col, justify="right")
 
-    def fmt(v: float | None) -> str:
-        return "-" if v is None else f"{v:.6g}"
+    scale = max([abs(v) for r in rows for v in (r["llada"], r["equal"], r["free"])
+                 if v is not None and np.isfinite(v)], default=1.0)
 
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{_floor_noise(v, scale):.6g}"
+
+    notes = []
     for r in rows:
-        table.add_row(str(r["width"]), "-" if r["blocks"] is None else str(r["blocks"]),
+        count = -(-length // r["width"])
+        table.add_row(str(r["width"]), str(count),
                       fmt(r["llada"]), fmt(r["equal"]), fmt(r["free"]))
+        if r["free"] is None:
+            notes.append(f"width {r['width']}: K = {steps} is fewer than its {count} blocks "
+                         "(each block needs a step)")
+        elif r["equal"] is None:
+            notes.append(f"width {r['width']}: K = {steps} is not a multiple of its {count} "
+                         "blocks (no equal split)")
     out = _console()
     out.print(table)
+    if notes:
+        out.print("-: " + "; ".join(notes), soft_wrap=True, markup=False, highlight=False)
     finite = [c for c in fr.free if c is not None and np.isfinite(c)]
     if finite:
         w, c = fr.best("free")
-        out.print(f"best width (free allocation): {w}, {c:.6g} {fr.unit}")
+        out.print(f"best width (free allocation): {w}, {_floor_noise(c, scale):.6g} {fr.unit}")

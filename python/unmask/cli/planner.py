@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 
 import unmask
-from unmask.cli import SOURCE_HELP, _console, _echo_table, load_source, main, source_options
+from unmask._progress import rich_progress
+from unmask.cli import (
+    SOURCE_HELP,
+    IntRange,
+    _echo_table,
+    _quoted,
+    load_source,
+    main,
+    source_options,
+)
 from unmask.laws.joint import Joint
 
 
-@contextlib.contextmanager
-def _bar(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr (terminals only); yields the progress callback."""
-    console = _console(stderr=True)
-    if not enabled or not console.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+def _cell(v: float | None) -> float | str:
+    return "-" if v is None else _num(v)
 
-    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield progress
+def _sizes_text(sizes: Any) -> str:
+    """``2,1`` for a schedule, ``(1,1)(2)`` for a block schedule, ``-`` for none."""
+    if sizes is None:
+        return "-"
+    if sizes and isinstance(sizes[0], list):
+        return "".join("(" + ",".join(map(str, b)) + ")" for b in sizes)
+    return ",".join(map(str, sizes))
 
 
 def _num(v: float) -> float | str:
@@ -41,14 +42,14 @@ def _num(v: float) -> float | str:
 @main.command("planner", epilog=SOURCE_HELP,
               short_help="The best value-dependent unmasking planner and its exact KL.")
 @source_options
-@click.option("--steps", "-K", "steps", type=click.IntRange(1, None), default=None,
+@click.option("--steps", "-K", "steps", type=IntRange(1, None), default=None,
               help="At most K steps, sizes chosen by the planner.")
 @click.option("--sizes", "sizes_text", default=None,
               help="Fixed per-step counts instead of --steps, e.g. 2,2,1 (positions chosen).")
-@click.option("--block-width", "block_width", type=click.IntRange(1, None), default=None,
+@click.option("--block-width", "block_width", type=IntRange(1, None), default=None,
               help="Blocks of this width decoded left to right; each step inside the current "
                    "block.")
-@click.option("--depth", type=click.IntRange(1, 10), default=2, show_default=True,
+@click.option("--depth", type=IntRange(1, 10), default=2, show_default=True,
               help="Steps described by the explanation.")
 @click.option("--max-seconds", type=float, default=600.0, show_default=True,
               help="Refuse when the estimated time exceeds this.")
@@ -79,33 +80,53 @@ def planner_cmd(
     target: int | unmask.Schedule
     if sizes_text is not None:
         try:
-            target = unmask.Schedule([int(v) for v in sizes_text.replace(" ", "").split(",")
-                                      if v])
+            sizes = [int(v) for v in sizes_text.replace(" ", "").split(",") if v]
+        except ValueError:
+            raise click.BadParameter(f"expected positive integers like 2,2,1, got "
+                                     f"{_quoted(sizes_text)}", param_hint="--sizes") from None
+        try:
+            target = unmask.Schedule(sizes)
         except ValueError as exc:
-            raise click.BadParameter(f"expected positive integers like 2,2,1: {exc}",
-                                     param_hint="--sizes") from exc
+            raise click.BadParameter(str(exc), param_hint="--sizes") from exc
     else:
         assert steps is not None
+        if steps > obj.n:
+            raise click.BadParameter(f"--steps {steps} exceeds n = {obj.n} (at most one step "
+                                     "per position)", param_hint="--steps")
         target = steps
-    with _bar("planner DP", not no_progress and not as_json) as progress:
+    with rich_progress("planner DP", enabled=not no_progress) as progress:
         try:
             best = unmask.optimal_planner(obj, target, block_width=block_width, threads=threads,
                                           progress=progress, max_seconds=max_seconds)
         except (ValueError, MemoryError) as exc:
-            raise click.UsageError(str(exc)) from exc
+            text = str(exc).replace("above max_seconds = ", "above --max-seconds ")
+            text = text.replace("pass a larger max_seconds (or None)",
+                                "pass a larger --max-seconds")
+            raise click.UsageError(text) from exc
     rows: list[dict[str, Any]] = []
     front = best.frontier
     if front is not None:
         prof = unmask.profile(obj, threads=threads)
+        nblocks = 1 if block_width is None else -(-obj.n // block_width)
         for k in range(1, len(front) + 1):
-            sched = unmask.optimal_schedule(prof, min(k, obj.n))
-            rows.append({
-                "K": k, "best_planner_kl": float(front[k - 1]),
-                "random_order_expected_kl": float(unmask.expected_kl(prof, sched)),
-                "random_order_mixture_kl": float(unmask.kl(
-                    obj, unmask.sampler_law(obj, sched, threads=threads))),
-                "optimal_schedule": list(sched.sizes),
-            })
+            row: dict[str, Any] = {"K": k, "best_planner_kl": float(front[k - 1]),
+                                   "random_order_expected_kl": None,
+                                   "random_order_mixture_kl": None, "optimal_schedule": None}
+            sched: Any
+            if block_width is None:
+                sched = unmask.optimal_schedule(prof, min(k, obj.n))
+                row["optimal_schedule"] = list(sched.sizes)
+            elif k >= nblocks:  # the same blocks: blockwise random order, steps allocated best
+                sched = unmask.optimal_block_schedule(obj, min(k, obj.n), block_width,
+                                                      steps_per_block="free", threads=threads)
+                row["optimal_schedule"] = sched.blocks
+            else:
+                sched = None  # fewer steps than blocks
+            if sched is not None:
+                row["random_order_expected_kl"] = float(unmask.expected_kl(obj, sched))
+                row["random_order_mixture_kl"] = float(unmask.kl(
+                    obj, unmask.sampler_law(obj, sched, threads=threads)))
+            rows.append(row)
     law_kl = unmask.kl(obj, best.law)
     payload: dict[str, Any] = {
         "source": source, "n": obj.n, "q": obj.q,
@@ -121,11 +142,12 @@ def planner_cmd(
         click.echo(json.dumps(payload, indent=2))
         return
     if rows:
-        _echo_table(f"{source} (n={obj.n}, q={obj.q}): best planner vs random order on the "
-                    "optimal schedule, nats",
+        blocks = "" if block_width is None else f", blocks of {block_width} (both)"
+        _echo_table(f"{source} (n={obj.n}, q={obj.q}{blocks}): best planner vs random order on "
+                    "the optimal schedule, nats",
                     ["K", "best planner KL", "random order E KL", "KL(p||qbar)", "schedule"],
-                    [[r["K"], r["best_planner_kl"], r["random_order_expected_kl"],
-                      r["random_order_mixture_kl"], ",".join(str(v) for v in r["optimal_schedule"])]
+                    [[r["K"], _cell(r["best_planner_kl"]), _cell(r["random_order_expected_kl"]),
+                      _cell(r["random_order_mixture_kl"]), _sizes_text(r["optimal_schedule"])]
                      for r in rows])
     click.echo(best.explain(depth=depth))
     click.echo(f"KL of the planner's exact law: {law_kl:.6g} nats (the DP value: "

@@ -44,11 +44,18 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[int]:
+#: Bytes of one small Profile object besides its h array (measured: about 350).
+PROFILE_BYTES = 400.0
+
+
+def resolve_widths(
+    n: int, block_width: Any = None, widths: Any = None, *, per_block_bytes: float = 0.0
+) -> list[int]:
     """Block widths from ``block_width`` or an explicit ``widths`` list (exactly one of them).
 
     With ``block_width`` the last block is shorter when it does not divide ``n``; ``widths``
-    must sum to ``n``.
+    must sum to ``n``. ``per_block_bytes`` is what the caller will allocate per block: the
+    memory check (before the list is built) counts it with the list itself.
 
     Raises
     ------
@@ -69,6 +76,8 @@ def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[
         w = _positive_int(block_width, "block_width")
         if w > n:
             raise ValueError(f"block_width = {w} exceeds n = {n}")
+        check_memory((n // w + 1) * (8.0 + per_block_bytes),
+                     f"{n // w + 1} blocks (n = {n}, block_width = {w})")
         out = [w] * (n // w)
         if n % w:
             out.append(n % w)
@@ -79,8 +88,17 @@ def resolve_widths(n: int, block_width: Any = None, widths: Any = None) -> list[
     if not out:
         raise ValueError("widths is empty: a block schedule needs at least one block")
     if sum(out) != n:
-        raise ValueError(f"block widths {out} sum to {sum(out)}, not to n = {n}")
+        raise ValueError(f"block widths {short_widths(out)} sum to {sum(out)}, not to n = {n}")
     return out
+
+
+def short_widths(ws: Sequence[int]) -> str:
+    """Block widths for a message: the list when short, else the distinct widths and a count.
+
+    Messages and ``Profile.source`` strings stay short at any number of blocks (formatting
+    the whole list once per block made block profiles quadratic in ``n``).
+    """
+    return str(list(ws)) if len(ws) <= 6 else f"{sorted(set(ws))} ({len(ws)} blocks)"
 
 
 def _clean(h: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -214,11 +232,12 @@ def _profiles_from_block_entropies(
     what: str,
 ) -> list[Profile]:
     out = []
+    short = short_widths(ws)
     for b, (vals, w) in enumerate(zip(values, ws, strict=True)):
         sums = np.asarray(core.level_sums(np.ascontiguousarray(vals), w))
         counts = np.array([math.comb(w, k) for k in range(w + 1)], dtype=np.float64)
         h = _clean(np.diff(sums / counts) / factor)
-        out.append(Profile(h, base=base, source=f"block {b} of widths {list(ws)}, {what}"))
+        out.append(Profile(h, base=base, source=f"block {b} of widths {short}, {what}"))
     return out
 
 
@@ -409,7 +428,7 @@ def markov_block_profiles(
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     n = int(n)
-    ws = resolve_widths(n, block_width, widths)
+    ws = resolve_widths(n, block_width, widths, per_block_bytes=PROFILE_BYTES)
     if initial is None:
         mu = stationary_distribution(P)
     else:
@@ -418,8 +437,9 @@ def markov_block_profiles(
             raise ValueError(f"initial must have length q = {q}, got shape {mu.shape}")
     factor = log_base_factor(base)
     wmax = max(ws)
-    check_memory(
-        8.0 * (n * q + 16.0 * (wmax + 1) ** 2 + 2 * q * (wmax + 1)),
+    check_memory(  # the tables, then one Profile (PROFILE_BYTES and its h) per block
+        8.0 * (n * q + 16.0 * (wmax + 1) ** 2 + 2 * q * (wmax + 1))
+        + len(ws) * PROFILE_BYTES + 8.0 * n,
         f"markov_block_profiles (n = {n}, q = {q}, W = {wmax})",
     )
     # marginals m[t] = mu P^t
@@ -439,6 +459,7 @@ def markov_block_profiles(
     # a block depends on the chain only through the marginals of its anchor and positions: for a
     # stationary chain (or once the marginals have converged bit for bit) blocks repeat
     seen: dict[tuple[int, bytes], NDArray[np.float64]] = {}
+    short = short_widths(ws)
     for b, w in enumerate(ws):
         lo = max(start - 1, 0)
         key = (w if start > 0 else -w, m[lo : start + w].tobytes())
@@ -452,7 +473,7 @@ def markov_block_profiles(
             seen[key] = _clean(_markov_block_h(D, Hm, start > 0, w) / factor)
         h = seen[key].copy()
         out.append(
-            Profile(h, base=base, source=f"markov block {b} of widths {ws} (q={q}, n={n})")
+            Profile(h, base=base, source=f"markov block {b} of widths {short} (q={q}, n={n})")
         )
         start += w
     return out
@@ -665,10 +686,11 @@ def block_profiles_from_state(
             f"with levels 0..W_b - 1; got {list(keys)[:8]}"
         )
     out = []
+    short = short_widths(widths)  # one label for all blocks (listing every width is quadratic)
     for b, w in enumerate(widths):
         part = state.select([(b, i) for i in range(w)], rename=list(range(w)))
         out.append(profile_from_state(
             part, w, confidence=confidence, monotone=monotone, base=base, estimator=estimator,
-            _factor=_factor, _what=f"estimate_block_profiles block {b} of widths {widths}",
+            _factor=_factor, _what=f"estimate_block_profiles block {b} of widths {short}",
         ))
     return out

@@ -18,6 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unmask._core_loader import core
+from unmask._progress import Progress as ProgressReporter
+from unmask._progress import check_progress
 from unmask._validation import check_memory, resolve_threads
 from unmask.laws.joint import Joint, check_dense_size
 from unmask.samplers.conditionals import Conditionals, as_conditionals, level_masks
@@ -526,6 +528,7 @@ def threshold_frontier(
     rules: Sequence[str] = ("random", "max-prob", "margin", "entropy", "sampled-prob"),
     max_steps: int | None = None,
     threads: int | None = None,
+    progress: Progress | None = None,
 ) -> ThresholdFrontier:
     """Expected steps and exact KL of the threshold rule per ``tau``, against fixed schedules.
 
@@ -544,6 +547,9 @@ def threshold_frontier(
         Largest ``K`` of the fixed schedules (default ``n``).
     threads : int, optional
         Threads of the C++ passes.
+    progress : callable, optional
+        Called as ``progress(done, total)`` with ``total`` = one unit per threshold, one for
+        the optimal schedules and one per fixed-size rule and ``K``.
 
     Returns
     -------
@@ -578,11 +584,13 @@ def threshold_frontier(
     if not 1 <= kmax <= n:
         raise ValueError(f"max_steps must lie in 1..{n}, got {max_steps}")
     width = _check_width(block_width, n) if block_width is not None else None
+    bar = ProgressReporter(check_progress(progress), len(tau_values) + 1 + kmax * len(rules))
     exp_steps, kls = [], []
     for tau in tau_values:
         law = adaptive_law(p, "threshold", threshold=tau, block_width=width, threads=threads)
         exp_steps.append(law.expected_steps)
         kls.append(law.kl)
+        bar.advance()
     optimal = np.full(kmax, np.nan)
     fixed = {r: np.full(kmax, np.nan) for r in rules}
     schedules: list[Any] = []
@@ -599,11 +607,15 @@ def threshold_frontier(
             best = optimal_block_schedule(p, k, width, steps_per_block="free", threads=threads)
             optimal[k - 1] = best.cost
             schedules.append(best)
+    bar.advance()
     for k, sched in enumerate(schedules, start=1):
-        if sched is None:
-            continue
-        for r in rules:
-            fixed[r][k - 1] = adaptive_law(p, r, sched, threads=threads).kl
+        if sched is not None:
+            for r in rules:
+                fixed[r][k - 1] = adaptive_law(p, r, sched, threads=threads).kl
+                bar.advance()
+        else:
+            bar.advance(len(rules))
+    bar.finish()
     return ThresholdFrontier(
         np.asarray(tau_values),
         np.asarray(exp_steps),

@@ -23,7 +23,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unmask._core_loader import core
-from unmask._validation import available_memory_bytes, format_bytes, resolve_threads
+from unmask._validation import (
+    available_memory_bytes,
+    check_memory,
+    format_bytes,
+    resolve_threads,
+)
 from unmask.laws.joint import Joint
 from unmask.samplers.conditionals import Conditionals, as_conditionals
 from unmask.schedules.schedule import Schedule
@@ -46,6 +51,12 @@ _TOL = 1e-12
 
 
 # -- shared helpers ------------------------------------------------------------------------------
+def _check_policy(policy: Any) -> None:
+    if not callable(policy):
+        raise TypeError("policy must be a callable policy(values, mask) -> positions to unmask, "
+                        f"got {type(policy).__name__}")
+
+
 def _as_joint(joint: Any) -> Joint:
     return joint if isinstance(joint, Joint) else Joint(joint)
 
@@ -179,6 +190,7 @@ def planner_kl(joint: Any, policy: Policy, *, conditionals: Any = None) -> float
     >>> round(kl, 12)                                  # one step: TC = 2 log 2
     1.38629436112
     """
+    _check_policy(policy)
     p = _as_joint(joint)
     n, q = p.n, p.q
     cond = as_conditionals(conditionals, p)
@@ -245,6 +257,7 @@ def planner_law(joint: Any, policy: Policy, *, conditionals: Any = None) -> Join
     >>> unmask.planner_law(p, lambda values, mask: [0, 1]).probs.tolist()   # both at once
     [[0.25, 0.25], [0.25, 0.25]]
     """
+    _check_policy(policy)
     p = _as_joint(joint)
     n, q = p.n, p.q
     cond = as_conditionals(conditionals, p)
@@ -729,6 +742,8 @@ def optimal_planner(
             raise ValueError(f"the budget must be at least 1 step, got {steps}")
         schedule = None
         budget = min(steps, n)
+        # the frontier repeats the last value for budgets beyond n: make sure that fits
+        check_memory(8.0 * steps, f"a frontier of K = {steps} budgets (n = {n})")
     elif isinstance(steps_or_schedule, Schedule) or isinstance(steps_or_schedule, (list, tuple,
                                                                                     np.ndarray)):
         schedule = (steps_or_schedule if isinstance(steps_or_schedule, Schedule)

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from unmask._validation import check_memory
+from unmask.profiles.blocks import short_widths as _short
 from unmask.schedules.schedule import Schedule, _as_count
 
 __all__ = [
@@ -165,6 +167,9 @@ class BlockSchedule:
                 f"{num_blocks} (n = {n}, block_width = {block_width})"
             )
         spb = steps // num_blocks
+        # about 160 bytes per block (measured) and 8 per step, before the lists are built
+        check_memory(200.0 * num_blocks + 16.0 * steps,
+                     f"BlockSchedule.llada with {num_blocks} blocks (n = {n}, steps = {steps})")
         widths = [block_width] * (n // block_width)
         if n % block_width:
             widths.append(n % block_width)
@@ -348,7 +353,7 @@ def block_profiles_for(
         profs = source(ws)
         if not _is_profile_list(profs) or [p.n for p in profs] != ws:
             raise ValueError(
-                f"source(widths) must return one Profile per block of widths {ws}"
+                f"source(widths) must return one Profile per block of widths {_short(ws)}"
             )
         return list(profs), False
     if isinstance(source, Profile) or (not isinstance(source, Joint) and np.ndim(source) == 1):
@@ -559,7 +564,7 @@ def _min_plus(fronts: list[NDArray[np.float64]], steps: int) -> list[int]:
     if not math.isfinite(D[steps]):
         raise ValueError(
             f"no allocation of {steps} steps over {nb} blocks of widths "
-            f"{[f.size for f in fronts]} (each block needs 1..W_b steps)"
+            f"{_short([f.size for f in fronts])} (each block needs 1..W_b steps)"
         )
     alloc = [0] * nb
     k = steps
@@ -702,11 +707,6 @@ def optimal_block_schedule(
         _, blocks = _free_allocation(profs, k, convex, threads)
     cost = math.fsum(_block_cost(p, b) for p, b in zip(raw, blocks, strict=True))
     return BlockSchedule(blocks)._with_cost(cost, approximate)
-
-
-def _short(ws: Sequence[int]) -> str:
-    distinct = sorted(set(ws))
-    return str(ws) if len(ws) <= 6 else f"{distinct} ({len(ws)} blocks)"
 
 
 def _solve_blocks(profs: list[Any], alloc: list[int], threads: int | None) -> list[list[int]]:
