@@ -289,8 +289,11 @@ class BlockSchedule:
 
     @property
     def cost_estimate(self) -> Any:
-        """For ``cost_kind == "estimate"``: a :class:`unmask.CostEstimate` (value, stderr,
-        interval) of the true cost, the sum of the per-block estimates; None otherwise."""
+        """The interval of an estimated cost (None unless ``cost_kind == "estimate"``).
+
+        A :class:`unmask.CostEstimate` (value, stderr, interval) of the true cost: the sum of
+        the per-block estimates.
+        """
         return self._cost_estimate
 
     @property
