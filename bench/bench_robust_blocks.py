@@ -82,8 +82,9 @@ def main() -> None:
     seeds = 3 if args.quick else 10
     plan = [("sticky3", 64, 16, 32, [8, 16, 32])]
     if not args.quick:
-        plan += [("sticky3", 64, 16, 128, [8, 16, 32]), ("sticky2", 64, 16, 32, [8, 16, 32]),
-                 ("sticky3", 16, 8, 32, [4, 8])]
+        plan += [("sticky3", 64, 16, 8, [8, 16, 32]), ("sticky3", 64, 16, 128, [8, 16, 32]),
+                 ("sticky2", 64, 16, 8, [8, 16, 32]), ("sticky2", 64, 16, 32, [8, 16, 32]),
+                 ("sticky3", 16, 8, 32, [4, 8]), ("sticky3", 256, 64, 32, [16, 64])]
     t0 = time.perf_counter()
     rows = [row for spec in plan for row in scenario(*spec, seeds=seeds)]
     elapsed = time.perf_counter() - t0
