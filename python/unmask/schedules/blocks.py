@@ -947,7 +947,9 @@ def block_width_frontier(
     n : int, optional
         Sequence length; needed only for a callable source.
     nonmonotone, base, threads
-        As in :func:`optimal_block_schedule`.
+        As in :func:`optimal_block_schedule`. Block curves are solved exactly as given
+        (``robust=False``), also when they are estimates: the rows then compare widths on the
+        estimated curves (``cost_kind == "curves"`` on the schedules), not robust choices.
     progress : callable, optional
         ``progress(done, total)`` after each width.
 
