@@ -28,6 +28,7 @@ __all__ = [
 
 StepsPerBlock = Literal["equal", "free"]
 NonMonotone = Literal["project", "plain", "raise"]
+CostKind = Literal["exact", "proxy", "curves", "estimate"]
 
 
 class BlockSchedule:
@@ -72,7 +73,7 @@ class BlockSchedule:
     [[2, 2], [2, 2]]
     """
 
-    __slots__ = ("_approximate", "_blocks", "_cost")
+    __slots__ = ("_approximate", "_blocks", "_cost", "_cost_estimate", "_cost_kind")
 
     def __init__(self, blocks: Any, *, n: int | None = None) -> None:
         if isinstance(blocks, BlockSchedule):
@@ -108,6 +109,8 @@ class BlockSchedule:
         self._blocks: tuple[tuple[int, ...], ...] = tuple(parsed)
         self._cost: float | None = None
         self._approximate = False
+        self._cost_kind: CostKind | None = None
+        self._cost_estimate: Any = None
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
@@ -265,18 +268,48 @@ class BlockSchedule:
 
     @property
     def cost(self) -> float | None:
-        """Expected KL attached by :func:`optimal_block_schedule` (None otherwise)."""
+        """Expected KL attached by :func:`optimal_block_schedule` (None otherwise).
+
+        What it is depends on :attr:`cost_kind`.
+        """
         return self._cost
+
+    @property
+    def cost_kind(self) -> CostKind | None:
+        """What :attr:`cost` is (None when no cost is attached).
+
+        ``"exact"``: the exact expected KL under exact block profiles (a joint law, exact
+        profiles). ``"proxy"``: the single-profile proxy's value (see :attr:`approximate`).
+        ``"curves"``: the exact expected KL on estimated block curves taken as given
+        (``robust=False``): an in-sample figure of curves the schedule was fitted to, optimistic
+        about the true cost. ``"estimate"``: the estimated true cost from the blocks' evidence
+        (theory section 13), with its interval in :attr:`cost_estimate`.
+        """
+        return self._cost_kind
+
+    @property
+    def cost_estimate(self) -> Any:
+        """The interval of an estimated cost (None unless ``cost_kind == "estimate"``).
+
+        A :class:`unmask.CostEstimate` (value, stderr, interval) of the true cost: the sum of
+        the per-block estimates.
+        """
+        return self._cost_estimate
 
     @property
     def approximate(self) -> bool:
         """True when :attr:`cost` comes from the single-profile proxy, not block profiles."""
         return self._approximate
 
-    def _with_cost(self, cost: float, approximate: bool) -> BlockSchedule:
+    def _with_cost(
+        self, cost: float, approximate: bool, kind: CostKind | None = None,
+        estimate: Any = None,
+    ) -> BlockSchedule:
         out = BlockSchedule(self._blocks)
         out._cost = float(cost)
         out._approximate = bool(approximate)
+        out._cost_kind = kind if kind is not None else ("proxy" if approximate else "exact")
+        out._cost_estimate = estimate
         return out
 
     @property
@@ -313,6 +346,8 @@ class BlockSchedule:
         extra = ""
         if self._cost is not None:
             extra = f", cost={self._cost:.6g}" + (" (approximate)" if self._approximate else "")
+            if self._cost_kind in ("curves", "estimate"):
+                extra += f" ({self._cost_kind})"
         return f"BlockSchedule([{body}], n={self.n}, steps={self.steps}{extra})"
 
 
@@ -613,6 +648,7 @@ def optimal_block_schedule(
     nonmonotone: NonMonotone = "project",
     base: float | None = None,
     threads: int | None = None,
+    robust: bool | None = None,
 ) -> BlockSchedule:
     """The least expected KL that blockwise (semi-autoregressive) decoding can reach.
 
@@ -643,12 +679,25 @@ def optimal_block_schedule(
         Logarithm base when a joint is given.
     threads : int, optional
         Threads for the C++ solver.
+    robust : bool or None
+        For estimated block profiles that carry their evidence (``p.evidence``, from
+        :func:`unmask.estimate_block_profiles`): None or True chooses each block's composition
+        with :func:`unmask.robust_schedule` for that block's profile and step count (theory
+        section 13: cross-fitted, regret-safe against the block's constant schedule, which is
+        LLaDA's even split up to the rounding of its counts); False solves exactly on the
+        curves as given (which fits their noise). Blocks without evidence always get the exact
+        optimum. With ``steps_per_block="free"`` only the compositions are robust: the
+        allocation of steps over blocks is the exact min-plus optimum of the given curves'
+        frontiers, which can fit their noise (no regret guarantee for the allocation).
 
     Returns
     -------
     BlockSchedule
-        With ``.cost`` (its expected KL under ``source``: exact for a joint or block profiles;
-        the proxy's value otherwise) and ``.approximate``.
+        With ``.cost`` and ``.cost_kind`` saying what it is: ``"exact"`` (the expected KL under
+        a joint or exact block profiles), ``"proxy"`` (the single-profile proxy; also
+        ``.approximate``), ``"curves"`` (exact on estimated curves taken as given,
+        ``robust=False``: optimistic, fitted in-sample) or ``"estimate"`` (robust: the sum of
+        the blocks' estimated true costs from their evidence, interval in ``.cost_estimate``).
 
     Raises
     ------
@@ -699,14 +748,57 @@ def optimal_block_schedule(
             raise ValueError(f"{per} steps per block > block width {min(ws)}")
     if k > n:
         raise ValueError(f"steps = {k} exceeds n = {n}: every step unmasks at least one token")
+    if robust is not None and not isinstance(robust, bool):
+        raise TypeError(f"robust must be None, True or False, got {robust!r}")
     raw, approximate = block_profiles_for(source, ws, base=base, threads=threads)
+    evidenced = [getattr(p, "evidence", None) is not None for p in raw]
+    if robust and not any(evidenced):
+        raise ValueError(
+            "robust=True needs block profiles that carry their evidence (from "
+            "estimate_block_profiles)"
+        )
     profs, convex = _prepared(raw, nonmonotone)
     if steps_per_block == "equal":
-        blocks = _solve_blocks(profs, [k // nb] * nb, threads)
+        alloc = [k // nb] * nb
+        blocks = _solve_blocks(profs, alloc, threads)
     else:
-        _, blocks = _free_allocation(profs, k, convex, threads)
+        alloc, blocks = _free_allocation(profs, k, convex, threads)
+    if robust is not False and any(evidenced):
+        return _robust_blocks(raw, evidenced, alloc, blocks, threads)
     cost = math.fsum(_block_cost(p, b) for p, b in zip(raw, blocks, strict=True))
-    return BlockSchedule(blocks)._with_cost(cost, approximate)
+    kind: CostKind = "proxy" if approximate else ("curves" if any(evidenced) else "exact")
+    return BlockSchedule(blocks)._with_cost(cost, approximate, kind)
+
+
+def _robust_blocks(
+    raw: list[Any], evidenced: list[bool], alloc: list[int], exact: list[list[int]],
+    threads: int | None,
+) -> BlockSchedule:
+    """Robust composition (theory section 13) of every block with evidence, at ``alloc``.
+
+    The cost is the sum of the blocks' estimated true costs (:func:`unmask.estimate_cost` on
+    each block's pooled evidence; exact for blocks without evidence); the blocks' evidence
+    comes from independent samples, so the standard errors add in quadrature.
+    """
+    from unmask.schedules.robust import CostEstimate, estimate_cost, robust_schedule
+
+    blocks: list[list[int]] = []
+    values: list[float] = []
+    variances: list[float] = []
+    confidence = 0.95
+    for p, has, kb, sizes in zip(raw, evidenced, alloc, exact, strict=True):
+        if not has:
+            blocks.append(sizes)
+            values.append(_block_cost(p, sizes))
+            continue
+        chosen = robust_schedule(p, kb, confidence=confidence, threads=threads).schedule
+        est = estimate_cost(p, chosen, confidence=confidence)
+        blocks.append(list(chosen.sizes))
+        values.append(est.value)
+        variances.append(est.stderr**2)
+    total = math.fsum(values)
+    estimate = CostEstimate.normal(total, math.sqrt(math.fsum(variances)), confidence)
+    return BlockSchedule(blocks)._with_cost(total, False, "estimate", estimate)
 
 
 def _solve_blocks(profs: list[Any], alloc: list[int], threads: int | None) -> list[list[int]]:
@@ -717,7 +809,8 @@ def _solve_blocks(profs: list[Any], alloc: list[int], threads: int | None) -> li
     for p, kb in zip(profs, alloc, strict=True):
         key = (_key(p), kb)
         if key not in cache:
-            cache[key] = list(optimal_schedule(p, kb, nonmonotone="plain", threads=threads).sizes)
+            cache[key] = list(optimal_schedule(p, kb, nonmonotone="plain", threads=threads,
+                                               robust=False).sizes)
         out.append(cache[key])
     return out
 
@@ -854,7 +947,9 @@ def block_width_frontier(
     n : int, optional
         Sequence length; needed only for a callable source.
     nonmonotone, base, threads
-        As in :func:`optimal_block_schedule`.
+        As in :func:`optimal_block_schedule`. Block curves are solved exactly as given
+        (``robust=False``), also when they are estimates: the rows then compare widths on the
+        estimated curves (``cost_kind == "curves"`` on the schedules), not robust choices.
     progress : callable, optional
         ``progress(done, total)`` after each width.
 
@@ -929,19 +1024,23 @@ def block_width_frontier(
         for mode in ("equal", "free"):
             try:
                 bs = optimal_block_schedule(
-                    raw, k, steps_per_block=mode, nonmonotone=nonmonotone, threads=threads
+                    raw, k, steps_per_block=mode, nonmonotone=nonmonotone, threads=threads,
+                    robust=False,
                 )
             except ValueError:
                 rows[mode].append(None)
                 continue
-            bs = bs._with_cost(float(bs.cost or 0.0), approx)
+            bs = bs._with_cost(float(bs.cost or 0.0), approx, None if approx else bs.cost_kind)
             rows[mode].append(bs.cost)
             scheds[(mode, w)] = bs
         try:
             ll = BlockSchedule.llada(total, k, w)
             cost = math.fsum(_block_cost(p, b) for p, b in zip(raw, ll.blocks, strict=True))
             rows["llada"].append(cost)
-            scheds[("llada", w)] = ll._with_cost(cost, approx)
+            kind: CostKind = "proxy" if approx else (
+                "curves" if any(getattr(p, "evidence", None) is not None for p in raw)
+                else "exact")
+            scheds[("llada", w)] = ll._with_cost(cost, approx, kind)
         except ValueError:
             rows["llada"].append(None)
         if progress is not None:
