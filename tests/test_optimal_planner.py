@@ -360,7 +360,6 @@ def test_verify_planner_section() -> None:
 
 
 def test_plot_planners(tmp_path: object) -> None:
-    pytest.importorskip("matplotlib")
     from unmask.plotting import plot_planners
 
     fig = plot_planners([1, 2, 3], {"best planner (floor)": [0.5, 0.1, 0.0],

@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
+import distributed  # the test extra installs it: a missing dask fails, never skips
 import numpy as np
 import pytest
 from hypothesis import example, given
@@ -26,8 +27,6 @@ from unmask.profiles.estimate_state import EstimateState, ShardResult, exact_sum
 from unmask.profiles.lattice_shards import profile_sharded, subset_entropies_sharded
 from unmask.profiles.sharding import ExecutorError, ShardError, plan_shards
 from unmask.testing import joints as joint_strategy
-
-distributed = pytest.importorskip("distributed")
 
 LAW = joints.random(5, 3, concentration=0.7, seed=4)
 DATA = LAW.sample(400, seed=1)
@@ -310,7 +309,8 @@ def _rank_main(rank: int, world: int, store: str, out: str) -> None:
 
 
 def test_torch_distributed_gloo_equals_serial(serial, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    tmp = pytest.importorskip("torch.multiprocessing")
+    import torch.multiprocessing as tmp
+
     out = str(tmp_path / "rank")
     tmp.spawn(_rank_main, args=(2, str(tmp_path / "store"), out), nprocs=2, join=True)
     for rank in range(2):
